@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Installs everything the build, the daemon and the tests need, from Debian 12 packages
+# (plus @grpc/grpc-js from npm for the interop test). Used by the README, .ci/run and developers.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config clang
+  libevent-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+  libconfig-dev libcurl4-openssl-dev libcjson-dev libcmocka-dev libssl-dev
+  python3 python3-grpcio python3-protobuf nghttp2-client valgrind nodejs npm
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The grpc-js interop client (tests/integration/node); npm is the only other registry used.
+here="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -f "$here/tests/integration/node/package.json" ] && [ ! -d "$here/tests/integration/node/node_modules/@grpc/grpc-js" ]; then
+  (cd "$here/tests/integration/node" && npm install --no-audit --no-fund --silent >/dev/null 2>&1) \
+    || echo "install-deps: npm install failed; the grpc-js interop test will be skipped" >&2
+fi

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# Runs the daemon on the shipped demo configuration (file-replay source, sample recording),
+# building it first. Extra arguments go to the daemon, e.g. --log-level=debug.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$here"
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+exec build/src/kedastral-scaler --config etc/kedastral-scaler.conf --plugin-dir build/plugins "$@"

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The daemon's configuration: a libconfig file (or the built-in upstream-mode text) merged
+ * with command-line and environment overrides. This layer checks structure, types and
+ * references; plugin option groups are checked by the plugin host against each plugin's
+ * option table (config keeps the libconfig tree alive for that).
+ */
+#ifndef KD_CONFIG_H
+#define KD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libconfig.h>
+
+#include "util/log.h"
+
+/* Values from flags or env (main merges them: flag > env). NULL: not given. */
+struct kd_config_overrides {
+    const char *listen;
+    const char *http_listen;
+    const char *plugin_dir;
+    const char *log_level;
+    const char *log_format;
+    const char *forecaster_url; /* default for http sources without url */
+    const char *lead_time;      /* default for max policies without lead_time */
+};
+
+/* Daemon-wide settings that plugins may take as option defaults (kd_option.host_default). */
+struct kd_host_defaults {
+    const char *lead_time;      /* text, e.g. "5m"; NULL: the plugin's own default */
+    const char *forecaster_url; /* NULL: the plugin's own default */
+};
+
+struct kd_config_source {
+    char *name;
+    char *plugin;                  /* short name: "file" loads source-file.so */
+    const config_setting_t *group; /* plugin options live here (besides the host keys) */
+    const char *file;              /* where it was declared, for messages */
+    int line;
+    int64_t refresh_ms;    /* host key "refresh", default 10s: background refresh period */
+    int64_t timeout_ms;    /* host key "timeout", default 2s: the host cancels fetches after */
+    int64_t idle_evict_ms; /* host key "idle_evict", default 10m */
+};
+
+struct kd_config_policy {
+    char *name;
+    char *plugin; /* "max" loads policy-max.so */
+    const config_setting_t *group;
+    const char *file;
+    int line;
+};
+
+struct kd_config_workload {
+    char *match;  /* fnmatch(3) glob on the workload name */
+    char *source; /* names into sources[] / policies[]; checked to exist */
+    char *policy;
+    int64_t stale_after_ms;    /* -1: 2 x the policy's lookahead */
+    int64_t fallback_replicas; /* -1: none (stale -> UNAVAILABLE) */
+    const char *file;
+    int line;
+};
+
+struct kd_config {
+    char *path;      /* NULL for the built-in configuration */
+    char *base_dir;  /* relative paths (plugin_dir, plugin files) resolve against this */
+    char *listen;
+    char *http_listen;
+    char *plugin_dir; /* absolute after load */
+    enum kd_log_level log_level;
+    enum kd_log_format log_format;
+    bool reflection;
+    int64_t max_message_size;    /* bytes, default 4 MiB */
+    int64_t default_deadline_ms; /* unary calls without grpc-timeout, default 30s */
+    struct kd_host_defaults host_defaults;
+
+    struct kd_config_source *sources;
+    size_t n_sources;
+    struct kd_config_policy *policies;
+    size_t n_policies;
+    struct kd_config_workload *workloads;
+    size_t n_workloads;
+
+    config_t cfg; /* kept alive: the groups above point into it */
+};
+
+/*
+ * Load `path` (NULL: the built-in upstream-mode configuration), apply `ov`, validate.
+ * On error returns -EINVAL (or -ENOENT, -ENOMEM) and writes one line
+ * "file:line: what is wrong; what is allowed" into err; *ret_config untouched.
+ * `plugin_dir_default` is used when neither the file nor `ov` sets plugin_dir.
+ */
+int kd_config_load(const char *path, const struct kd_config_overrides *ov,
+                   const char *plugin_dir_default, struct kd_config **ret_config, char *err,
+                   size_t err_len);
+
+void kd_config_free(struct kd_config *config);
+
+/* Resolve `path` against config->base_dir unless absolute; returns malloc'd or NULL. */
+char *kd_config_resolve_path(const struct kd_config *config, const char *path);
+
+#endif /* KD_CONFIG_H */

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The gRPC transport: h2c (later TLS, ALPN h2) on libevent + nghttp2. It frames and unframes
+ * messages, enforces limits and deadlines, and routes "/pkg.Service/Method" to handlers that
+ * services register. It knows nothing about what the messages mean.
+ */
+#ifndef KD_GRPC_SERVER_H
+#define KD_GRPC_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct kd_grpc_server;
+struct kd_grpc_call; /* one RPC = one HTTP/2 stream; transport-owned */
+
+enum kd_grpc_status {
+    KD_GRPC_OK = 0,
+    KD_GRPC_CANCELLED = 1,
+    KD_GRPC_UNKNOWN = 2,
+    KD_GRPC_INVALID_ARGUMENT = 3,
+    KD_GRPC_DEADLINE_EXCEEDED = 4,
+    KD_GRPC_NOT_FOUND = 5,
+    KD_GRPC_ALREADY_EXISTS = 6,
+    KD_GRPC_PERMISSION_DENIED = 7,
+    KD_GRPC_RESOURCE_EXHAUSTED = 8,
+    KD_GRPC_FAILED_PRECONDITION = 9,
+    KD_GRPC_ABORTED = 10,
+    KD_GRPC_OUT_OF_RANGE = 11,
+    KD_GRPC_UNIMPLEMENTED = 12,
+    KD_GRPC_INTERNAL = 13,
+    KD_GRPC_UNAVAILABLE = 14,
+    KD_GRPC_DATA_LOSS = 15,
+    KD_GRPC_UNAUTHENTICATED = 16,
+};
+
+enum kd_grpc_method_kind {
+    KD_GRPC_UNARY,            /* one request message, one response message */
+    KD_GRPC_SERVER_STREAMING, /* one request message, any number of responses */
+    KD_GRPC_BIDI_STREAMING,   /* requests delivered one by one as they are parsed */
+};
+
+/*
+ * A handler table entry. Lifetimes:
+ *  - on_message: UNARY and SERVER_STREAMING get exactly one call, after the client half-closed
+ *    with exactly one message (0 or 2+ messages are answered INTERNAL by the transport).
+ *    BIDI_STREAMING gets one call per message, as soon as it is complete.
+ *    `msg` is borrowed for the duration of the call.
+ *  - on_half_close (optional, BIDI only): the client sent END_STREAM.
+ *  - on_close: exactly once for every call that reached on_message, when the stream is gone
+ *    (finished, cancelled by RST_STREAM, deadline, connection loss, shutdown). Free per-call
+ *    state here; `call` is invalid afterwards. Never call kd_grpc_call_* from on_close.
+ */
+struct kd_grpc_method {
+    const char *path; /* "/externalscaler.ExternalScaler/GetMetrics"; borrowed, static */
+    enum kd_grpc_method_kind kind;
+    void (*on_message)(struct kd_grpc_call *call, const uint8_t *msg, size_t len, void *arg);
+    void (*on_half_close)(struct kd_grpc_call *call, void *arg);
+    void (*on_close)(struct kd_grpc_call *call, void *arg);
+    void *arg;
+};
+
+struct kd_grpc_server_config {
+    size_t max_message_size;        /* request messages above this: RESOURCE_EXHAUSTED; 4 MiB */
+    int64_t default_deadline_ms;    /* unary calls without grpc-timeout; e.g. 30000 */
+    uint32_t max_concurrent_streams; /* advertised in SETTINGS; >= 1000 */
+};
+
+/* Default values for the config above. */
+void kd_grpc_server_config_init(struct kd_grpc_server_config *cfg);
+
+int kd_grpc_server_create(struct event_base *base, const struct kd_grpc_server_config *cfg,
+                          struct kd_grpc_server **ret_server);
+
+/* Register `n` methods; the table is borrowed and must outlive the server. -EEXIST on a
+ * duplicate path. A service is "known" once any of its methods is registered: other methods
+ * of it get "unknown method M for service S", other services "unknown service S". */
+int kd_grpc_server_register(struct kd_grpc_server *server, const struct kd_grpc_method *methods,
+                            size_t n);
+
+/* Remove every method of `service` ("grpc.reflection.v1.ServerReflection"). */
+void kd_grpc_server_unregister_service(struct kd_grpc_server *server, const char *service);
+
+/* Names of registered services, in registration order; valid until the next (un)register. */
+size_t kd_grpc_server_services(const struct kd_grpc_server *server, const char *const **ret_names);
+
+/* Listen on "host:port", "[v6]:port" or ":port". Returns 0 or -errno (bind/parse failure).
+ * With port 0 the chosen port can be read back with kd_grpc_server_port(). */
+int kd_grpc_server_listen(struct kd_grpc_server *server, const char *address);
+int kd_grpc_server_port(const struct kd_grpc_server *server);
+
+/*
+ * Graceful drain: stop accepting, send GOAWAY (two-step), let running calls finish. `done` is
+ * called once every connection is closed or after `grace_ms`, whichever is first (remaining
+ * connections are then dropped). Services should finish their long-lived streams first.
+ */
+void kd_grpc_server_drain(struct kd_grpc_server *server, int64_t grace_ms,
+                          void (*done)(void *arg), void *arg);
+
+void kd_grpc_server_destroy(struct kd_grpc_server *server);
+
+/* ---- Per-call API (only between on_message and on_close) -------------------------------- */
+
+/* Queue one response message (the transport frames it). Returns 0, -ENOMEM, or -EPIPE if the
+ * call already finished. The first send also sends the response HEADERS. */
+int kd_grpc_call_send(struct kd_grpc_call *call, const uint8_t *msg, size_t len);
+
+/*
+ * End the call with `status` and `message` (may be NULL; percent-encoded and truncated by the
+ * transport). If nothing was sent yet this is one Trailers-Only HEADERS block; otherwise the
+ * queued messages go out, then the trailers. Idempotent: later calls return -EALREADY.
+ */
+int kd_grpc_call_finish(struct kd_grpc_call *call, enum kd_grpc_status status,
+                        const char *message);
+
+/* printf-style convenience around kd_grpc_call_finish(). */
+int kd_grpc_call_finishf(struct kd_grpc_call *call, enum kd_grpc_status status, const char *fmt,
+                         ...) __attribute__((format(printf, 3, 4)));
+
+bool kd_grpc_call_is_finished(const struct kd_grpc_call *call);
+
+/* Absolute deadline on the monotonic clock (milliseconds, as kd_time_mono_ms()), or INT64_MAX
+ * when the call has none (streams without grpc-timeout). */
+int64_t kd_grpc_call_deadline_ms(const struct kd_grpc_call *call);
+
+/* One opaque pointer for the handler. */
+void kd_grpc_call_set_user(struct kd_grpc_call *call, void *user);
+void *kd_grpc_call_user(const struct kd_grpc_call *call);
+
+/* The ":path" of the call, for logs. */
+const char *kd_grpc_call_path(const struct kd_grpc_call *call);
+
+#endif /* KD_GRPC_SERVER_H */

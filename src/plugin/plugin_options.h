@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Option tables -> config structs. Pure apart from reading libconfig's tree. */
+#ifndef KD_PLUGIN_OPTIONS_H
+#define KD_PLUGIN_OPTIONS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <libconfig.h>
+#include <kedastral/plugin.h>
+
+#include "config/config.h"
+
+/* Check a table: names unique, types known, offsets + sizes within config_size, defaults
+ * parse. -EINVAL with a message in err. */
+int kd_plugin_options_validate(const struct kd_option *table, size_t config_size, char *err,
+                               size_t err_len);
+
+/*
+ * Fill `config` (config_size bytes, zeroed by the caller): defaults (host_default wins when
+ * set), then each key of `group` (NULL: none) except `host_keys`; unknown, mistyped or
+ * unparsable keys and missing required ones fail with "file:line: <what> <label>: ...;
+ * allowed: a, b, c". `label` names the group for messages ("source \"demo\" (file)").
+ * String values are strdup()ed; free them with kd_plugin_options_release().
+ */
+int kd_plugin_options_apply(const struct kd_option *table, const config_setting_t *group,
+                            const char *const *host_keys, const struct kd_host_defaults *defaults,
+                            const char *label, void *config, char *err, size_t err_len);
+
+void kd_plugin_options_release(const struct kd_option *table, void *config);
+
+/* One line per option: name, type, default, description. */
+void kd_plugin_options_describe(const struct kd_option *table, FILE *out);
+
+#endif /* KD_PLUGIN_OPTIONS_H */
