@@ -1,5 +1,398 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-int main(void)
+/*
+ * kedastral-scaler: flags and environment, configuration, wiring of the layers onto one
+ * libevent loop, signals. Everything interesting lives in the layers; this file only connects.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "grpc/grpc_server.h"
+#include "plugin/plugin_host.h"
+#include "scaler/scaler.h"
+#include "services/health.h"
+#include "services/reflection.h"
+#include "util/duration.h"
+#include "util/log.h"
+#include "version.h"
+
+/* How long SIGTERM waits for running calls before dropping connections. */
+#define DRAIN_GRACE_MS 10000
+
+enum action { ACTION_RUN, ACTION_CHECK_CONFIG, ACTION_DESCRIBE };
+
+struct options {
+    enum action action;
+    const char *config_path;
+    const char *describe;
+    struct kd_config_overrides ov;
+};
+
+struct daemon {
+    struct event_base *base;
+    struct kd_config *config;
+    struct kd_grpc_server *grpc;
+    struct kd_scaler *scaler;
+    struct kd_health *health;
+    struct kd_reflection *reflection;
+    struct event *sig_term;
+    struct event *sig_int;
+    struct event *sig_hup;
+    bool draining;
+};
+
+static void usage(FILE *out)
 {
+    fprintf(out,
+            "Usage: kedastral-scaler [options]\n"
+            "\n"
+            "A KEDA external scaler that answers ahead of demand from forecasts.\n"
+            "\n"
+            "Options (flag > environment > config file > built-in default):\n"
+            "  --config FILE          libconfig file; without it: upstream mode (one http source\n"
+            "                         at FORECASTER_URL, max policy at LEAD_TIME, route \"*\")\n"
+            "  --listen ADDR          gRPC address for KEDA              [SCALER_LISTEN] (:50051)\n"
+            "  --http-listen ADDR     /metrics, /healthz, /readyz address              (:8082)\n"
+            "  --plugin-dir DIR       where <kind>-<name>.so plugins are found\n"
+            "  --log-level LEVEL      debug | info | warn | error        [LOG_LEVEL] (info)\n"
+            "  --log-format FORMAT    text | json                        [LOG_FORMAT] (text)\n"
+            "  --forecaster-url URL   default url of http sources        [FORECASTER_URL]\n"
+            "                         (http://localhost:8081)\n"
+            "  --lead-time DURATION   default lead_time of max policies  [LEAD_TIME] (5m)\n"
+            "  --check-config         load the configuration and every plugin, then exit\n"
+            "  --describe PLUGIN      print a plugin's options, e.g. --describe source-file\n"
+            "  --version              print the version and exit\n"
+            "  --help                 this text\n"
+            "\n"
+            "Single-dash spellings (-listen=:50051) work too, as with the Go scaler.\n");
+}
+
+/* Upstream treats an empty variable as unset. */
+static const char *env_or_null(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+/* Returns 0, 1 (exit 0: --help/--version printed) or -EINVAL (exit 2, usage printed). */
+static int parse_options(int argc, char **argv, struct options *opts)
+{
+    enum {
+        OPT_CONFIG = 256,
+        OPT_LISTEN,
+        OPT_HTTP_LISTEN,
+        OPT_PLUGIN_DIR,
+        OPT_LOG_LEVEL,
+        OPT_LOG_FORMAT,
+        OPT_FORECASTER_URL,
+        OPT_LEAD_TIME,
+        OPT_CHECK_CONFIG,
+        OPT_DESCRIBE,
+        OPT_VERSION,
+        OPT_HELP,
+    };
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, OPT_CONFIG},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
+        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+        {"forecaster-url", required_argument, NULL, OPT_FORECASTER_URL},
+        {"lead-time", required_argument, NULL, OPT_LEAD_TIME},
+        {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
+        {"describe", required_argument, NULL, OPT_DESCRIBE},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+
+    /* Environment first, flags then overwrite: flag > env. */
+    opts->ov.listen = env_or_null("SCALER_LISTEN");
+    opts->ov.forecaster_url = env_or_null("FORECASTER_URL");
+    opts->ov.log_level = env_or_null("LOG_LEVEL");
+    opts->ov.log_format = env_or_null("LOG_FORMAT");
+    opts->ov.lead_time = env_or_null("LEAD_TIME");
+    if (opts->ov.lead_time) {
+        int64_t ms;
+        /* Upstream silently ignores an invalid LEAD_TIME; we say so, then do the same. */
+        if (kd_duration_parse(opts->ov.lead_time, &ms) != 0) {
+            fprintf(stderr, "kedastral-scaler: ignoring LEAD_TIME=\"%s\": not a duration like "
+                            "\"5m\"\n", opts->ov.lead_time);
+            opts->ov.lead_time = NULL;
+        }
+    }
+
+    opterr = 0;
+    int c;
+    while ((c = getopt_long_only(argc, argv, ":", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_CONFIG:
+            opts->config_path = optarg;
+            break;
+        case OPT_LISTEN:
+            opts->ov.listen = optarg;
+            break;
+        case OPT_HTTP_LISTEN:
+            opts->ov.http_listen = optarg;
+            break;
+        case OPT_PLUGIN_DIR:
+            opts->ov.plugin_dir = optarg;
+            break;
+        case OPT_LOG_LEVEL:
+            opts->ov.log_level = optarg;
+            break;
+        case OPT_LOG_FORMAT:
+            opts->ov.log_format = optarg;
+            break;
+        case OPT_FORECASTER_URL:
+            if (!*optarg) {
+                fprintf(stderr, "Error: -forecaster-url is required\n");
+                return -EINVAL;
+            }
+            opts->ov.forecaster_url = optarg;
+            break;
+        case OPT_LEAD_TIME: {
+            int64_t ms;
+            if (kd_duration_parse(optarg, &ms) != 0) {
+                fprintf(stderr, "kedastral-scaler: --lead-time \"%s\": not a duration; write "
+                                "e.g. \"5m\", \"90s\", \"1h30m\"\n", optarg);
+                return -EINVAL;
+            }
+            opts->ov.lead_time = optarg;
+            break;
+        }
+        case OPT_CHECK_CONFIG:
+            opts->action = ACTION_CHECK_CONFIG;
+            break;
+        case OPT_DESCRIBE:
+            opts->action = ACTION_DESCRIBE;
+            opts->describe = optarg;
+            break;
+        case OPT_VERSION:
+            printf("kedastral-scaler %s (plugin ABI %u.%u)\n", KD_VERSION, KD_PLUGIN_ABI_MAJOR,
+                   KD_PLUGIN_ABI_MINOR);
+            return 1;
+        case OPT_HELP:
+            usage(stdout);
+            return 1;
+        case ':':
+            fprintf(stderr, "kedastral-scaler: %s needs a value\n", argv[optind - 1]);
+            usage(stderr);
+            return -EINVAL;
+        default:
+            fprintf(stderr, "kedastral-scaler: unknown flag %s\n", argv[optind - 1]);
+            usage(stderr);
+            return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "kedastral-scaler: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return -EINVAL;
+    }
     return 0;
+}
+
+/*
+ * Plugins next to the binary (<prefix>/bin/../lib/kedastral-scaler/plugins) win over the
+ * compiled-in install path, so a relocated install or a build tree finds its own plugins.
+ */
+static const char *default_plugin_dir(void)
+{
+    static char dir[PATH_MAX];
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            const char *candidates[] = {"%s/../lib/kedastral-scaler/plugins", "%s/../plugins"};
+            for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+                snprintf(dir, sizeof(dir), candidates[i], exe);
+                if (access(dir, R_OK | X_OK) == 0)
+                    return dir;
+            }
+        }
+    }
+    return KD_DEFAULT_PLUGIN_DIR;
+}
+
+static int describe_plugin(const struct options *opts)
+{
+    const char *name = opts->describe;
+    enum kd_plugin_kind kind;
+    if (strncmp(name, "source-", 7) == 0)
+        kind = KD_PLUGIN_SOURCE;
+    else if (strncmp(name, "policy-", 7) == 0)
+        kind = KD_PLUGIN_POLICY;
+    else {
+        fprintf(stderr, "kedastral-scaler: --describe %s: name a plugin as <kind>-<name>, e.g. "
+                        "source-file, source-http, policy-max\n", name);
+        return 2;
+    }
+    const char *dir = opts->ov.plugin_dir ? opts->ov.plugin_dir : default_plugin_dir();
+    char err[512];
+    struct kd_plugin_handle *handle;
+    if (kd_plugin_host_open(dir, kind, name + 7, &handle, err, sizeof(err)) != 0) {
+        fprintf(stderr, "kedastral-scaler: %s\n", err);
+        return 1;
+    }
+    kd_plugin_host_describe(handle, stdout);
+    kd_plugin_host_close(handle);
+    return 0;
+}
+
+static void on_drained(void *arg)
+{
+    struct daemon *d = arg;
+    event_base_loopexit(d->base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short events, void *arg)
+{
+    (void)events;
+    struct daemon *d = arg;
+    if (sig == SIGHUP) {
+        KD_WARN("SIGHUP: live reload is not implemented yet; restart to apply a new config");
+        return;
+    }
+    if (d->draining) {
+        KD_WARN("second %s: exiting now", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        event_base_loopbreak(d->base);
+        return;
+    }
+    d->draining = true;
+    KD_INFO("%s: draining (grace %d ms)", sig == SIGINT ? "SIGINT" : "SIGTERM", DRAIN_GRACE_MS);
+    if (d->health)
+        kd_health_set_serving(d->health, false);
+    kd_scaler_drain(d->scaler);
+    if (d->health)
+        kd_health_drain(d->health);
+    kd_grpc_server_drain(d->grpc, DRAIN_GRACE_MS, on_drained, d);
+}
+
+static void daemon_teardown(struct daemon *d)
+{
+    if (d->sig_term)
+        event_free(d->sig_term);
+    if (d->sig_int)
+        event_free(d->sig_int);
+    if (d->sig_hup)
+        event_free(d->sig_hup);
+    kd_reflection_destroy(d->reflection);
+    kd_health_destroy(d->health);
+    kd_grpc_server_destroy(d->grpc);
+    kd_scaler_destroy(d->scaler);
+    kd_config_free(d->config);
+    if (d->base)
+        event_base_free(d->base);
+}
+
+static int daemon_start(struct daemon *d, const struct options *opts)
+{
+    static const char *const served[] = {"externalscaler.ExternalScaler", NULL};
+    char err[1024];
+    int rc;
+
+    d->base = event_base_new();
+    if (!d->base) {
+        KD_ERROR("cannot create the event loop");
+        return -ENOMEM;
+    }
+    rc = kd_scaler_create(d->config, d->base, &d->scaler, err, sizeof(err));
+    if (rc != 0) {
+        KD_ERROR("%s", err);
+        return rc;
+    }
+    if (opts->action == ACTION_CHECK_CONFIG)
+        return 0;
+
+    struct kd_grpc_server_config gcfg;
+    kd_grpc_server_config_init(&gcfg);
+    gcfg.max_message_size = (size_t)d->config->max_message_size;
+    gcfg.default_deadline_ms = d->config->default_deadline_ms;
+    rc = kd_grpc_server_create(d->base, &gcfg, &d->grpc);
+    if (rc != 0) {
+        KD_ERROR("cannot create the gRPC server: %s", strerror(-rc));
+        return rc;
+    }
+    rc = kd_scaler_register(d->scaler, d->grpc);
+    if (rc == 0)
+        rc = kd_health_create(d->grpc, served, &d->health);
+    if (rc == 0 && d->config->reflection)
+        rc = kd_reflection_create(d->grpc, &d->reflection);
+    if (rc != 0) {
+        KD_ERROR("cannot register gRPC services: %s", strerror(-rc));
+        return rc;
+    }
+    rc = kd_grpc_server_listen(d->grpc, d->config->listen);
+    if (rc != 0) {
+        KD_ERROR("cannot listen on %s: %s", d->config->listen, strerror(-rc));
+        return rc;
+    }
+    KD_INFO("grpc server listening address=%s port=%d", d->config->listen,
+            kd_grpc_server_port(d->grpc));
+
+    d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
+    d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
+    d->sig_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
+    if (!d->sig_term || !d->sig_int || !d->sig_hup || evsignal_add(d->sig_term, NULL) != 0 ||
+        evsignal_add(d->sig_int, NULL) != 0 || evsignal_add(d->sig_hup, NULL) != 0) {
+        KD_ERROR("cannot install signal handlers");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct options opts = {.action = ACTION_RUN};
+    int rc = parse_options(argc, argv, &opts);
+    if (rc != 0)
+        return rc > 0 ? 0 : 2;
+    if (opts.action == ACTION_DESCRIBE)
+        return describe_plugin(&opts);
+
+    signal(SIGPIPE, SIG_IGN);
+
+    struct daemon d = {0};
+    char err[1024];
+    rc = kd_config_load(opts.config_path, &opts.ov, default_plugin_dir(), &d.config, err,
+                        sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "kedastral-scaler: %s\n", err);
+        return 1;
+    }
+    kd_log_setup(d.config->log_level, d.config->log_format);
+    if (opts.action == ACTION_RUN) {
+        char lead[32] = "";
+        if (d.config->host_defaults.lead_time)
+            snprintf(lead, sizeof(lead), "%s", d.config->host_defaults.lead_time);
+        KD_INFO("starting kedastral scaler version=%s config=%s listen=%s plugin_dir=%s%s%s",
+                KD_VERSION, d.config->path ? d.config->path : "<built-in>", d.config->listen,
+                d.config->plugin_dir, *lead ? " lead_time=" : "", lead);
+    }
+
+    rc = daemon_start(&d, &opts);
+    if (rc == 0 && opts.action == ACTION_CHECK_CONFIG) {
+        printf("%s: configuration OK (%zu sources, %zu policies, %zu workload routes)\n",
+               d.config->path ? d.config->path : "<built-in>", d.config->n_sources,
+               d.config->n_policies, d.config->n_workloads);
+    } else if (rc == 0) {
+        event_base_dispatch(d.base);
+        KD_INFO("shutdown complete");
+    }
+    daemon_teardown(&d);
+    return rc == 0 ? 0 : 1;
 }

@@ -1,3 +1,460 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: being written */
-typedef int kd_placeholder_plugin_options;
+/* Option tables -> plugin config structs: defaults, then the libconfig group's keys, then the
+ * required ones. Pure: reads libconfig's tree, never logs; errors go to the caller's buffer. */
+#include "plugin/plugin_options.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/duration.h"
+
+struct type_info {
+    const char *name;
+    size_t size;
+    size_t align;
+};
+
+static const struct type_info types[] = {
+    [KD_OPTION_STRING] = {"string", sizeof(char *), alignof(char *)},
+    [KD_OPTION_INT] = {"int", sizeof(int64_t), alignof(int64_t)},
+    [KD_OPTION_DOUBLE] = {"double", sizeof(double), alignof(double)},
+    [KD_OPTION_BOOL] = {"bool", sizeof(bool), alignof(bool)},
+    [KD_OPTION_DURATION] = {"duration", sizeof(int64_t), alignof(int64_t)},
+    [KD_OPTION_SIZE] = {"size", sizeof(int64_t), alignof(int64_t)},
+};
+
+/* Daemon-wide settings a plugin may take its default from, and how operators set them. */
+struct host_default_info {
+    const char *name;
+    const char *how;
+};
+
+static const struct host_default_info host_default_names[] = {
+    {"lead_time", "--lead-time / LEAD_TIME"},
+    {"forecaster_url", "--forecaster-url / FORECASTER_URL"},
+};
+
+static const struct type_info *type_of(const struct kd_option *opt)
+{
+    if (opt->type < KD_OPTION_STRING || opt->type > KD_OPTION_SIZE)
+        return NULL;
+    return &types[opt->type];
+}
+
+static const struct host_default_info *host_default_of(const struct kd_option *opt)
+{
+    if (!opt->host_default)
+        return NULL;
+    for (size_t i = 0; i < sizeof(host_default_names) / sizeof(host_default_names[0]); i++) {
+        if (strcmp(opt->host_default, host_default_names[i].name) == 0)
+            return &host_default_names[i];
+    }
+    return NULL;
+}
+
+static const char *host_default_value(const struct kd_option *opt,
+                                      const struct kd_host_defaults *defaults)
+{
+    if (!opt->host_default || !defaults)
+        return NULL;
+    if (strcmp(opt->host_default, "lead_time") == 0)
+        return defaults->lead_time;
+    if (strcmp(opt->host_default, "forecaster_url") == 0)
+        return defaults->forecaster_url;
+    return NULL;
+}
+
+static void *field(void *config, const struct kd_option *opt)
+{
+    return (char *)config + opt->offset;
+}
+
+static void errf(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void errf(char *err, size_t err_len, const char *fmt, ...)
+{
+    if (!err || err_len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, err_len, fmt, ap);
+    va_end(ap);
+}
+
+/* Parses text as the config file would spell the value. Strings are not touched. */
+static int parse_text(enum kd_option_type type, const char *text, void *ret_value)
+{
+    char *end;
+    switch (type) {
+    case KD_OPTION_STRING:
+        return 0;
+    case KD_OPTION_INT: {
+        errno = 0;
+        long long v = strtoll(text, &end, 0);
+        if (end == text || *end)
+            return -EINVAL;
+        if (errno == ERANGE)
+            return -ERANGE;
+        *(int64_t *)ret_value = v;
+        return 0;
+    }
+    case KD_OPTION_DOUBLE: {
+        double v = strtod(text, &end);
+        if (end == text || *end)
+            return -EINVAL;
+        *(double *)ret_value = v;
+        return 0;
+    }
+    case KD_OPTION_BOOL:
+        if (strcmp(text, "true") == 0)
+            *(bool *)ret_value = true;
+        else if (strcmp(text, "false") == 0)
+            *(bool *)ret_value = false;
+        else
+            return -EINVAL;
+        return 0;
+    case KD_OPTION_DURATION: {
+        int64_t ms;
+        int r = kd_duration_parse(text, &ms);
+        if (r < 0)
+            return r;
+        if (ms < 0)
+            return -EINVAL;
+        *(int64_t *)ret_value = ms;
+        return 0;
+    }
+    case KD_OPTION_SIZE:
+        return kd_size_parse(text, (int64_t *)ret_value);
+    }
+    return -EINVAL;
+}
+
+int kd_plugin_options_validate(const struct kd_option *table, size_t config_size, char *err,
+                               size_t err_len)
+{
+    if (!table)
+        return 0;
+    for (const struct kd_option *opt = table; opt->name; opt++) {
+        const struct type_info *ti = type_of(opt);
+        if (!ti) {
+            errf(err, err_len, "option \"%s\" has unknown type %d", opt->name, (int)opt->type);
+            return -EINVAL;
+        }
+        if (opt->name[0] == '\0') {
+            errf(err, err_len, "an option has an empty name");
+            return -EINVAL;
+        }
+        for (const struct kd_option *prev = table; prev != opt; prev++) {
+            if (strcmp(prev->name, opt->name) == 0) {
+                errf(err, err_len, "option \"%s\" is declared twice", opt->name);
+                return -EINVAL;
+            }
+        }
+        if (opt->offset > config_size || ti->size > config_size - opt->offset) {
+            errf(err, err_len,
+                 "option \"%s\" (%s at offset %zu, %zu bytes) overruns config_size %zu",
+                 opt->name, ti->name, opt->offset, ti->size, config_size);
+            return -EINVAL;
+        }
+        if (opt->offset % ti->align != 0) {
+            errf(err, err_len, "option \"%s\" (%s) is misaligned at offset %zu", opt->name,
+                 ti->name, opt->offset);
+            return -EINVAL;
+        }
+        if (opt->host_default && !host_default_of(opt)) {
+            errf(err, err_len,
+                 "option \"%s\" takes its default from unknown setting \"%s\"; allowed: "
+                 "lead_time, forecaster_url",
+                 opt->name, opt->host_default);
+            return -EINVAL;
+        }
+        union {
+            int64_t i;
+            double d;
+            bool b;
+        } scratch;
+        if (opt->default_value && parse_text(opt->type, opt->default_value, &scratch) < 0) {
+            errf(err, err_len, "option \"%s\": default \"%s\" is not a valid %s", opt->name,
+                 opt->default_value, ti->name);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+void kd_plugin_options_release(const struct kd_option *table, void *config)
+{
+    if (!table || !config)
+        return;
+    for (const struct kd_option *opt = table; opt->name; opt++) {
+        if (opt->type != KD_OPTION_STRING)
+            continue;
+        char **slot = field(config, opt);
+        free(*slot);
+        *slot = NULL;
+    }
+}
+
+static const char *src_file(const config_setting_t *s)
+{
+    const char *file = config_setting_source_file(s);
+    return file ? file : "<built-in>";
+}
+
+static bool is_host_key(const char *const *host_keys, const char *name)
+{
+    for (; host_keys && *host_keys; host_keys++) {
+        if (strcmp(*host_keys, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+static const struct kd_option *find_option(const struct kd_option *table, const char *name)
+{
+    for (const struct kd_option *opt = table; opt && opt->name; opt++) {
+        if (strcmp(opt->name, name) == 0)
+            return opt;
+    }
+    return NULL;
+}
+
+static void allowed_list(const struct kd_option *table, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const struct kd_option *opt = table; opt && opt->name && used < len; opt++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", opt->name);
+    if (used == 0)
+        snprintf(buf, len, "none (this plugin has no options)");
+}
+
+static int set_string(const struct kd_option *opt, void *config, const char *value)
+{
+    char **slot = field(config, opt);
+    char *copy = strdup(value);
+    if (!copy)
+        return -ENOMEM;
+    free(*slot);
+    *slot = copy;
+    return 0;
+}
+
+/* Applies one default; the host's setting, when the operator gave it, replaces the table's. */
+static int apply_default(const struct kd_option *opt, const struct kd_host_defaults *defaults,
+                         const char *label, void *config, char *err, size_t err_len)
+{
+    const char *text = opt->default_value;
+    const char *from_host = host_default_value(opt, defaults);
+    if (from_host)
+        text = from_host;
+    if (!text || (opt->flags & KD_OPTION_REQUIRED))
+        return 0;
+    if (opt->type == KD_OPTION_STRING)
+        return set_string(opt, config, text);
+    if (parse_text(opt->type, text, field(config, opt)) < 0) {
+        if (from_host)
+            errf(err, err_len, "%s: option \"%s\": invalid %s \"%s\" from %s", label, opt->name,
+                 type_of(opt)->name, text, host_default_of(opt)->how);
+        else
+            errf(err, err_len, "%s: option \"%s\": invalid default \"%s\"", label, opt->name,
+                 text);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
+                         const char *label, void *config, char *err, size_t err_len)
+{
+    const char *file = src_file(s);
+    int line = config_setting_source_line(s);
+    int type = config_setting_type(s);
+    bool is_int = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+    const char *text = type == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+    void *slot = field(config, opt);
+
+    switch (opt->type) {
+    case KD_OPTION_STRING:
+        if (!text)
+            break;
+        return set_string(opt, config, text);
+    case KD_OPTION_INT:
+        if (!is_int)
+            break;
+        *(int64_t *)slot = config_setting_get_int64(s);
+        return 0;
+    case KD_OPTION_DOUBLE:
+        if (is_int)
+            *(double *)slot = (double)config_setting_get_int64(s);
+        else if (type == CONFIG_TYPE_FLOAT)
+            *(double *)slot = config_setting_get_float(s);
+        else
+            break;
+        return 0;
+    case KD_OPTION_BOOL:
+        if (type != CONFIG_TYPE_BOOL)
+            break;
+        *(bool *)slot = config_setting_get_bool(s) != 0;
+        return 0;
+    case KD_OPTION_DURATION:
+        if (is_int) {
+            errf(err, err_len,
+                 "%s:%d: %s: option \"%s\": a bare number is not a duration; write it with a "
+                 "unit in quotes, e.g. \"30s\" (units: ms, s, m, h, d, w)",
+                 file, line, label, opt->name);
+            return -EINVAL;
+        }
+        if (!text)
+            break;
+        if (parse_text(opt->type, text, slot) < 0) {
+            errf(err, err_len,
+                 "%s:%d: %s: option \"%s\": invalid duration \"%s\"; write e.g. \"250ms\", "
+                 "\"30s\", \"5m\", \"1h30m\", \"2d\" (not negative)",
+                 file, line, label, opt->name, text);
+            return -EINVAL;
+        }
+        return 0;
+    case KD_OPTION_SIZE:
+        if (is_int) {
+            long long v = config_setting_get_int64(s);
+            if (v < 0) {
+                errf(err, err_len, "%s:%d: %s: option \"%s\": a size cannot be negative",
+                     file, line, label, opt->name);
+                return -EINVAL;
+            }
+            *(int64_t *)slot = v;
+            return 0;
+        }
+        if (!text)
+            break;
+        if (parse_text(opt->type, text, slot) < 0) {
+            errf(err, err_len,
+                 "%s:%d: %s: option \"%s\": invalid size \"%s\"; write bytes or e.g. "
+                 "\"64KiB\", \"4MiB\", \"1GiB\", \"10MB\"",
+                 file, line, label, opt->name, text);
+            return -EINVAL;
+        }
+        return 0;
+    }
+
+    static const char *const expected[] = {
+        [KD_OPTION_STRING] = "a string in double quotes",
+        [KD_OPTION_INT] = "an integer",
+        [KD_OPTION_DOUBLE] = "a number",
+        [KD_OPTION_BOOL] = "true or false",
+        [KD_OPTION_DURATION] = "a duration in quotes, e.g. \"30s\"",
+        [KD_OPTION_SIZE] = "a size, e.g. 1048576 or \"4MiB\"",
+    };
+    errf(err, err_len, "%s:%d: %s: option \"%s\": expected %s", file, line, label, opt->name,
+         expected[opt->type]);
+    return -EINVAL;
+}
+
+int kd_plugin_options_apply(const struct kd_option *table, const config_setting_t *group,
+                            const char *const *host_keys, const struct kd_host_defaults *defaults,
+                            const char *label, void *config, char *err, size_t err_len)
+{
+    int r;
+
+    for (const struct kd_option *opt = table; opt && opt->name; opt++) {
+        r = apply_default(opt, defaults, label, config, err, err_len);
+        if (r < 0)
+            goto fail_release;
+    }
+
+    int n = group ? config_setting_length(group) : 0;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+        const char *name = config_setting_name(s);
+        if (!name || is_host_key(host_keys, name))
+            continue;
+        const struct kd_option *opt = find_option(table, name);
+        if (!opt) {
+            char allowed[512];
+            allowed_list(table, allowed, sizeof(allowed));
+            errf(err, err_len, "%s:%d: %s: unknown option \"%s\"; allowed: %s", src_file(s),
+                 config_setting_source_line(s), label, name, allowed);
+            r = -EINVAL;
+            goto fail_release;
+        }
+        r = apply_setting(opt, s, label, config, err, err_len);
+        if (r < 0)
+            goto fail_release;
+    }
+
+    for (const struct kd_option *opt = table; opt && opt->name; opt++) {
+        if (!(opt->flags & KD_OPTION_REQUIRED))
+            continue;
+        if (group && config_setting_get_member(group, opt->name))
+            continue;
+        if (group)
+            errf(err, err_len, "%s:%d: %s: missing required option \"%s\" (%s: %s)",
+                 src_file(group), config_setting_source_line(group), label, opt->name,
+                 type_of(opt)->name, opt->description ? opt->description : "no description");
+        else
+            errf(err, err_len, "%s: missing required option \"%s\" (%s: %s)", label,
+                 opt->name, type_of(opt)->name,
+                 opt->description ? opt->description : "no description");
+        r = -EINVAL;
+        goto fail_release;
+    }
+    return 0;
+
+fail_release:
+    if (r == -ENOMEM)
+        errf(err, err_len, "%s: out of memory", label);
+    kd_plugin_options_release(table, config);
+    return r;
+}
+
+static void default_text(const struct kd_option *opt, char *buf, size_t len)
+{
+    const struct host_default_info *hd = host_default_of(opt);
+    const char *value = opt->default_value;
+
+    if (opt->flags & KD_OPTION_REQUIRED)
+        snprintf(buf, len, "(required)");
+    else if (opt->type == KD_OPTION_STRING && value)
+        snprintf(buf, len, "\"%s\"%s%s%s", value, hd ? " (" : "", hd ? hd->how : "",
+                 hd ? ")" : "");
+    else
+        snprintf(buf, len, "%s%s%s%s", value ? value : "-", hd ? " (" : "", hd ? hd->how : "",
+                 hd ? ")" : "");
+}
+
+void kd_plugin_options_describe(const struct kd_option *table, FILE *out)
+{
+    int w_name = (int)strlen("option"), w_type = (int)strlen("type"),
+        w_def = (int)strlen("default");
+    char def[256];
+
+    if (!table || !table->name) {
+        fprintf(out, "  (no options)\n");
+        return;
+    }
+    for (const struct kd_option *opt = table; opt->name; opt++) {
+        const struct type_info *ti = type_of(opt);
+        default_text(opt, def, sizeof(def));
+        if ((int)strlen(opt->name) > w_name)
+            w_name = (int)strlen(opt->name);
+        if (ti && (int)strlen(ti->name) > w_type)
+            w_type = (int)strlen(ti->name);
+        if ((int)strlen(def) > w_def)
+            w_def = (int)strlen(def);
+    }
+    fprintf(out, "  %-*s  %-*s  %-*s  %s\n", w_name, "option", w_type, "type", w_def, "default",
+            "description");
+    for (const struct kd_option *opt = table; opt->name; opt++) {
+        const struct type_info *ti = type_of(opt);
+        default_text(opt, def, sizeof(def));
+        fprintf(out, "  %-*s  %-*s  %-*s  %s\n", w_name, opt->name, w_type, ti ? ti->name : "?",
+                w_def, def, opt->description ? opt->description : "");
+    }
+}
