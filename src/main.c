@@ -217,9 +217,9 @@ static const char *default_plugin_dir(void)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            const char *candidates[] = {"%s/../lib/kedastral-scaler/plugins", "%s/../plugins"};
-            for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-                snprintf(dir, sizeof(dir), candidates[i], exe);
+            const char *suffixes[] = {"/../lib/kedastral-scaler/plugins", "/../plugins"};
+            for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+                snprintf(dir, sizeof(dir), "%s%s", exe, suffixes[i]);
                 if (access(dir, R_OK | X_OK) == 0)
                     return dir;
             }

@@ -72,7 +72,7 @@ struct kd_config {
     enum kd_log_format log_format;
     bool reflection;
     int64_t max_message_size;    /* bytes, default 4 MiB */
-    int64_t default_deadline_ms; /* unary calls without grpc-timeout, default 30s */
+    int64_t default_deadline_ms; /* unary calls without grpc-timeout, default 10s */
     struct kd_host_defaults host_defaults;
 
     struct kd_config_source *sources;
@@ -84,6 +84,11 @@ struct kd_config {
 
     config_t cfg; /* kept alive: the groups above point into it */
 };
+
+/* Keys of a source / policy group that belong to the host, not to the plugin; NULL-terminated,
+ * for kd_plugin_host_instance_create(). */
+extern const char *const kd_config_source_keys[];
+extern const char *const kd_config_policy_keys[];
 
 /*
  * Load `path` (NULL: the built-in upstream-mode configuration), apply `ov`, validate.

@@ -75,7 +75,8 @@ static void *field(void *config, const struct kd_option *opt)
     return (char *)config + opt->offset;
 }
 
-static void errf(char *err, size_t err_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void errf(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void errf(char *err, size_t err_len, const char *fmt, ...)
 {
@@ -158,8 +159,8 @@ int kd_plugin_options_validate(const struct kd_option *table, size_t config_size
         }
         if (opt->offset > config_size || ti->size > config_size - opt->offset) {
             errf(err, err_len,
-                 "option \"%s\" (%s at offset %zu, %zu bytes) overruns config_size %zu",
-                 opt->name, ti->name, opt->offset, ti->size, config_size);
+                 "option \"%s\" (%s at offset %zu, %zu bytes) overruns config_size %zu", opt->name,
+                 ti->name, opt->offset, ti->size, config_size);
             return -EINVAL;
         }
         if (opt->offset % ti->align != 0) {
@@ -246,15 +247,17 @@ static int set_string(const struct kd_option *opt, void *config, const char *val
     return 0;
 }
 
-/* Applies one default; the host's setting, when the operator gave it, replaces the table's. */
+/* Applies one default; the host's setting, when the operator gave it, replaces the table's.
+ * A required option ignores default_value but takes the host's setting: "--forecaster-url
+ * supplies the url of http sources without one". */
 static int apply_default(const struct kd_option *opt, const struct kd_host_defaults *defaults,
                          const char *label, void *config, char *err, size_t err_len)
 {
-    const char *text = opt->default_value;
     const char *from_host = host_default_value(opt, defaults);
-    if (from_host)
-        text = from_host;
-    if (!text || (opt->flags & KD_OPTION_REQUIRED))
+    const char *text = from_host;
+    if (!text && !(opt->flags & KD_OPTION_REQUIRED))
+        text = opt->default_value;
+    if (!text)
         return 0;
     if (opt->type == KD_OPTION_STRING)
         return set_string(opt, config, text);
@@ -263,15 +266,14 @@ static int apply_default(const struct kd_option *opt, const struct kd_host_defau
             errf(err, err_len, "%s: option \"%s\": invalid %s \"%s\" from %s", label, opt->name,
                  type_of(opt)->name, text, host_default_of(opt)->how);
         else
-            errf(err, err_len, "%s: option \"%s\": invalid default \"%s\"", label, opt->name,
-                 text);
+            errf(err, err_len, "%s: option \"%s\": invalid default \"%s\"", label, opt->name, text);
         return -EINVAL;
     }
     return 0;
 }
 
-static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
-                         const char *label, void *config, char *err, size_t err_len)
+static int apply_setting(const struct kd_option *opt, const config_setting_t *s, const char *label,
+                         void *config, char *err, size_t err_len)
 {
     const char *file = src_file(s);
     int line = config_setting_source_line(s);
@@ -325,8 +327,8 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         if (is_int) {
             long long v = config_setting_get_int64(s);
             if (v < 0) {
-                errf(err, err_len, "%s:%d: %s: option \"%s\": a size cannot be negative",
-                     file, line, label, opt->name);
+                errf(err, err_len, "%s:%d: %s: option \"%s\": a size cannot be negative", file,
+                     line, label, opt->name);
                 return -EINVAL;
             }
             *(int64_t *)slot = v;
@@ -394,14 +396,15 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
             continue;
         if (group && config_setting_get_member(group, opt->name))
             continue;
+        if (host_default_value(opt, defaults))
+            continue;
         if (group)
             errf(err, err_len, "%s:%d: %s: missing required option \"%s\" (%s: %s)",
                  src_file(group), config_setting_source_line(group), label, opt->name,
                  type_of(opt)->name, opt->description ? opt->description : "no description");
         else
-            errf(err, err_len, "%s: missing required option \"%s\" (%s: %s)", label,
-                 opt->name, type_of(opt)->name,
-                 opt->description ? opt->description : "no description");
+            errf(err, err_len, "%s: missing required option \"%s\" (%s: %s)", label, opt->name,
+                 type_of(opt)->name, opt->description ? opt->description : "no description");
         r = -EINVAL;
         goto fail_release;
     }
@@ -420,10 +423,9 @@ static void default_text(const struct kd_option *opt, char *buf, size_t len)
     const char *value = opt->default_value;
 
     if (opt->flags & KD_OPTION_REQUIRED)
-        snprintf(buf, len, "(required)");
+        snprintf(buf, len, "(required)%s%s%s", hd ? " (" : "", hd ? hd->how : "", hd ? ")" : "");
     else if (opt->type == KD_OPTION_STRING && value)
-        snprintf(buf, len, "\"%s\"%s%s%s", value, hd ? " (" : "", hd ? hd->how : "",
-                 hd ? ")" : "");
+        snprintf(buf, len, "\"%s\"%s%s%s", value, hd ? " (" : "", hd ? hd->how : "", hd ? ")" : "");
     else
         snprintf(buf, len, "%s%s%s%s", value ? value : "-", hd ? " (" : "", hd ? hd->how : "",
                  hd ? ")" : "");

@@ -1,3 +1,560 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: being written */
-typedef int kd_placeholder_forecast_cache;
+/*
+ * Forecast cache (see forecast_cache.h). Each entry owns at most one fetch in flight, whose
+ * struct kd_fetch is embedded in the entry; the source may complete it from inside fetch().
+ */
+#include "scaler/forecast_cache.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "plugin/plugin_host.h"
+#include "scaler/routes.h"
+#include "util/hashmap.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define KD_BACKOFF_BASE_MS 1000
+
+struct kd_cache_entry {
+    struct kd_forecast_cache *cache;
+    char *workload; /* also the hash map key */
+    const struct kd_route *route;
+
+    struct kd_fetch fetch; /* valid while in_flight */
+    bool in_flight;
+    struct event *timeout_ev;
+    struct event *refresh_ev;
+
+    struct kd_forecast *forecast; /* last good, one allocation */
+    int64_t fetched_at_ms;
+    enum kd_fetch_error error;
+    char error_message[256];
+    unsigned failures; /* consecutive */
+    bool stale;        /* as last noted by the service, for once-per-change logs */
+
+    int64_t last_asked_mono_ms;
+    struct kd_cache_waiter *waiters;
+    struct kd_cache_subscriber *subscribers;
+    struct kd_cache_subscriber *notify_next; /* cursor of a running notification */
+};
+
+struct kd_forecast_cache {
+    struct event_base *base;
+    const struct kd_routes *routes;
+    struct kd_hashmap entries;
+    uint64_t rng;
+    bool draining;
+    struct kd_forecast_cache_stats stats;
+};
+
+static uint64_t next_random(struct kd_forecast_cache *cache)
+{
+    /* xorshift64: jitter only needs to spread retries, not to be unpredictable */
+    uint64_t x = cache->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    cache->rng = x;
+    return x;
+}
+
+int64_t kd_forecast_cache_backoff_ms(unsigned failures, int64_t refresh_ms, uint64_t random)
+{
+    unsigned shift = failures > 1 ? failures - 1 : 0;
+    int64_t delay = KD_BACKOFF_BASE_MS;
+
+    while (shift-- > 0 && delay < refresh_ms)
+        delay *= 2;
+    if (delay > refresh_ms)
+        delay = refresh_ms;
+    if (delay < 1)
+        delay = 1;
+    int64_t half = delay / 2;
+    return half + (int64_t)(random % (uint64_t)(delay - half + 1));
+}
+
+static size_t align_up(size_t n, size_t a)
+{
+    return (n + a - 1) / a * a;
+}
+
+int kd_forecast_cache_clone(const struct kd_forecast *forecast, struct kd_forecast **ret_copy)
+{
+    const char *workload = forecast->workload ? forecast->workload : "";
+    const char *metric = forecast->metric ? forecast->metric : "";
+    size_t n_values = forecast->values ? forecast->n_values : 0;
+    size_t n_replicas = forecast->desired_replicas ? forecast->n_desired_replicas : 0;
+
+    if (n_values > SIZE_MAX / 2 / sizeof(double) || n_replicas > SIZE_MAX / 2 / sizeof(int64_t))
+        return -EOVERFLOW;
+    size_t values_at = align_up(sizeof(struct kd_forecast), alignof(double));
+    size_t replicas_at = align_up(values_at + n_values * sizeof(double), alignof(int64_t));
+    size_t workload_at = replicas_at + n_replicas * sizeof(int64_t);
+    size_t workload_len = strlen(workload) + 1;
+    size_t metric_at = workload_at + workload_len;
+    size_t metric_len = strlen(metric) + 1;
+    if (metric_at < workload_at || metric_at + metric_len < metric_at)
+        return -EOVERFLOW;
+
+    char *block = malloc(metric_at + metric_len);
+    if (!block)
+        return -ENOMEM;
+    struct kd_forecast *copy = (struct kd_forecast *)(void *)block;
+    double *values = (double *)(void *)(block + values_at);
+    int64_t *replicas = (int64_t *)(void *)(block + replicas_at);
+    if (n_values)
+        memcpy(values, forecast->values, n_values * sizeof(double));
+    if (n_replicas)
+        memcpy(replicas, forecast->desired_replicas, n_replicas * sizeof(int64_t));
+    memcpy(block + workload_at, workload, workload_len);
+    memcpy(block + metric_at, metric, metric_len);
+    *copy = (struct kd_forecast){
+        .workload = block + workload_at,
+        .metric = block + metric_at,
+        .generated_at_ms = forecast->generated_at_ms,
+        .step_seconds = forecast->step_seconds,
+        .horizon_seconds = forecast->horizon_seconds,
+        .n_values = n_values,
+        .values = values,
+        .n_desired_replicas = n_replicas,
+        .desired_replicas = replicas,
+    };
+    *ret_copy = copy;
+    return 0;
+}
+
+static void fill_view(const struct kd_cache_entry *entry, struct kd_cache_view *view)
+{
+    *view = (struct kd_cache_view){
+        .entry = (struct kd_cache_entry *)entry,
+        .workload = entry->workload,
+        .route = entry->route,
+        .forecast = entry->forecast,
+        .fetched_at_ms = entry->fetched_at_ms,
+        .error = entry->error,
+        .error_message = entry->error ? entry->error_message : "",
+    };
+}
+
+static bool entry_known(const struct kd_cache_entry *entry)
+{
+    return entry->forecast || entry->error;
+}
+
+static void notify(struct kd_cache_entry *entry)
+{
+    struct kd_cache_view view;
+
+    /* Waiters are unlinked before their call so they may free themselves. */
+    while (entry->waiters) {
+        struct kd_cache_waiter *w = entry->waiters;
+        entry->waiters = w->next;
+        if (entry->waiters)
+            entry->waiters->prev = NULL;
+        w->entry = NULL;
+        w->prev = w->next = NULL;
+        fill_view(entry, &view);
+        w->on_ready(w, &view);
+    }
+    /* Subscribers stay linked; unsubscribe() advances the cursor if it removes the next one. */
+    entry->notify_next = entry->subscribers;
+    while (entry->notify_next) {
+        struct kd_cache_subscriber *s = entry->notify_next;
+        entry->notify_next = s->next;
+        fill_view(entry, &view);
+        s->on_update(s, &view);
+    }
+}
+
+static void schedule_refresh(struct kd_cache_entry *entry, int64_t delay_ms)
+{
+    struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
+    evtimer_add(entry->refresh_ev, &tv);
+}
+
+static void entry_log(const struct kd_cache_entry *entry, enum kd_log_level level, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
+
+static void entry_log(const struct kd_cache_entry *entry, enum kd_log_level level, const char *fmt,
+                      ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kd_log_prefixedv(level, entry->route->source->log_prefix, fmt, ap);
+    va_end(ap);
+}
+
+static void fetch_failed(struct kd_cache_entry *entry, enum kd_fetch_error error,
+                         const char *message)
+{
+    struct kd_forecast_cache *cache = entry->cache;
+
+    cache->stats.failures++;
+    entry->error = error;
+    snprintf(entry->error_message, sizeof(entry->error_message), "%s",
+             message && *message ? message : "fetch failed");
+    if (entry->failures++ == 0) {
+        if (entry->forecast)
+            entry_log(entry, KD_LOG_WARN,
+                      "workload %s: %s; serving the last good forecast (fetched %" PRId64
+                      " s ago) while retrying",
+                      entry->workload, entry->error_message,
+                      (kd_time_now_ms() - entry->fetched_at_ms) / 1000);
+        else
+            entry_log(entry, KD_LOG_WARN, "workload %s: %s; retrying", entry->workload,
+                      entry->error_message);
+    }
+    if (!cache->draining)
+        schedule_refresh(entry, kd_forecast_cache_backoff_ms(entry->failures,
+                                                             entry->route->timing.refresh_ms,
+                                                             next_random(cache)));
+    notify(entry);
+}
+
+static struct kd_cache_entry *entry_of(struct kd_fetch *fetch)
+{
+    return (struct kd_cache_entry *)(void *)((char *)fetch -
+                                             offsetof(struct kd_cache_entry, fetch));
+}
+
+/* A fetch the cache no longer waits for (cancelled, or completed twice) is ignored. */
+static bool finish_fetch(struct kd_cache_entry *entry)
+{
+    if (!entry->in_flight)
+        return false;
+    entry->in_flight = false;
+    evtimer_del(entry->timeout_ev);
+    return true;
+}
+
+static void on_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *forecast)
+{
+    struct kd_cache_entry *entry = entry_of(fetch);
+    struct kd_forecast *copy;
+
+    if (!finish_fetch(entry))
+        return;
+    int r = kd_forecast_cache_clone(forecast, &copy);
+    if (r < 0) {
+        fetch_failed(entry, KD_FETCH_FAILED, "out of memory while storing the forecast");
+        return;
+    }
+    free(entry->forecast);
+    entry->forecast = copy;
+    entry->fetched_at_ms = kd_time_now_ms();
+    entry->error = 0;
+    entry->error_message[0] = '\0';
+    if (entry->failures > 0)
+        entry_log(entry, KD_LOG_INFO, "workload %s: source recovered after %u failed fetches",
+                  entry->workload, entry->failures);
+    entry->failures = 0;
+    if (!entry->cache->draining)
+        schedule_refresh(entry, entry->route->timing.refresh_ms);
+    notify(entry);
+}
+
+static void on_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, const char *message)
+{
+    struct kd_cache_entry *entry = entry_of(fetch);
+
+    if (!finish_fetch(entry))
+        return;
+    if (error != KD_FETCH_NOT_FOUND)
+        error = KD_FETCH_FAILED;
+    fetch_failed(entry, error, message);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+    struct kd_cache_entry *entry = arg;
+    const struct kd_instance *src = entry->route->source;
+    char message[64];
+
+    (void)fd;
+    (void)what;
+    if (!finish_fetch(entry))
+        return;
+    src->plugin->source->cancel(src->state, &entry->fetch);
+    snprintf(message, sizeof(message), "timed out after %" PRId64 " ms",
+             entry->route->timing.timeout_ms);
+    fetch_failed(entry, KD_FETCH_FAILED, message);
+}
+
+static void start_fetch(struct kd_cache_entry *entry)
+{
+    const struct kd_instance *src = entry->route->source;
+    int64_t timeout_ms = entry->route->timing.timeout_ms;
+
+    if (entry->in_flight || entry->cache->draining)
+        return;
+    evtimer_del(entry->refresh_ev);
+    entry->fetch = (struct kd_fetch){.on_done = on_fetch_done, .on_fail = on_fetch_fail};
+    entry->in_flight = true;
+    entry->cache->stats.fetches++;
+
+    /* The source may complete (and so clear in_flight) before fetch() returns. */
+    int r = src->plugin->source->fetch(src->state, &entry->fetch, entry->workload);
+    if (r < 0) {
+        if (!finish_fetch(entry))
+            return;
+        char message[128];
+        snprintf(message, sizeof(message), "the source could not start a fetch: %s", strerror(-r));
+        fetch_failed(entry, KD_FETCH_FAILED, message);
+        return;
+    }
+    if (entry->in_flight) {
+        struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+        evtimer_add(entry->timeout_ev, &tv);
+    }
+}
+
+static void entry_free(struct kd_cache_entry *entry)
+{
+    if (entry->in_flight) {
+        const struct kd_instance *src = entry->route->source;
+        entry->in_flight = false;
+        src->plugin->source->cancel(src->state, &entry->fetch);
+    }
+    for (struct kd_cache_waiter *w = entry->waiters; w; w = w->next)
+        w->entry = NULL;
+    for (struct kd_cache_subscriber *s = entry->subscribers; s; s = s->next)
+        s->entry = NULL;
+    event_free(entry->timeout_ev);
+    event_free(entry->refresh_ev);
+    free(entry->forecast);
+    free(entry->workload);
+    free(entry);
+}
+
+static void on_refresh(evutil_socket_t fd, short what, void *arg)
+{
+    struct kd_cache_entry *entry = arg;
+    struct kd_forecast_cache *cache = entry->cache;
+    int64_t now = kd_time_mono_ms();
+
+    (void)fd;
+    (void)what;
+    if (entry->subscribers) {
+        entry->last_asked_mono_ms = now;
+    } else if (now - entry->last_asked_mono_ms >= entry->route->timing.idle_evict_ms) {
+        kd_hashmap_remove(&cache->entries, entry->workload);
+        cache->stats.evictions++;
+        cache->stats.entries--;
+        entry_free(entry);
+        return;
+    }
+    /* The periodic tick lets subscribers notice that a forecast went stale. */
+    if (entry->subscribers && entry_known(entry)) {
+        entry->notify_next = entry->subscribers;
+        while (entry->notify_next) {
+            struct kd_cache_subscriber *s = entry->notify_next;
+            struct kd_cache_view view;
+            entry->notify_next = s->next;
+            fill_view(entry, &view);
+            s->on_update(s, &view);
+        }
+    }
+    start_fetch(entry);
+}
+
+static int entry_get(struct kd_forecast_cache *cache, const char *workload,
+                     struct kd_cache_entry **ret_entry)
+{
+    struct kd_cache_entry *entry = kd_hashmap_get(&cache->entries, workload);
+
+    if (cache->draining)
+        return -ESHUTDOWN;
+    if (entry) {
+        entry->last_asked_mono_ms = kd_time_mono_ms();
+        *ret_entry = entry;
+        return 0;
+    }
+
+    const struct kd_route *route = kd_routes_match(cache->routes, workload);
+    if (!route)
+        return -ENOENT;
+    entry = calloc(1, sizeof(*entry));
+    if (!entry)
+        return -ENOMEM;
+    entry->cache = cache;
+    entry->route = route;
+    entry->last_asked_mono_ms = kd_time_mono_ms();
+    entry->workload = strdup(workload);
+    if (!entry->workload)
+        goto fail_workload;
+    entry->timeout_ev = evtimer_new(cache->base, on_timeout, entry);
+    if (!entry->timeout_ev)
+        goto fail_timeout;
+    entry->refresh_ev = evtimer_new(cache->base, on_refresh, entry);
+    if (!entry->refresh_ev)
+        goto fail_refresh;
+    if (kd_hashmap_put(&cache->entries, entry->workload, entry) < 0)
+        goto fail_put;
+    cache->stats.entries++;
+    start_fetch(entry);
+    *ret_entry = entry;
+    return 0;
+
+fail_put:
+    event_free(entry->refresh_ev);
+fail_refresh:
+    event_free(entry->timeout_ev);
+fail_timeout:
+    free(entry->workload);
+fail_workload:
+    free(entry);
+    return -ENOMEM;
+}
+
+int kd_forecast_cache_lookup(struct kd_forecast_cache *cache, const char *workload,
+                             struct kd_cache_view *ret_view, struct kd_cache_entry **ret_entry)
+{
+    struct kd_cache_entry *entry;
+    int r = entry_get(cache, workload, &entry);
+
+    if (r < 0)
+        return r;
+    if (!entry_known(entry)) {
+        *ret_entry = entry;
+        return -EINPROGRESS;
+    }
+    fill_view(entry, ret_view);
+    return 0;
+}
+
+void kd_forecast_cache_wait(struct kd_cache_entry *entry, struct kd_cache_waiter *waiter)
+{
+    waiter->entry = entry;
+    waiter->prev = NULL;
+    waiter->next = entry->waiters;
+    if (entry->waiters)
+        entry->waiters->prev = waiter;
+    entry->waiters = waiter;
+}
+
+void kd_forecast_cache_cancel_wait(struct kd_cache_waiter *waiter)
+{
+    struct kd_cache_entry *entry = waiter->entry;
+
+    if (!entry)
+        return;
+    if (waiter->prev)
+        waiter->prev->next = waiter->next;
+    else
+        entry->waiters = waiter->next;
+    if (waiter->next)
+        waiter->next->prev = waiter->prev;
+    waiter->entry = NULL;
+    waiter->prev = waiter->next = NULL;
+}
+
+int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *workload,
+                                struct kd_cache_subscriber *sub, struct kd_cache_view *ret_view)
+{
+    struct kd_cache_entry *entry;
+    int r = entry_get(cache, workload, &entry);
+
+    if (r < 0)
+        return r;
+    sub->entry = entry;
+    sub->prev = NULL;
+    sub->next = entry->subscribers;
+    if (entry->subscribers)
+        entry->subscribers->prev = sub;
+    entry->subscribers = sub;
+    if (!entry_known(entry))
+        return -EINPROGRESS;
+    fill_view(entry, ret_view);
+    return 0;
+}
+
+void kd_forecast_cache_unsubscribe(struct kd_cache_subscriber *sub)
+{
+    struct kd_cache_entry *entry = sub->entry;
+
+    if (!entry)
+        return;
+    if (entry->notify_next == sub)
+        entry->notify_next = sub->next;
+    if (sub->prev)
+        sub->prev->next = sub->next;
+    else
+        entry->subscribers = sub->next;
+    if (sub->next)
+        sub->next->prev = sub->prev;
+    sub->entry = NULL;
+    sub->prev = sub->next = NULL;
+}
+
+bool kd_forecast_cache_note_stale(struct kd_cache_entry *entry, bool stale)
+{
+    bool changed = entry->stale != stale;
+    entry->stale = stale;
+    return changed;
+}
+
+void kd_forecast_cache_stats(const struct kd_forecast_cache *cache,
+                             struct kd_forecast_cache_stats *ret_stats)
+{
+    *ret_stats = cache->stats;
+}
+
+int kd_forecast_cache_create(struct event_base *base, const struct kd_routes *routes,
+                             struct kd_forecast_cache **ret_cache)
+{
+    struct kd_forecast_cache *cache = calloc(1, sizeof(*cache));
+
+    if (!cache)
+        return -ENOMEM;
+    cache->base = base;
+    cache->routes = routes;
+    kd_hashmap_init(&cache->entries);
+    cache->rng = (uint64_t)kd_time_mono_ms() ^ (uint64_t)(uintptr_t)cache ^ 0x9e3779b97f4a7c15ull;
+    if (cache->rng == 0)
+        cache->rng = 1;
+    *ret_cache = cache;
+    return 0;
+}
+
+void kd_forecast_cache_drain(struct kd_forecast_cache *cache)
+{
+    size_t pos = 0;
+    void *value;
+
+    cache->draining = true;
+    while (kd_hashmap_next(&cache->entries, &pos, NULL, &value)) {
+        struct kd_cache_entry *entry = value;
+        if (entry->in_flight) {
+            const struct kd_instance *src = entry->route->source;
+            finish_fetch(entry);
+            src->plugin->source->cancel(src->state, &entry->fetch);
+        }
+        evtimer_del(entry->refresh_ev);
+        while (entry->waiters) {
+            struct kd_cache_waiter *w = entry->waiters;
+            kd_forecast_cache_cancel_wait(w);
+            w->on_ready(w, NULL);
+        }
+    }
+}
+
+void kd_forecast_cache_destroy(struct kd_forecast_cache *cache)
+{
+    size_t pos = 0;
+    void *value;
+
+    if (!cache)
+        return;
+    while (kd_hashmap_next(&cache->entries, &pos, NULL, &value))
+        entry_free(value);
+    kd_hashmap_fini(&cache->entries);
+    free(cache);
+}

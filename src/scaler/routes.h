@@ -19,7 +19,7 @@ struct kd_source_timing {
 };
 
 struct kd_route {
-    char *match; /* owned copy of the glob */
+    char *match;                /* owned copy of the glob */
     struct kd_instance *source; /* borrowed; outlive the routes */
     struct kd_instance *policy;
     struct kd_source_timing timing;

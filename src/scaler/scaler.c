@@ -1,3 +1,478 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* placeholder: being written */
-typedef int kd_placeholder_scaler;
+/*
+ * The scaler's glue: plugin instances and routes from the configuration, the forecast cache,
+ * and externalscaler.ExternalScaler wired to the gRPC transport. The decisions themselves
+ * are in external_scaler.c; this file only moves them between the cache and the calls.
+ */
+#include "scaler/scaler.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "grpc/grpc_server.h"
+#include "plugin/plugin_host.h"
+#include "scaler/external_scaler.h"
+#include "scaler/forecast_cache.h"
+#include "scaler/routes.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define KD_SCALER_PATH(m) "/" KD_EXTERNAL_SCALER_SERVICE "/" m
+
+struct scaler_call;
+
+struct kd_scaler {
+    struct event_base *base;
+    struct kd_plugin_handle **handles; /* one per instance, sources then policies */
+    size_t n_handles;
+    struct kd_instance **sources;
+    size_t n_sources;
+    struct kd_instance **policies;
+    size_t n_policies;
+    struct kd_routes routes;
+    struct kd_forecast_cache *cache;
+    struct kd_grpc_method methods[4];
+    struct scaler_call *streams; /* open StreamIsActive calls, ended on drain */
+};
+
+/* Per-call state, only for calls that outlive on_message (cold waits and streams). */
+struct scaler_call {
+    struct kd_scaler *scaler;
+    struct kd_grpc_call *call;
+    struct kd_scaler_request request;
+    struct kd_cache_waiter waiter;
+    struct kd_cache_subscriber sub;
+    bool active; /* stream: the state last seen, to send only inactive->active edges */
+    bool listed;
+    struct scaler_call *prev, *next;
+};
+
+/* ---- answering ---------------------------------------------------------------------------- */
+
+static void finish_reply(struct kd_grpc_call *call, const struct kd_scaler_reply *reply)
+{
+    if (reply->status != KD_GRPC_OK) {
+        kd_grpc_call_finish(call, reply->status, reply->message);
+        return;
+    }
+    if (kd_grpc_call_send(call, reply->body, reply->len) < 0) {
+        kd_grpc_call_finish(call, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    kd_grpc_call_finish(call, KD_GRPC_OK, NULL);
+}
+
+static void note_staleness(const struct kd_cache_view *view, bool stale, int64_t now_ms)
+{
+    if (!view->forecast || !kd_forecast_cache_note_stale(view->entry, stale))
+        return;
+    if (stale)
+        kd_log_prefixed(KD_LOG_WARN, NULL,
+                        "workload %s: forecast is stale (generated %" PRId64
+                        " s ago, stale_after %" PRId64 " s)%s%s",
+                        view->workload, (now_ms - view->forecast->generated_at_ms) / 1000,
+                        view->route->stale_after_ms / 1000, view->error ? "; last fetch: " : "",
+                        view->error_message);
+    else
+        kd_log_prefixed(KD_LOG_INFO, NULL, "workload %s: forecast is fresh again", view->workload);
+}
+
+/* Compute the answer to a unary request from a view (NULL: the cache shut down). */
+static void answer_view(const struct kd_scaler *scaler, const struct kd_scaler_request *request,
+                        const struct kd_cache_view *view, struct kd_scaler_reply *reply)
+{
+    int64_t now = kd_time_now_ms();
+
+    if (!view) {
+        kd_external_scaler_answer_error(request, -ESHUTDOWN, &scaler->routes, reply);
+        return;
+    }
+    if (request->method == KD_SCALER_GET_METRICS) {
+        kd_external_scaler_answer_metrics(request, view, now, reply);
+        note_staleness(view, reply->stale, now);
+        if (reply->status == KD_GRPC_OK)
+            KD_DEBUG("workload=%s replicas=%.6g forecast_age=%" PRId64 "s%s", request->workload,
+                     reply->value, reply->age_ms / 1000, reply->stale ? " fallback" : "");
+        return;
+    }
+    bool active = kd_external_scaler_is_active(view, now);
+    note_staleness(view, view->forecast && !active, now);
+    kd_external_scaler_answer_is_active(active, reply);
+}
+
+static void call_free(struct scaler_call *sc)
+{
+    kd_external_scaler_request_fini(&sc->request);
+    free(sc);
+}
+
+static void on_waiter_ready(struct kd_cache_waiter *waiter, const struct kd_cache_view *view)
+{
+    struct scaler_call *sc =
+        (struct scaler_call *)(void *)((char *)waiter - offsetof(struct scaler_call, waiter));
+    struct kd_grpc_call *call = sc->call;
+    struct kd_scaler_reply reply;
+
+    kd_external_scaler_reply_init(&reply);
+    answer_view(sc->scaler, &sc->request, view, &reply);
+    /* Free before finishing: the transport may run on_close from inside finish. */
+    kd_grpc_call_set_user(call, NULL);
+    call_free(sc);
+    finish_reply(call, &reply);
+    kd_external_scaler_reply_fini(&reply);
+}
+
+/* ---- unary methods ------------------------------------------------------------------------ */
+
+static void on_get_metric_spec(struct kd_grpc_call *call, const uint8_t *msg, size_t len, void *arg)
+{
+    struct kd_scaler_request request;
+    struct kd_scaler_reply reply;
+
+    (void)arg;
+    kd_external_scaler_reply_init(&reply);
+    if (kd_external_scaler_parse(KD_SCALER_GET_METRIC_SPEC, msg, len, &request, &reply) == 0) {
+        kd_external_scaler_answer_metric_spec(&request, &reply);
+        kd_external_scaler_request_fini(&request);
+    }
+    finish_reply(call, &reply);
+    kd_external_scaler_reply_fini(&reply);
+}
+
+static void on_unary(struct kd_grpc_call *call, const uint8_t *msg, size_t len,
+                     struct kd_scaler *scaler, enum kd_scaler_method method)
+{
+    struct kd_scaler_request request;
+    struct kd_scaler_reply reply;
+    struct kd_cache_view view;
+    struct kd_cache_entry *entry;
+
+    kd_external_scaler_reply_init(&reply);
+    if (kd_external_scaler_parse(method, msg, len, &request, &reply) < 0)
+        goto answer;
+
+    int r = kd_forecast_cache_lookup(scaler->cache, request.workload, &view, &entry);
+    if (r == -EINPROGRESS) {
+        struct scaler_call *sc = calloc(1, sizeof(*sc));
+        if (!sc) {
+            kd_external_scaler_answer_error(&request, -ENOMEM, &scaler->routes, &reply);
+            goto answer_request;
+        }
+        sc->scaler = scaler;
+        sc->call = call;
+        sc->request = request;
+        sc->waiter.on_ready = on_waiter_ready;
+        kd_grpc_call_set_user(call, sc);
+        kd_forecast_cache_wait(entry, &sc->waiter);
+        return;
+    }
+    if (r < 0)
+        kd_external_scaler_answer_error(&request, r, &scaler->routes, &reply);
+    else
+        answer_view(scaler, &request, &view, &reply);
+answer_request:
+    kd_external_scaler_request_fini(&request);
+answer:
+    finish_reply(call, &reply);
+    kd_external_scaler_reply_fini(&reply);
+}
+
+static void on_get_metrics(struct kd_grpc_call *call, const uint8_t *msg, size_t len, void *arg)
+{
+    on_unary(call, msg, len, arg, KD_SCALER_GET_METRICS);
+}
+
+static void on_is_active(struct kd_grpc_call *call, const uint8_t *msg, size_t len, void *arg)
+{
+    on_unary(call, msg, len, arg, KD_SCALER_IS_ACTIVE);
+}
+
+static void on_unary_close(struct kd_grpc_call *call, void *arg)
+{
+    struct scaler_call *sc = kd_grpc_call_user(call);
+
+    (void)arg;
+    if (!sc)
+        return;
+    kd_forecast_cache_cancel_wait(&sc->waiter);
+    call_free(sc);
+}
+
+/* ---- StreamIsActive ----------------------------------------------------------------------- */
+
+static void stream_unlist(struct scaler_call *sc)
+{
+    if (!sc->listed)
+        return;
+    if (sc->prev)
+        sc->prev->next = sc->next;
+    else
+        sc->scaler->streams = sc->next;
+    if (sc->next)
+        sc->next->prev = sc->prev;
+    sc->listed = false;
+    sc->prev = sc->next = NULL;
+}
+
+static void stream_evaluate(struct scaler_call *sc, const struct kd_cache_view *view)
+{
+    int64_t now = kd_time_now_ms();
+    bool active = kd_external_scaler_is_active(view, now);
+
+    note_staleness(view, view->forecast && !active, now);
+    /* KEDA ignores false, and every true restarts its cooldown: send edges only. */
+    if (active && !sc->active) {
+        struct kd_scaler_reply reply;
+        kd_external_scaler_reply_init(&reply);
+        kd_external_scaler_answer_is_active(true, &reply);
+        if (reply.status == KD_GRPC_OK)
+            kd_grpc_call_send(sc->call, reply.body, reply.len);
+        kd_external_scaler_reply_fini(&reply);
+    }
+    sc->active = active;
+}
+
+static void on_stream_update(struct kd_cache_subscriber *sub, const struct kd_cache_view *view)
+{
+    struct scaler_call *sc =
+        (struct scaler_call *)(void *)((char *)sub - offsetof(struct scaler_call, sub));
+    stream_evaluate(sc, view);
+}
+
+static void on_stream_is_active(struct kd_grpc_call *call, const uint8_t *msg, size_t len,
+                                void *arg)
+{
+    struct kd_scaler *scaler = arg;
+    struct kd_scaler_reply reply;
+    struct kd_cache_view view;
+    struct scaler_call *sc;
+
+    kd_external_scaler_reply_init(&reply);
+    sc = calloc(1, sizeof(*sc));
+    if (!sc) {
+        kd_grpc_call_finish(call, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    sc->scaler = scaler;
+    sc->call = call;
+    sc->sub.on_update = on_stream_update;
+    if (kd_external_scaler_parse(KD_SCALER_STREAM_IS_ACTIVE, msg, len, &sc->request, &reply) < 0) {
+        free(sc);
+        goto fail;
+    }
+    int r = kd_forecast_cache_subscribe(scaler->cache, sc->request.workload, &sc->sub, &view);
+    if (r < 0 && r != -EINPROGRESS) {
+        kd_external_scaler_answer_error(&sc->request, r, &scaler->routes, &reply);
+        call_free(sc);
+        goto fail;
+    }
+    kd_grpc_call_set_user(call, sc);
+    sc->listed = true;
+    sc->next = scaler->streams;
+    if (scaler->streams)
+        scaler->streams->prev = sc;
+    scaler->streams = sc;
+    if (r == 0)
+        stream_evaluate(sc, &view);
+    return;
+
+fail:
+    finish_reply(call, &reply);
+    kd_external_scaler_reply_fini(&reply);
+}
+
+static void on_stream_close(struct kd_grpc_call *call, void *arg)
+{
+    struct scaler_call *sc = kd_grpc_call_user(call);
+
+    (void)arg;
+    if (!sc)
+        return;
+    kd_forecast_cache_unsubscribe(&sc->sub);
+    stream_unlist(sc);
+    call_free(sc);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+static int open_instance(struct kd_scaler *scaler, const struct kd_config *config,
+                         enum kd_plugin_kind kind, const char *name, const char *plugin,
+                         const config_setting_t *group, struct kd_instance **ret_instance,
+                         char *err, size_t err_len)
+{
+    struct kd_plugin_handle *handle;
+    const char *const *keys =
+        kind == KD_PLUGIN_SOURCE ? kd_config_source_keys : kd_config_policy_keys;
+    int r = kd_plugin_host_open(config->plugin_dir, kind, plugin, &handle, err, err_len);
+
+    if (r < 0)
+        return r;
+    r = kd_plugin_host_instance_create(handle, name, group, keys, &config->host_defaults,
+                                       scaler->base, ret_instance, err, err_len);
+    if (r < 0) {
+        kd_plugin_host_close(handle);
+        return r;
+    }
+    scaler->handles[scaler->n_handles++] = handle;
+    return 0;
+}
+
+static struct kd_instance *find_instance(struct kd_instance **v, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v[i]->name, name) == 0)
+            return v[i];
+    }
+    return NULL;
+}
+
+static int build_routes(struct kd_scaler *scaler, const struct kd_config *config, char *err,
+                        size_t err_len)
+{
+    for (size_t i = 0; i < config->n_workloads; i++) {
+        const struct kd_config_workload *w = &config->workloads[i];
+        struct kd_instance *source = find_instance(scaler->sources, scaler->n_sources, w->source);
+        struct kd_instance *policy = find_instance(scaler->policies, scaler->n_policies, w->policy);
+        const struct kd_config_source *cs = NULL;
+        for (size_t j = 0; j < config->n_sources; j++) {
+            if (strcmp(config->sources[j].name, w->source) == 0)
+                cs = &config->sources[j];
+        }
+        if (!source || !policy || !cs) {
+            snprintf(err, err_len, "%s:%d: workload \"%s\" names an unknown %s",
+                     w->file ? w->file : "(built-in)", w->line, w->match,
+                     !policy ? "policy" : "source");
+            return -EINVAL;
+        }
+        struct kd_source_timing timing = {
+            .refresh_ms = cs->refresh_ms,
+            .timeout_ms = cs->timeout_ms,
+            .idle_evict_ms = cs->idle_evict_ms,
+        };
+        int r = kd_routes_add(&scaler->routes, w->match, source, policy, &timing, w->stale_after_ms,
+                              w->fallback_replicas);
+        if (r < 0) {
+            snprintf(err, err_len, "%s:%d: workload \"%s\": %s", w->file ? w->file : "(built-in)",
+                     w->line, w->match,
+                     r == -EINVAL ? "refresh, timeout and idle_evict of its source must be > 0"
+                                  : strerror(-r));
+            return r;
+        }
+    }
+    return 0;
+}
+
+static void release(struct kd_scaler *scaler)
+{
+    /* Streams the transport still holds must not reach back into freed state on close. */
+    while (scaler->streams) {
+        struct scaler_call *sc = scaler->streams;
+        stream_unlist(sc);
+        kd_forecast_cache_unsubscribe(&sc->sub);
+    }
+    kd_forecast_cache_destroy(scaler->cache);
+    kd_routes_fini(&scaler->routes);
+    for (size_t i = 0; i < scaler->n_sources; i++)
+        kd_plugin_host_instance_destroy(scaler->sources[i]);
+    for (size_t i = 0; i < scaler->n_policies; i++)
+        kd_plugin_host_instance_destroy(scaler->policies[i]);
+    for (size_t i = 0; i < scaler->n_handles; i++)
+        kd_plugin_host_close(scaler->handles[i]);
+    free(scaler->sources);
+    free(scaler->policies);
+    free(scaler->handles);
+    free(scaler);
+}
+
+int kd_scaler_create(const struct kd_config *config, struct event_base *base,
+                     struct kd_scaler **ret_scaler, char *err, size_t err_len)
+{
+    struct kd_scaler *scaler = calloc(1, sizeof(*scaler));
+    int r = -ENOMEM;
+
+    if (!scaler) {
+        snprintf(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    scaler->base = base;
+    kd_routes_init(&scaler->routes);
+    scaler->handles = calloc(config->n_sources + config->n_policies + 1, sizeof(*scaler->handles));
+    scaler->sources = calloc(config->n_sources + 1, sizeof(*scaler->sources));
+    scaler->policies = calloc(config->n_policies + 1, sizeof(*scaler->policies));
+    if (!scaler->handles || !scaler->sources || !scaler->policies) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+
+    for (size_t i = 0; i < config->n_sources; i++) {
+        const struct kd_config_source *s = &config->sources[i];
+        r = open_instance(scaler, config, KD_PLUGIN_SOURCE, s->name, s->plugin, s->group,
+                          &scaler->sources[scaler->n_sources], err, err_len);
+        if (r < 0)
+            goto fail;
+        scaler->n_sources++;
+    }
+    for (size_t i = 0; i < config->n_policies; i++) {
+        const struct kd_config_policy *p = &config->policies[i];
+        r = open_instance(scaler, config, KD_PLUGIN_POLICY, p->name, p->plugin, p->group,
+                          &scaler->policies[scaler->n_policies], err, err_len);
+        if (r < 0)
+            goto fail;
+        scaler->n_policies++;
+    }
+    r = build_routes(scaler, config, err, err_len);
+    if (r < 0)
+        goto fail;
+    r = kd_forecast_cache_create(base, &scaler->routes, &scaler->cache);
+    if (r < 0) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+
+    const struct kd_grpc_method methods[4] = {
+        {KD_SCALER_PATH("IsActive"), KD_GRPC_UNARY, on_is_active, NULL, on_unary_close, scaler},
+        {KD_SCALER_PATH("StreamIsActive"), KD_GRPC_SERVER_STREAMING, on_stream_is_active, NULL,
+         on_stream_close, scaler},
+        {KD_SCALER_PATH("GetMetricSpec"), KD_GRPC_UNARY, on_get_metric_spec, NULL, on_unary_close,
+         scaler},
+        {KD_SCALER_PATH("GetMetrics"), KD_GRPC_UNARY, on_get_metrics, NULL, on_unary_close, scaler},
+    };
+    memcpy(scaler->methods, methods, sizeof(methods));
+    *ret_scaler = scaler;
+    return 0;
+
+fail:
+    release(scaler);
+    return r;
+}
+
+int kd_scaler_register(struct kd_scaler *scaler, struct kd_grpc_server *server)
+{
+    /* StreamMetricSpec is left out on purpose: the transport then answers 12 UNIMPLEMENTED
+     * in grpc-go's words, and KEDA falls back to GetMetricSpec for good. */
+    return kd_grpc_server_register(server, scaler->methods,
+                                   sizeof(scaler->methods) / sizeof(scaler->methods[0]));
+}
+
+void kd_scaler_drain(struct kd_scaler *scaler)
+{
+    /* Waiting unary calls are answered 14 "shutting down" by their waiter callbacks. */
+    kd_forecast_cache_drain(scaler->cache);
+    while (scaler->streams) {
+        struct scaler_call *sc = scaler->streams;
+        stream_unlist(sc);
+        kd_forecast_cache_unsubscribe(&sc->sub);
+        kd_grpc_call_finish(sc->call, KD_GRPC_OK, NULL);
+    }
+}
+
+void kd_scaler_destroy(struct kd_scaler *scaler)
+{
+    if (!scaler)
+        return;
+    release(scaler);
+}

@@ -18,7 +18,8 @@ struct kd_scaler;
 int kd_scaler_create(const struct kd_config *config, struct event_base *base,
                      struct kd_scaler **ret_scaler, char *err, size_t err_len);
 
-/* Register externalscaler.ExternalScaler on `server`. */
+/* Register externalscaler.ExternalScaler on `server`. The method table lives in the scaler:
+ * destroy the server before the scaler. */
 int kd_scaler_register(struct kd_scaler *scaler, struct kd_grpc_server *server);
 
 /* Shutdown: end every StreamIsActive stream with status OK, cancel pending fetches. */

@@ -298,8 +298,7 @@ static int index_file(struct kd_descriptor_index *index, size_t file, const uint
     /* Second pass: the package may follow the definitions on the wire. */
     r = (struct reader){data, data + len};
     while ((rc = next_field(&r, &f)) == 0) {
-        if (f.number != FILE_MESSAGE_TYPE && f.number != FILE_ENUM_TYPE &&
-            f.number != FILE_SERVICE)
+        if (f.number != FILE_MESSAGE_TYPE && f.number != FILE_ENUM_TYPE && f.number != FILE_SERVICE)
             continue;
         if (f.wire != WIRE_LEN) {
             rc = -EINVAL;
@@ -400,8 +399,7 @@ int kd_descriptor_index_create(const uint8_t *set, size_t len,
             rc = -EINVAL;
             goto fail;
         }
-        struct file_entry *files =
-            realloc(index->files, (index->n_files + 1) * sizeof(*files));
+        struct file_entry *files = realloc(index->files, (index->n_files + 1) * sizeof(*files));
         if (!files) {
             rc = -ENOMEM;
             goto fail;

@@ -19,6 +19,8 @@ void kd_health_set_serving(struct kd_health *health, bool serving);
 /* End open Watch streams with status OK (shutdown). */
 void kd_health_drain(struct kd_health *health);
 
+/* Unregisters the service; call it while the server exists. Calls still open keep the object
+ * alive until their on_close. NULL is a no-op. */
 void kd_health_destroy(struct kd_health *health);
 
 #endif /* KD_HEALTH_H */

@@ -23,7 +23,10 @@ struct kd_hashmap {
     size_t len;
 };
 
-#define KD_HASHMAP_INIT {NULL, 0, 0}
+#define KD_HASHMAP_INIT                                                                            \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void kd_hashmap_init(struct kd_hashmap *map);
 /* Frees the table, not the keys or values. */

@@ -27,10 +27,21 @@ subprocess.run(
     check=True)
 sys.path.insert(0, _gen)
 
+
+
+def _load(alias, relpath):
+    # The generated grpc/... packages would shadow grpcio's own `grpc` package: load by path.
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(alias, os.path.join(_gen, relpath))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 import externalscaler_pb2 as es  # noqa: E402
-from grpc.health.v1 import health_pb2  # noqa: E402
-from grpc.reflection.v1 import reflection_pb2 as refl_v1  # noqa: E402
-from grpc.reflection.v1alpha import reflection_pb2 as refl_v1alpha  # noqa: E402
+health_pb2 = _load("kd_health_pb2", "grpc/health/v1/health_pb2.py")
+refl_v1 = _load("kd_refl_v1_pb2", "grpc/reflection/v1/reflection_pb2.py")
+refl_v1alpha = _load("kd_refl_v1alpha_pb2", "grpc/reflection/v1alpha/reflection_pb2.py")
 
 SERVICE = "/externalscaler.ExternalScaler/"
 
@@ -56,7 +67,9 @@ class Daemon:
 
     def __init__(self, config_text=None, args=(), env=None, name="kd"):
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=WORK)
-        cmd = [BINARY, "--plugin-dir", PLUGIN_DIR, "--listen", "127.0.0.1:0"]
+        # KD_WRAPPER="valgrind --error-exitcode=99 ..." runs the daemon under a checker.
+        wrapper = os.environ.get("KD_WRAPPER", "").split()
+        cmd = wrapper + [BINARY, "--plugin-dir", PLUGIN_DIR, "--listen", "127.0.0.1:0"]
         if config_text is not None:
             self.config = os.path.join(self.dir, "kedastral-scaler.conf")
             with open(self.config, "w") as f:
@@ -70,7 +83,7 @@ class Daemon:
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                      env=full_env, text=True)
         threading.Thread(target=self._pump, daemon=True).start()
-        m = self.wait_for(r"grpc server listening .*port=(\d+)", 20)
+        m = self.wait_for(r"grpc server listening .*port=(\d+)", 60 if wrapper else 20)
         if not m:
             self.proc.kill()
             raise RuntimeError("daemon did not start:\n" + "\n".join(self.lines))
@@ -144,6 +157,11 @@ class Daemon:
                 self.proc.kill()
                 self.proc.wait()
         self.channel.close()
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            try:
+                pipe.close()
+            except (OSError, ValueError):
+                pass
         return self.proc.returncode
 
 

@@ -225,7 +225,8 @@ class DaemonTest(unittest.TestCase):
         self.assertIn("grpc-status: 3", out)
 
     def test_get_method_with_nghttp(self):
-        out = subprocess.run(["nghttp", "-v", f"http://{self.d.addr}{SERVICE}IsActive"],
+        out = subprocess.run(["nghttp", "-v", "-H", "content-type: application/grpc",
+                              f"http://{self.d.addr}{SERVICE}IsActive"],
                              capture_output=True, text=True, timeout=20).stdout
         self.assertIn(":status: 405", out)
 

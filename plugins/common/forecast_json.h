@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Forecast JSON in the Kedastral forecaster's schema (GET /forecast/current), shared by the
+ * sources. Pure: no I/O, no logging; errors come back as one line in `err`.
+ */
+#ifndef KD_FORECAST_JSON_H
+#define KD_FORECAST_JSON_H
+
+#include <stddef.h>
+
+#include <kedastral/plugin.h>
+
+#define KD_FORECAST_JSON_MAX_BYTES (64u * 1024 * 1024) /* whole document */
+#define KD_FORECAST_JSON_MAX_FORECASTS 10000           /* objects in a top-level array */
+#define KD_FORECAST_JSON_MAX_POINTS 100000             /* elements of values / desiredReplicas */
+#define KD_FORECAST_JSON_MAX_DEPTH 32                  /* nesting, unknown keys included */
+
+/* One parsed document: a single forecast object or an array of them, in file order. */
+struct kd_forecast_doc {
+    size_t n_forecasts;                  /* >= 1 */
+    const struct kd_forecast *forecasts; /* views into memory owned by the doc */
+};
+
+/*
+ * Parse exactly `len` bytes of `text` (no NUL needed; nothing past len is read). Keys match
+ * case-insensitively, as Go's encoding/json does ("GeneratedAt" == "generatedAt"), the last of
+ * duplicate keys wins, unknown keys are ignored. Missing or null: strings "", numbers 0,
+ * arrays empty, generatedAt 0. Rejected, with "<where>: <what>" in err (for arrays "[i]."
+ * first, e.g. "[2].desiredReplicas[3]: not an integer (2.5)"): invalid JSON (with line and
+ * column), trailing non-space after the value, an empty document, a top level other than an
+ * object or a non-empty array of objects, wrong types, numbers that are not integers where
+ * Go wants an int (60.0, 1e2), numbers out of range (NaN/Inf cannot be written in JSON;
+ * 1e999 is out of range), negative stepSeconds/horizonSeconds, negative or beyond-int64
+ * desiredReplicas (upstream passes negatives through; we refuse them), non-RFC 3339
+ * generatedAt, and the size limits above.
+ *
+ * Returns 0 and a document to release with kd_forecast_json_free(), -EINVAL (bad input) or
+ * -ENOMEM. *ret_doc is untouched on failure. err always holds a NUL-terminated string.
+ */
+int kd_forecast_json_parse(const char *text, size_t len, struct kd_forecast_doc **ret_doc,
+                           char *err, size_t err_len);
+
+void kd_forecast_json_free(struct kd_forecast_doc *doc);
+
+#endif /* KD_FORECAST_JSON_H */

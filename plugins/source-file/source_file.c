@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * source-file: forecasts from a JSON recording, replayed as if live (replay.c), re-read when
+ * the file changes. Fetches complete synchronously; the only I/O is the load and a stat()
+ * every `poll` on the host's event loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <kedastral/plugin.h>
+
+#include "forecast_json.h"
+#include "replay.h"
+
+struct file_config { /* filled by the host from file_options */
+    const char *path;
+    bool rebase;
+    bool loop;
+    int64_t poll_ms;
+};
+
+/* What a stat() says about the file; a change in any field means "read it again". */
+struct file_identity {
+    int error; /* errno of a failed stat(), 0 when the fields are valid */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+struct file_state {
+    const struct kd_host *host;
+    const struct kd_instance *inst;
+    const struct file_config *config; /* host-owned, outlives us */
+    struct kd_forecast_doc *doc;
+    struct kd_replay *replay;       /* borrows doc */
+    struct file_identity loaded;    /* where doc came from */
+    struct file_identity attempted; /* the last version tried, so a broken one logs once */
+    struct event *poll_timer;
+};
+
+static void identity_of(const struct stat *sb, struct file_identity *ret_id)
+{
+    *ret_id = (struct file_identity){
+        .dev = sb->st_dev,
+        .ino = sb->st_ino,
+        .size = sb->st_size,
+        .mtime = sb->st_mtim,
+    };
+}
+
+static bool same_identity(const struct file_identity *a, const struct file_identity *b)
+{
+    if (a->error || b->error)
+        return a->error == b->error;
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+static int read_file(const char *path, char **ret_text, size_t *ret_len,
+                     struct file_identity *ret_id, char *err, size_t err_len)
+{
+    struct stat sb;
+    int rc;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(err, err_len, "%s", strerror(-rc));
+        return rc;
+    }
+    if (fstat(fd, &sb) != 0) {
+        rc = -errno;
+        snprintf(err, err_len, "%s", strerror(-rc));
+        goto fail_fd;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = -EINVAL;
+        snprintf(err, err_len, "not a regular file");
+        goto fail_fd;
+    }
+    if ((uint64_t)sb.st_size > KD_FORECAST_JSON_MAX_BYTES) {
+        rc = -EFBIG;
+        snprintf(err, err_len, "%lld bytes, at most %u", (long long)sb.st_size,
+                 KD_FORECAST_JSON_MAX_BYTES);
+        goto fail_fd;
+    }
+
+    size_t cap = (size_t)sb.st_size, len = 0;
+    char *text = malloc(cap ? cap : 1);
+    if (!text) {
+        rc = -ENOMEM;
+        snprintf(err, err_len, "out of memory for %zu bytes", cap);
+        goto fail_fd;
+    }
+    while (len < cap) {
+        ssize_t got = read(fd, text + len, cap - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = -errno;
+            snprintf(err, err_len, "read: %s", strerror(-rc));
+            goto fail_text;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fd);
+    identity_of(&sb, ret_id);
+    *ret_text = text;
+    *ret_len = len;
+    return 0;
+
+fail_text:
+    free(text);
+fail_fd:
+    close(fd);
+    return rc;
+}
+
+/* Read, parse and index the file; nothing in `st` changes, the caller swaps on success. */
+static int load(const struct file_state *st, struct kd_forecast_doc **ret_doc,
+                struct kd_replay **ret_replay, struct file_identity *ret_id, char *err,
+                size_t err_len)
+{
+    struct kd_forecast_doc *doc;
+    struct kd_replay *replay;
+    struct file_identity id;
+    char *text;
+    size_t len;
+
+    int rc = read_file(st->config->path, &text, &len, &id, err, err_len);
+    if (rc < 0)
+        return rc;
+    rc = kd_forecast_json_parse(text, len, &doc, err, err_len);
+    free(text);
+    if (rc < 0)
+        return rc;
+    rc = kd_replay_create(doc, st->config->rebase, st->config->loop, st->host->now_ms(st->inst),
+                          &replay, err, err_len);
+    if (rc < 0) {
+        kd_forecast_json_free(doc);
+        return rc;
+    }
+    *ret_doc = doc;
+    *ret_replay = replay;
+    *ret_id = id;
+    return 0;
+}
+
+static void log_loaded(const struct file_state *st, enum kd_log_level level, const char *verb)
+{
+    char names[256];
+
+    kd_replay_list(st->replay, names, sizeof(names));
+    st->host->log(st->inst, level, "%s %s: %zu workload(s) (%s), %zu snapshot(s)", verb,
+                  st->config->path, kd_replay_count(st->replay), names, st->doc->n_forecasts);
+}
+
+static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct file_state *st = arg;
+    struct file_identity id = {0};
+    struct stat sb;
+    char err[256];
+
+    (void)fd;
+    (void)what;
+    if (stat(st->config->path, &sb) == 0)
+        identity_of(&sb, &id);
+    else
+        id.error = errno;
+    if (same_identity(&id, &st->loaded) || same_identity(&id, &st->attempted))
+        return;
+    st->attempted = id;
+    if (id.error) {
+        st->host->log(st->inst, KD_LOG_WARN, "%s: %s; keeping the forecasts loaded before",
+                      st->config->path, strerror(id.error));
+        return;
+    }
+
+    struct kd_forecast_doc *doc;
+    struct kd_replay *replay;
+    if (load(st, &doc, &replay, &id, err, sizeof(err)) < 0) {
+        st->host->log(st->inst, KD_LOG_WARN, "%s: %s; keeping the forecasts loaded before",
+                      st->config->path, err);
+        return;
+    }
+    kd_replay_destroy(st->replay);
+    kd_forecast_json_free(st->doc);
+    st->doc = doc;
+    st->replay = replay;
+    st->loaded = id;
+    st->attempted = id;
+    log_loaded(st, KD_LOG_INFO, "reloaded");
+}
+
+static int file_create(const struct kd_host *host, const struct kd_instance *inst,
+                       const void *config, void **ret_state)
+{
+    const struct file_config *cfg = config;
+    char err[256];
+    int rc;
+
+    if (!cfg->path || !cfg->path[0]) {
+        host->log(inst, KD_LOG_ERROR, "path is empty; name the forecast file to replay");
+        return -EINVAL;
+    }
+    struct file_state *st = calloc(1, sizeof(*st));
+    if (!st) {
+        host->log(inst, KD_LOG_ERROR, "out of memory");
+        return -ENOMEM;
+    }
+    st->host = host;
+    st->inst = inst;
+    st->config = cfg;
+
+    rc = load(st, &st->doc, &st->replay, &st->loaded, err, sizeof(err));
+    if (rc < 0) {
+        host->log(inst, KD_LOG_ERROR, "%s: %s", cfg->path, err);
+        goto fail_state;
+    }
+    st->attempted = st->loaded;
+
+    struct event_base *base = host->event_base(inst);
+    if (base && cfg->poll_ms > 0) {
+        struct timeval every = {.tv_sec = cfg->poll_ms / 1000,
+                                .tv_usec = (cfg->poll_ms % 1000) * 1000};
+        st->poll_timer = event_new(base, -1, EV_PERSIST, on_poll_timer, st);
+        if (!st->poll_timer || event_add(st->poll_timer, &every) != 0) {
+            rc = -ENOMEM;
+            host->log(inst, KD_LOG_ERROR, "cannot start the reload timer for %s", cfg->path);
+            goto fail_loaded;
+        }
+    }
+    log_loaded(st, KD_LOG_INFO, "loaded");
+    *ret_state = st;
+    return 0;
+
+fail_loaded:
+    if (st->poll_timer)
+        event_free(st->poll_timer);
+    kd_replay_destroy(st->replay);
+    kd_forecast_json_free(st->doc);
+fail_state:
+    free(st);
+    return rc;
+}
+
+static int file_fetch(void *state, struct kd_fetch *fetch, const char *workload)
+{
+    const struct file_state *st = state;
+    struct kd_forecast forecast;
+
+    if (kd_replay_pick(st->replay, workload, st->host->now_ms(st->inst), &forecast) < 0) {
+        char names[256];
+        kd_replay_list(st->replay, names, sizeof(names));
+        st->host->fetch_fail(fetch, KD_FETCH_NOT_FOUND, "workload \"%s\" is not in %s; it has: %s",
+                             workload, st->config->path, names);
+        return 0;
+    }
+    /* -ENOMEM means the host counts it as failed; the handle is dead either way. */
+    st->host->fetch_done(fetch, &forecast);
+    return 0;
+}
+
+static void file_cancel(void *state, struct kd_fetch *fetch)
+{
+    /* Fetches complete inside file_fetch(), so none is ever outstanding. */
+    (void)state;
+    (void)fetch;
+}
+
+static void file_destroy(void *state)
+{
+    struct file_state *st = state;
+
+    if (!st)
+        return;
+    if (st->poll_timer)
+        event_free(st->poll_timer);
+    kd_replay_destroy(st->replay);
+    kd_forecast_json_free(st->doc);
+    free(st);
+}
+
+static const struct kd_option file_options[] = {
+    {"path", KD_OPTION_STRING, NULL, offsetof(struct file_config, path),
+     "The JSON file: one forecast in the forecaster's schema, or an array of them.", NULL,
+     KD_OPTION_REQUIRED},
+    {"rebase", KD_OPTION_BOOL, "true", offsetof(struct file_config, rebase),
+     "Shift recorded times so the recording starts when the file is loaded.", NULL, 0},
+    {"loop", KD_OPTION_BOOL, "true", offsetof(struct file_config, loop),
+     "With rebase, restart each workload's recording after its last snapshot.", NULL, 0},
+    {"poll", KD_OPTION_DURATION, "1s", offsetof(struct file_config, poll_ms),
+     "How often to check the file for changes; 0 never re-reads it.", NULL, 0},
+    KD_OPTIONS_END,
+};
+
+static const struct kd_source_ops file_ops = {
+    .create = file_create,
+    .fetch = file_fetch,
+    .cancel = file_cancel,
+    .destroy = file_destroy,
+};
+
+KD_PLUGIN_EXPORT const struct kd_plugin kd_plugin = {
+    KD_PLUGIN_ABI,
+    .kind = KD_PLUGIN_SOURCE,
+    .name = "file",
+    .version = "0.1.0",
+    .description = "Replays recorded forecasts from a JSON file as if they were live",
+    .config_size = sizeof(struct file_config),
+    .options = file_options,
+    .source = &file_ops,
+};

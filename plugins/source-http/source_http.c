@@ -1,0 +1,845 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * source-http: forecasts from a Kedastral forecaster, GET {url}/forecast/current?workload=...,
+ * on libcurl's multi-socket API driven by the host's libevent loop: many fetches in flight, no
+ * thread of ours, nothing blocks. Caching, single flight and retries belong to the host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <kedastral/plugin.h>
+
+#include "forecast_json.h"
+#include "response.h"
+#include "url.h"
+
+#define HTTP_VERSION KD_PROJECT_VERSION /* from CMake: the plugin ships with the daemon */
+#define HTTP_USER_AGENT "kedastral-scaler/" HTTP_VERSION
+#define HTTP_MAX_REDIRECTS 3L /* Go follows 10; the forecaster itself only ever sends one */
+#define HTTP_TOKEN_MAX 16384  /* bytes of a bearer token file */
+#define HTTP_BODY_START 4096  /* first allocation for a response body */
+
+struct http_config { /* filled by the host from http_options */
+    const char *url;
+    int64_t timeout_ms;
+    int64_t connect_timeout_ms;
+    int64_t max_body;
+    const char *tls_ca;
+    const char *tls_cert;
+    const char *tls_key;
+    const char *bearer_token_file;
+    const char *header;
+};
+
+/* What a stat() says about the token file; a change in any field means "read it again". */
+struct file_identity {
+    int error; /* errno of a failed stat(), 0 when the fields are valid */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime;
+};
+
+struct http_transfer;
+struct http_socket;
+
+struct http_state {
+    const struct kd_host *host;
+    const struct kd_instance *inst;
+    const struct http_config *config; /* host-owned, outlives us */
+    CURLM *multi;
+    struct event *timer;              /* curl's one timeout */
+    struct http_transfer *transfers;  /* in flight */
+    struct http_socket *sockets;      /* every fd curl asked us to watch */
+    char *auth_header;                /* "Authorization: Bearer <token>", or NULL */
+    struct file_identity token_loaded;    /* where auth_header came from */
+    struct file_identity token_attempted; /* the last version tried, so a broken one warns once */
+    int depth;         /* drive() nesting: destroy() from inside a completion is deferred */
+    bool is_destroyed; /* destroy() was called; free once depth is back to 0 */
+};
+
+struct http_transfer {
+    struct http_state *st;
+    struct kd_fetch *fetch;
+    CURL *easy;
+    char *workload;
+    char *url;
+    struct curl_slist *headers;
+    char *body;
+    size_t len;
+    size_t cap;
+    bool is_too_big; /* a 200 body passed max_body: aborted */
+    bool is_cut;     /* an error body reached the excerpt: aborted on purpose */
+    bool is_oom;
+    struct http_transfer *prev, *next;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct http_socket {
+    struct http_state *st;
+    struct event *ev;
+    struct http_socket *prev, *next;
+};
+
+/* ---- Bearer token file ------------------------------------------------------------------ */
+
+static void identity_of(const struct stat *sb, struct file_identity *ret_id)
+{
+    *ret_id = (struct file_identity){
+        .dev = sb->st_dev,
+        .ino = sb->st_ino,
+        .size = sb->st_size,
+        .mtime = sb->st_mtim,
+    };
+}
+
+static bool same_identity(const struct file_identity *a, const struct file_identity *b)
+{
+    if (a->error || b->error)
+        return a->error == b->error;
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Reads the token file into a ready "Authorization: Bearer ..." header line. */
+static int read_token(const char *path, char **ret_header, struct file_identity *ret_id,
+                      char *err, size_t err_len)
+{
+    char text[HTTP_TOKEN_MAX + 1];
+    size_t len = 0;
+    struct stat sb;
+    int rc;
+
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        rc = -errno;
+        snprintf(err, err_len, "%s", strerror(-rc));
+        return rc;
+    }
+    if (fstat(fd, &sb) != 0) {
+        rc = -errno;
+        snprintf(err, err_len, "%s", strerror(-rc));
+        goto fail_fd;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        rc = -EINVAL;
+        snprintf(err, err_len, "not a regular file");
+        goto fail_fd;
+    }
+    while (len <= HTTP_TOKEN_MAX) {
+        ssize_t got = read(fd, text + len, sizeof(text) - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            rc = -errno;
+            snprintf(err, err_len, "read: %s", strerror(-rc));
+            goto fail_fd;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+    }
+    close(fd);
+    if (len > HTTP_TOKEN_MAX) {
+        snprintf(err, err_len, "longer than %d bytes; is it really a token?", HTTP_TOKEN_MAX);
+        return -EFBIG;
+    }
+
+    /* Files usually end with a newline; anything else unprintable would forge headers. */
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
+                       text[len - 1] == '\t'))
+        len--;
+    if (len == 0) {
+        snprintf(err, err_len, "empty");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c <= ' ' || c >= 0x7f) {
+            snprintf(err, err_len, "byte %zu is not a printable character (0x%02x)", i, c);
+            return -EINVAL;
+        }
+    }
+    text[len] = '\0';
+
+    char *header;
+    if (asprintf(&header, "Authorization: Bearer %s", text) < 0) {
+        snprintf(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    identity_of(&sb, ret_id);
+    *ret_header = header;
+    return 0;
+
+fail_fd:
+    close(fd);
+    return rc;
+}
+
+/* A cheap stat() per fetch keeps rotated tokens (Kubernetes projected volumes) current. */
+static void refresh_token(struct http_state *st)
+{
+    const char *path = st->config->bearer_token_file;
+    struct file_identity id = {0};
+    struct stat sb;
+    char err[256];
+    char *header;
+
+    if (!path)
+        return;
+    if (stat(path, &sb) == 0)
+        identity_of(&sb, &id);
+    else
+        id.error = errno;
+    if (same_identity(&id, &st->token_loaded) || same_identity(&id, &st->token_attempted))
+        return;
+    st->token_attempted = id;
+    if (id.error) {
+        st->host->log(st->inst, KD_LOG_WARN, "bearer_token_file %s: %s; keeping the token read "
+                      "before", path, strerror(id.error));
+        return;
+    }
+    if (read_token(path, &header, &id, err, sizeof(err)) < 0) {
+        st->host->log(st->inst, KD_LOG_WARN, "bearer_token_file %s: %s; keeping the token read "
+                      "before", path, err);
+        return;
+    }
+    free(st->auth_header);
+    st->auth_header = header;
+    st->token_loaded = id;
+    st->token_attempted = id;
+    st->host->log(st->inst, KD_LOG_INFO, "re-read the bearer token from %s", path);
+}
+
+/* ---- Transfers -------------------------------------------------------------------------- */
+
+static void transfer_free(struct http_transfer *t)
+{
+    if (t->easy)
+        curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    free(t->body);
+    free(t->url);
+    free(t->workload);
+    free(t);
+}
+
+/* Takes `t` out of the multi handle and our list; it can then be completed or freed. */
+static void transfer_detach(struct http_transfer *t)
+{
+    struct http_state *st = t->st;
+
+    curl_multi_remove_handle(st->multi, t->easy);
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        st->transfers = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+    struct http_transfer *t = arg;
+    size_t n = size * nmemb;
+    long status = 0;
+
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    /* Error bodies are only quoted: one byte past the excerpt tells it was cut. */
+    size_t limit = status == 200 ? (size_t)t->st->config->max_body : KD_RESPONSE_EXCERPT_MAX + 1;
+    size_t take = n <= limit - t->len ? n : limit - t->len;
+
+    if (t->len + take > t->cap) {
+        size_t cap = t->cap ? t->cap : HTTP_BODY_START;
+        while (cap < t->len + take)
+            cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+        if (cap > limit)
+            cap = limit;
+        char *body = realloc(t->body, cap);
+        if (!body) {
+            t->is_oom = true;
+            return 0;
+        }
+        t->body = body;
+        t->cap = cap;
+    }
+    memcpy(t->body + t->len, data, take);
+    t->len += take;
+    if (take == n)
+        return n;
+    if (status == 200)
+        t->is_too_big = true;
+    else
+        t->is_cut = true;
+    return 0; /* curl aborts the transfer with CURLE_WRITE_ERROR */
+}
+
+/* The host copies what it needs before fetch_done returns, so the doc can go right after. */
+static void complete_ok(struct http_transfer *t)
+{
+    const struct kd_host *host = t->st->host;
+    struct kd_forecast_doc *doc;
+    char err[256];
+
+    if (kd_forecast_json_parse(t->body ? t->body : "", t->len, &doc, err, sizeof(err)) < 0) {
+        host->fetch_fail(t->fetch, KD_FETCH_FAILED, "bad forecast from %s: %s", t->url, err);
+        return;
+    }
+    host->fetch_done(t->fetch, kd_response_pick(doc, t->workload));
+    kd_forecast_json_free(doc);
+}
+
+/* Completes `t` exactly once, from what curl and the body say, then frees it. */
+static void complete(struct http_transfer *t, CURLcode result)
+{
+    const struct kd_host *host = t->st->host;
+    const struct http_config *cfg = t->st->config;
+    char excerpt[KD_RESPONSE_EXCERPT_MAX + 4];
+    long status = 0;
+
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    transfer_detach(t);
+
+    if (t->is_too_big) {
+        host->fetch_fail(t->fetch, KD_FETCH_FAILED,
+                         "response larger than max_body (%lld bytes) from %s",
+                         (long long)cfg->max_body, t->url);
+    } else if (t->is_oom) {
+        host->fetch_fail(t->fetch, KD_FETCH_FAILED, "out of memory for the response from %s",
+                         t->url);
+    } else if (result != CURLE_OK && !t->is_cut) {
+        /* curl 7.x says "Couldn't connect to server"; the operator wants the errno's words. */
+        long os_errno = 0;
+        const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(result);
+        curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
+        const char *os_text = os_errno ? strerror((int)os_errno) : NULL;
+        if (os_text && !strstr(why, os_text))
+            host->fetch_fail(t->fetch, KD_FETCH_FAILED, "GET %s: %s (%s)", t->url, why, os_text);
+        else
+            host->fetch_fail(t->fetch, KD_FETCH_FAILED, "GET %s: %s", t->url, why);
+    } else if (status == 404) {
+        host->fetch_fail(t->fetch, KD_FETCH_NOT_FOUND,
+                         "forecaster has no forecast for workload \"%s\" (404)", t->workload);
+    } else if (status != 200) {
+        kd_response_excerpt(t->body, t->len, excerpt, sizeof(excerpt));
+        host->fetch_fail(t->fetch, KD_FETCH_FAILED, "forecaster returned %ld: %s", status,
+                         excerpt[0] ? excerpt : "(empty body)");
+    } else {
+        complete_ok(t);
+    }
+    transfer_free(t);
+}
+
+static void complete_finished(struct http_state *st)
+{
+    CURLMsg *msg;
+    int left;
+
+    while (!st->is_destroyed && (msg = curl_multi_info_read(st->multi, &left))) {
+        char *priv = NULL;
+
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURLcode result = msg->data.result; /* msg dies with the handle's removal */
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+        complete((struct http_transfer *)(void *)priv, result);
+    }
+}
+
+static void state_free(struct http_state *st);
+
+/* Every entry into curl from the loop comes through here, then completions are delivered. */
+static void drive(struct http_state *st, curl_socket_t fd, int ev_bitmask)
+{
+    int running;
+
+    st->depth++;
+    curl_multi_socket_action(st->multi, fd, ev_bitmask, &running);
+    complete_finished(st);
+    st->depth--;
+    if (st->depth == 0 && st->is_destroyed)
+        state_free(st);
+}
+
+/* ---- libcurl <-> libevent --------------------------------------------------------------- */
+
+static void on_socket_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct http_socket *s = arg;
+    int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
+                ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+
+    drive(s->st, fd, flags); /* may free s */
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    drive(arg, CURL_SOCKET_TIMEOUT, 0);
+}
+
+static void socket_free(struct http_state *st, struct http_socket *s)
+{
+    event_free(s->ev);
+    if (s->prev)
+        s->prev->next = s->next;
+    else
+        st->sockets = s->next;
+    if (s->next)
+        s->next->prev = s->prev;
+    free(s);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch `fd` for what curl wants, or stop watching it. */
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
+{
+    struct http_state *st = arg;
+    struct http_socket *s = socketp;
+    struct event_base *base = st->host->event_base(st->inst);
+    short events = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
+                   ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
+
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (s) {
+            curl_multi_assign(st->multi, fd, NULL);
+            socket_free(st, s);
+        }
+        return 0;
+    }
+    if (!s) {
+        s = calloc(1, sizeof(*s));
+        if (!s)
+            return -1;
+        s->st = st;
+        s->ev = event_new(base, fd, events, on_socket_event, s);
+        if (!s->ev) {
+            free(s);
+            return -1;
+        }
+        s->next = st->sockets;
+        if (st->sockets)
+            st->sockets->prev = s;
+        st->sockets = s;
+        curl_multi_assign(st->multi, fd, s);
+    } else {
+        event_del(s->ev);
+        event_assign(s->ev, base, fd, events, on_socket_event, s);
+    }
+    return event_add(s->ev, NULL) == 0 ? 0 : -1;
+}
+
+/* CURLMOPT_TIMERFUNCTION: curl never wants to be called back from inside itself, so even a
+ * 0 ms timeout goes through the loop. */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *arg)
+{
+    struct http_state *st = arg;
+
+    (void)multi;
+    if (timeout_ms < 0)
+        return evtimer_del(st->timer) == 0 ? 0 : -1;
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    return evtimer_add(st->timer, &tv) == 0 ? 0 : -1;
+}
+
+/* ---- Options ---------------------------------------------------------------------------- */
+
+static bool is_tchar(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* RFC 9110 field: token ":" value, with nothing in the value that could start a new line. */
+static int check_header(const char *header, char *err, size_t err_len)
+{
+    const char *colon = strchr(header, ':');
+
+    if (!colon || colon == header) {
+        snprintf(err, err_len, "expected \"Name: value\"");
+        return -EINVAL;
+    }
+    for (const char *p = header; p < colon; p++) {
+        if (!is_tchar((unsigned char)*p)) {
+            snprintf(err, err_len, "the name has a character not allowed in a header name "
+                     "(0x%02x)", (unsigned char)*p);
+            return -EINVAL;
+        }
+    }
+    for (const char *p = colon + 1; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c < ' ' && c != '\t') || c == 0x7f) {
+            snprintf(err, err_len, "the value has a control character (0x%02x)", c);
+            return -EINVAL;
+        }
+    }
+    return 0;
+}
+
+static int check_url(const char *url, bool *ret_is_https, char *err, size_t err_len)
+{
+    char *scheme = NULL, *part = NULL;
+    int rc = -EINVAL;
+
+    CURLU *u = curl_url();
+    if (!u) {
+        snprintf(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+    if (uc != CURLUE_OK) {
+        snprintf(err, err_len, "%s", curl_url_strerror(uc));
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+        (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+        snprintf(err, err_len, "the scheme must be http or https");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_QUERY, &part, 0) != CURLUE_NO_QUERY) {
+        snprintf(err, err_len, "a query (?...) has no place in the base URL");
+        goto out;
+    }
+    if (curl_url_get(u, CURLUPART_FRAGMENT, &part, 0) != CURLUE_NO_FRAGMENT) {
+        snprintf(err, err_len, "a fragment (#...) has no place in the base URL");
+        goto out;
+    }
+    *ret_is_https = strcmp(scheme, "https") == 0;
+    rc = 0;
+out:
+    curl_free(part);
+    curl_free(scheme);
+    curl_url_cleanup(u);
+    return rc;
+}
+
+static int check_readable(const struct kd_host *host, const struct kd_instance *inst,
+                          const char *name, const char *path)
+{
+    if (!path)
+        return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        int rc = -errno;
+        host->log(inst, KD_LOG_ERROR, "%s %s: %s", name, path, strerror(-rc));
+        return rc;
+    }
+    close(fd);
+    return 0;
+}
+
+static int check_config(const struct kd_host *host, const struct kd_instance *inst,
+                        const struct http_config *cfg)
+{
+    bool is_https = false;
+    char err[256];
+    int rc;
+
+    if (!cfg->url || !cfg->url[0]) {
+        host->log(inst, KD_LOG_ERROR, "url is empty; name the forecaster, e.g. "
+                  "\"http://forecaster:8081\"");
+        return -EINVAL;
+    }
+    if (check_url(cfg->url, &is_https, err, sizeof(err)) < 0) {
+        host->log(inst, KD_LOG_ERROR, "url \"%s\": %s", cfg->url, err);
+        return -EINVAL;
+    }
+    if (cfg->timeout_ms <= 0 || cfg->connect_timeout_ms <= 0) {
+        host->log(inst, KD_LOG_ERROR, "timeout and connect_timeout must be positive (got %lld ms "
+                  "and %lld ms)", (long long)cfg->timeout_ms, (long long)cfg->connect_timeout_ms);
+        return -EINVAL;
+    }
+    if (cfg->max_body <= 0 || cfg->max_body > (int64_t)KD_FORECAST_JSON_MAX_BYTES) {
+        host->log(inst, KD_LOG_ERROR, "max_body must be between 1 and %u bytes (got %lld)",
+                  KD_FORECAST_JSON_MAX_BYTES, (long long)cfg->max_body);
+        return -EINVAL;
+    }
+    if (!cfg->tls_cert != !cfg->tls_key) {
+        host->log(inst, KD_LOG_ERROR, "tls_cert and tls_key go together: client TLS needs both "
+                  "the certificate and its key");
+        return -EINVAL;
+    }
+    if ((rc = check_readable(host, inst, "tls_ca", cfg->tls_ca)) < 0 ||
+        (rc = check_readable(host, inst, "tls_cert", cfg->tls_cert)) < 0 ||
+        (rc = check_readable(host, inst, "tls_key", cfg->tls_key)) < 0)
+        return rc;
+    if (!is_https && (cfg->tls_ca || cfg->tls_cert))
+        host->log(inst, KD_LOG_WARN, "tls_* is set but url \"%s\" is plain http: TLS is not "
+                  "used (as upstream); write https:// to use it", cfg->url);
+    if (cfg->header && check_header(cfg->header, err, sizeof(err)) < 0) {
+        host->log(inst, KD_LOG_ERROR, "header \"%s\": %s", cfg->header, err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- Operations ------------------------------------------------------------------------- */
+
+static int http_create(const struct kd_host *host, const struct kd_instance *inst,
+                       const void *config, void **ret_state)
+{
+    const struct http_config *cfg = config;
+    struct event_base *base = host->event_base(inst);
+    char err[256];
+    int rc;
+
+    if (!base) {
+        host->log(inst, KD_LOG_ERROR, "the http source needs the host's event loop");
+        return -EINVAL;
+    }
+    rc = check_config(host, inst, cfg);
+    if (rc < 0)
+        return rc;
+
+    struct http_state *st = calloc(1, sizeof(*st));
+    if (!st) {
+        host->log(inst, KD_LOG_ERROR, "out of memory");
+        return -ENOMEM;
+    }
+    st->host = host;
+    st->inst = inst;
+    st->config = cfg;
+    if (cfg->bearer_token_file) {
+        rc = read_token(cfg->bearer_token_file, &st->auth_header, &st->token_loaded, err,
+                        sizeof(err));
+        if (rc < 0) {
+            host->log(inst, KD_LOG_ERROR, "bearer_token_file %s: %s", cfg->bearer_token_file,
+                      err);
+            goto fail_state;
+        }
+        st->token_attempted = st->token_loaded;
+    }
+
+    rc = -ENOMEM;
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        host->log(inst, KD_LOG_ERROR, "libcurl failed to initialise");
+        goto fail_token;
+    }
+    st->timer = evtimer_new(base, on_timer, st);
+    if (!st->timer) {
+        host->log(inst, KD_LOG_ERROR, "out of memory for the curl timer");
+        goto fail_global;
+    }
+    st->multi = curl_multi_init();
+    if (!st->multi || curl_multi_setopt(st->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) ||
+        curl_multi_setopt(st->multi, CURLMOPT_SOCKETDATA, st) ||
+        curl_multi_setopt(st->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) ||
+        curl_multi_setopt(st->multi, CURLMOPT_TIMERDATA, st)) {
+        host->log(inst, KD_LOG_ERROR, "cannot set up a libcurl multi handle");
+        goto fail_multi;
+    }
+    host->log(inst, KD_LOG_INFO, "forecaster %s (timeout %lld ms, connect %lld ms%s%s)",
+              cfg->url, (long long)cfg->timeout_ms, (long long)cfg->connect_timeout_ms,
+              cfg->tls_cert ? ", client certificate" : "",
+              cfg->bearer_token_file ? ", bearer token" : "");
+    *ret_state = st;
+    return 0;
+
+fail_multi:
+    if (st->multi)
+        curl_multi_cleanup(st->multi);
+    event_free(st->timer);
+fail_global:
+    curl_global_cleanup();
+fail_token:
+    free(st->auth_header);
+fail_state:
+    free(st);
+    return rc;
+}
+
+#define SETOPT(easy, opt, value)                                                               \
+    do {                                                                                       \
+        CURLcode setopt_rc_ = curl_easy_setopt(easy, opt, value);                              \
+        if (setopt_rc_ != CURLE_OK)                                                            \
+            return setopt_rc_;                                                                 \
+    } while (0)
+
+static CURLcode setup_easy(struct http_transfer *t)
+{
+    const struct http_config *cfg = t->st->config;
+    CURL *e = t->easy;
+
+    SETOPT(e, CURLOPT_URL, t->url);
+    SETOPT(e, CURLOPT_PRIVATE, (char *)t);
+    SETOPT(e, CURLOPT_ERRORBUFFER, t->errbuf);
+    SETOPT(e, CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(e, CURLOPT_WRITEDATA, t);
+    SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+    SETOPT(e, CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+    SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+    SETOPT(e, CURLOPT_USERAGENT, HTTP_USER_AGENT);
+    SETOPT(e, CURLOPT_HTTPHEADER, t->headers);
+    /* As Go's client: HTTP/1.1 with keep-alive, redirects followed, proxy variables ignored. */
+    SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    SETOPT(e, CURLOPT_FOLLOWLOCATION, 1L);
+    SETOPT(e, CURLOPT_MAXREDIRS, HTTP_MAX_REDIRECTS);
+    SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    SETOPT(e, CURLOPT_PROXY, "");
+    if (cfg->tls_ca)
+        SETOPT(e, CURLOPT_CAINFO, cfg->tls_ca);
+    if (cfg->tls_cert) {
+        SETOPT(e, CURLOPT_SSLCERT, cfg->tls_cert);
+        SETOPT(e, CURLOPT_SSLKEY, cfg->tls_key);
+    }
+    return CURLE_OK;
+}
+
+static int build_headers(const struct http_state *st, struct curl_slist **ret_headers)
+{
+    const char *lines[] = {"Accept: application/json", st->auth_header, st->config->header};
+    struct curl_slist *headers = NULL;
+
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (!lines[i])
+            continue;
+        struct curl_slist *grown = curl_slist_append(headers, lines[i]);
+        if (!grown) {
+            curl_slist_free_all(headers);
+            return -ENOMEM;
+        }
+        headers = grown;
+    }
+    *ret_headers = headers;
+    return 0;
+}
+
+static int http_fetch(void *state, struct kd_fetch *fetch, const char *workload)
+{
+    struct http_state *st = state;
+    int rc = -ENOMEM;
+
+    refresh_token(st);
+    struct http_transfer *t = calloc(1, sizeof(*t));
+    if (!t)
+        goto fail;
+    t->st = st;
+    t->fetch = fetch;
+    t->workload = strdup(workload);
+    if (!t->workload)
+        goto fail_transfer;
+    rc = kd_url_forecast(st->config->url, workload, &t->url);
+    if (rc < 0)
+        goto fail_transfer;
+    rc = build_headers(st, &t->headers);
+    if (rc < 0)
+        goto fail_transfer;
+    rc = -ENOMEM;
+    t->easy = curl_easy_init();
+    if (!t->easy)
+        goto fail_transfer;
+    CURLcode cc = setup_easy(t);
+    if (cc != CURLE_OK) {
+        st->host->log(st->inst, KD_LOG_ERROR, "cannot set up the request for \"%s\": %s",
+                      workload, curl_easy_strerror(cc));
+        goto fail_transfer;
+    }
+    if (curl_multi_add_handle(st->multi, t->easy) != CURLM_OK)
+        goto fail_transfer;
+    t->next = st->transfers;
+    if (st->transfers)
+        st->transfers->prev = t;
+    st->transfers = t;
+    return 0;
+
+fail_transfer:
+    transfer_free(t);
+fail:
+    return rc;
+}
+
+static void http_cancel(void *state, struct kd_fetch *fetch)
+{
+    struct http_state *st = state;
+
+    for (struct http_transfer *t = st->transfers; t; t = t->next) {
+        if (t->fetch == fetch) {
+            transfer_detach(t);
+            transfer_free(t);
+            return;
+        }
+    }
+}
+
+static void state_free(struct http_state *st)
+{
+    /* Cleanup may still report sockets through on_curl_socket, so st lives until the end. */
+    curl_multi_cleanup(st->multi);
+    while (st->sockets)
+        socket_free(st, st->sockets);
+    event_free(st->timer);
+    free(st->auth_header);
+    free(st);
+    curl_global_cleanup();
+}
+
+static void http_destroy(void *state)
+{
+    struct http_state *st = state;
+
+    if (!st)
+        return;
+    while (st->transfers) {
+        struct http_transfer *t = st->transfers;
+        transfer_detach(t);
+        transfer_free(t);
+    }
+    st->is_destroyed = true;
+    if (st->depth == 0)
+        state_free(st);
+}
+
+static const struct kd_option http_options[] = {
+    {"url", KD_OPTION_STRING, "http://localhost:8081", offsetof(struct http_config, url),
+     "Base URL of the Kedastral forecaster; /forecast/current is appended.", "forecaster_url",
+     0},
+    {"timeout", KD_OPTION_DURATION, "2s", offsetof(struct http_config, timeout_ms),
+     "Limit on a whole request: connect, TLS, headers and body.", NULL, 0},
+    {"connect_timeout", KD_OPTION_DURATION, "1s", offsetof(struct http_config,
+                                                          connect_timeout_ms),
+     "Limit on establishing the connection (TCP and TLS).", NULL, 0},
+    {"max_body", KD_OPTION_SIZE, "4MiB", offsetof(struct http_config, max_body),
+     "Largest response body accepted; a larger one fails the fetch.", NULL, 0},
+    {"tls_ca", KD_OPTION_STRING, NULL, offsetof(struct http_config, tls_ca),
+     "PEM file of the CA that signed the forecaster's certificate (https only).", NULL, 0},
+    {"tls_cert", KD_OPTION_STRING, NULL, offsetof(struct http_config, tls_cert),
+     "PEM client certificate for mTLS to the forecaster; needs tls_key.", NULL, 0},
+    {"tls_key", KD_OPTION_STRING, NULL, offsetof(struct http_config, tls_key),
+     "PEM private key of tls_cert.", NULL, 0},
+    {"bearer_token_file", KD_OPTION_STRING, NULL, offsetof(struct http_config,
+                                                           bearer_token_file),
+     "File holding a token sent as \"Authorization: Bearer\"; re-read when it changes.", NULL,
+     0},
+    {"header", KD_OPTION_STRING, NULL, offsetof(struct http_config, header),
+     "One extra request header, \"Name: value\" (the ABI has no lists yet).", NULL, 0},
+    KD_OPTIONS_END,
+};
+
+static const struct kd_source_ops http_ops = {
+    .create = http_create,
+    .fetch = http_fetch,
+    .cancel = http_cancel,
+    .destroy = http_destroy,
+};
+
+KD_PLUGIN_EXPORT const struct kd_plugin kd_plugin = {
+    KD_PLUGIN_ABI,
+    .kind = KD_PLUGIN_SOURCE,
+    .name = "http",
+    .version = HTTP_VERSION,
+    .description = "Fetches forecasts from a Kedastral forecaster over HTTP(S)",
+    .config_size = sizeof(struct http_config),
+    .options = http_options,
+    .source = &http_ops,
+};

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The per-workload forecast cache: one entry per workload (hash map), a deep copy of the last
+ * good forecast, single-flight fetches with a timeout, background refresh while the workload
+ * is asked about, stale-while-revalidate, backoff with jitter after failures, idle eviction.
+ * Nothing here blocks: a cold workload's callers queue a waiter and are called back.
+ */
+#ifndef KD_FORECAST_CACHE_H
+#define KD_FORECAST_CACHE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <kedastral/plugin.h>
+
+struct event_base;
+struct kd_routes;
+struct kd_route;
+struct kd_forecast_cache;
+struct kd_cache_entry;
+
+/* What the cache knows about one workload. Borrowed: valid until control returns to the
+ * event loop (or the next cache call). */
+struct kd_cache_view {
+    struct kd_cache_entry *entry;
+    const char *workload;
+    const struct kd_route *route;
+    const struct kd_forecast *forecast; /* last good forecast, NULL if none ever arrived */
+    int64_t fetched_at_ms;              /* wall clock when it arrived; 0 if none */
+    enum kd_fetch_error error;          /* 0: the last finished fetch succeeded */
+    const char *error_message;          /* "" when error is 0 */
+};
+
+/* A call waiting for a cold workload's first answer. The caller owns the memory. */
+struct kd_cache_waiter {
+    /* `view` NULL: the cache is shutting down. The waiter is already unlinked when called. */
+    void (*on_ready)(struct kd_cache_waiter *waiter, const struct kd_cache_view *view);
+    /* private to the cache */
+    struct kd_cache_entry *entry;
+    struct kd_cache_waiter *prev, *next;
+};
+
+/* A long-lived watcher (StreamIsActive): told after every fetch outcome and every refresh
+ * tick of its workload, so that it can notice staleness. Keeps the entry from idle eviction. */
+struct kd_cache_subscriber {
+    void (*on_update)(struct kd_cache_subscriber *sub, const struct kd_cache_view *view);
+    /* private to the cache */
+    struct kd_cache_entry *entry;
+    struct kd_cache_subscriber *prev, *next;
+};
+
+struct kd_forecast_cache_stats {
+    size_t entries;
+    uint64_t fetches;   /* source fetch() calls */
+    uint64_t failures;  /* fetches that failed or timed out */
+    uint64_t evictions; /* idle entries dropped */
+};
+
+/* `routes` is borrowed and must outlive the cache. */
+int kd_forecast_cache_create(struct event_base *base, const struct kd_routes *routes,
+                             struct kd_forecast_cache **ret_cache);
+
+/* Frees every entry, cancelling fetches in flight. Waiters and subscribers still linked are
+ * dropped without a call: drain first to tell them. */
+void kd_forecast_cache_destroy(struct kd_forecast_cache *cache);
+
+/*
+ * Ask about `workload` (marks it as asked). Returns
+ *   0            *ret_view describes the last forecast and/or error: answer now;
+ *   -EINPROGRESS cold: its first fetch is running; *ret_entry is set, pass it to
+ *                kd_forecast_cache_wait() before returning to the loop;
+ *   -ENOENT      no route matches the workload;
+ *   -ESHUTDOWN   the cache is drained;
+ *   -ENOMEM.
+ */
+int kd_forecast_cache_lookup(struct kd_forecast_cache *cache, const char *workload,
+                             struct kd_cache_view *ret_view, struct kd_cache_entry **ret_entry);
+
+/* Queue `waiter` (on_ready set) on a cold entry from kd_forecast_cache_lookup(). */
+void kd_forecast_cache_wait(struct kd_cache_entry *entry, struct kd_cache_waiter *waiter);
+
+/* Stop waiting (the call was cancelled or its deadline passed); no-op if not waiting. */
+void kd_forecast_cache_cancel_wait(struct kd_cache_waiter *waiter);
+
+/*
+ * Subscribe `sub` (on_update set) to `workload`. Returns 0 with *ret_view filled, or
+ * -EINPROGRESS when nothing is known yet (on_update follows the first fetch); both leave `sub`
+ * subscribed. -ENOENT, -ESHUTDOWN, -ENOMEM as for lookup, not subscribed.
+ */
+int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *workload,
+                                struct kd_cache_subscriber *sub, struct kd_cache_view *ret_view);
+
+/* No-op if not subscribed. Safe from inside on_update. */
+void kd_forecast_cache_unsubscribe(struct kd_cache_subscriber *sub);
+
+/* Shutdown: cancel fetches, stop timers, call every waiter with view NULL. Later lookups and
+ * subscribes return -ESHUTDOWN. Subscribers stay linked until they unsubscribe. */
+void kd_forecast_cache_drain(struct kd_forecast_cache *cache);
+
+/* Record whether the caller found the entry's forecast stale; true when that changed (so
+ * that the caller logs once per state change). */
+bool kd_forecast_cache_note_stale(struct kd_cache_entry *entry, bool stale);
+
+void kd_forecast_cache_stats(const struct kd_forecast_cache *cache,
+                             struct kd_forecast_cache_stats *ret_stats);
+
+/* Retry delay after `failures` consecutive failures (>= 1): exponential from 1 s, capped at
+ * `refresh_ms`, with "equal jitter" from `random`: a value in [d/2, d]. */
+int64_t kd_forecast_cache_backoff_ms(unsigned failures, int64_t refresh_ms, uint64_t random);
+
+/* Deep copy of `forecast` in one allocation (free() it). -ENOMEM, -EOVERFLOW. */
+int kd_forecast_cache_clone(const struct kd_forecast *forecast, struct kd_forecast **ret_copy);
+
+#endif /* KD_FORECAST_CACHE_H */

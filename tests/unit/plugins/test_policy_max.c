@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* policy-max.so as the host sees it: dlopen()ed from the build dir, driven by the fake host. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <kedastral/plugin.h>
+
+#include "fakes/fake_host.h"
+
+#define MIN_MS (60 * 1000)
+
+struct fixture {
+    void *dl;
+    const struct kd_plugin *plugin;
+    void *config;
+    struct kd_fake_host fake;
+    void *state;
+};
+
+static int setup(void **state)
+{
+    struct fixture *fx = calloc(1, sizeof(*fx));
+
+    fx->dl = dlopen(KD_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
+    if (!fx->dl)
+        fail_msg("dlopen: %s", dlerror());
+    fx->plugin = dlsym(fx->dl, KD_PLUGIN_SYMBOL);
+    assert_non_null(fx->plugin);
+    fx->config = calloc(1, fx->plugin->config_size);
+    kd_fake_host_init(&fx->fake, NULL, 1760636100000);
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *fx = *state;
+
+    if (fx->state)
+        fx->plugin->policy->destroy(fx->state);
+    free(fx->config);
+    dlclose(fx->dl);
+    free(fx);
+    return 0;
+}
+
+static void create(struct fixture *fx, int64_t lead_time_ms)
+{
+    assert_int_equal(kd_fake_host_set_i64(fx->plugin, fx->config, "lead_time", lead_time_ms), 0);
+    assert_int_equal(fx->plugin->policy->create(&fx->fake.host, kd_fake_host_instance(&fx->fake),
+                                                fx->config, &fx->state),
+                     0);
+}
+
+static int decide(struct fixture *fx, const int64_t *replicas, size_t n, int64_t step,
+                  struct kd_policy_result *ret_result)
+{
+    struct kd_forecast f = {
+        .workload = "my-api",
+        .metric = "http_rps",
+        .generated_at_ms = fx->fake.now_ms,
+        .step_seconds = step,
+        .horizon_seconds = 1800,
+        .n_desired_replicas = n,
+        .desired_replicas = replicas,
+    };
+    return fx->plugin->policy->decide(fx->state, &f, fx->fake.now_ms, ret_result);
+}
+
+static void test_descriptor(void **state)
+{
+    struct fixture *fx = *state;
+    const struct kd_plugin *p = fx->plugin;
+
+    assert_int_equal(p->abi_major, KD_PLUGIN_ABI_MAJOR);
+    assert_true(p->abi_minor <= KD_PLUGIN_ABI_MINOR);
+    assert_int_equal(p->kind, KD_PLUGIN_POLICY);
+    assert_string_equal(p->name, "max");
+    assert_non_null(p->version);
+    assert_non_null(p->description);
+    assert_null(p->source);
+    assert_non_null(p->policy->create);
+    assert_non_null(p->policy->decide);
+    assert_non_null(p->policy->lookahead_ms);
+    assert_non_null(p->policy->destroy);
+
+    /* one option: lead_time, a duration, 5m unless --lead-time / LEAD_TIME say otherwise */
+    const struct kd_option *o = &p->options[0];
+    assert_string_equal(o->name, "lead_time");
+    assert_int_equal(o->type, KD_OPTION_DURATION);
+    assert_string_equal(o->default_value, "5m");
+    assert_string_equal(o->host_default, "lead_time");
+    assert_non_null(o->description);
+    assert_true(o->offset + sizeof(int64_t) <= p->config_size);
+    assert_null(p->options[1].name);
+}
+
+/* Upstream's vectors through the whole plugin. */
+static void test_decide_upstream_vectors(void **state)
+{
+    struct fixture *fx = *state;
+    static const int64_t a[] = {2, 2, 3, 3, 4, 5, 5, 5};
+    struct kd_policy_result r;
+
+    create(fx, 5 * MIN_MS);
+    assert_int_equal(fx->plugin->policy->lookahead_ms(fx->state), 5 * MIN_MS);
+    assert_int_equal(decide(fx, a, 8, 60, &r), 0);
+    assert_true(r.value == 5.0);
+    assert_int_equal(decide(fx, a, 2, 60, &r), 0);
+    assert_true(r.value == 2.0);
+    assert_int_equal(decide(fx, NULL, 0, 60, &r), 0);
+    assert_true(r.value == 1.0);
+    assert_int_equal(decide(fx, NULL, 0, 0, &r), 0); /* empty wins over a bad step, as upstream */
+    assert_true(r.value == 1.0);
+    assert_int_equal(fx->fake.n_logs, 0);
+}
+
+static void test_decide_lead_zero(void **state)
+{
+    struct fixture *fx = *state;
+    static const int64_t b[] = {2, 3, 4, 5};
+    struct kd_policy_result r;
+
+    create(fx, 0);
+    assert_int_equal(fx->plugin->policy->lookahead_ms(fx->state), 0);
+    assert_int_equal(decide(fx, b, 4, 60, &r), 0);
+    assert_true(r.value == 2.0);
+}
+
+/* Upstream crashes the process here (integer divide by zero); we answer with a reason. */
+static void test_decide_bad_step(void **state)
+{
+    struct fixture *fx = *state;
+    static const int64_t b[] = {2, 3};
+    struct kd_policy_result r;
+
+    create(fx, 5 * MIN_MS);
+    assert_int_equal(decide(fx, b, 2, 0, &r), -EINVAL);
+    assert_string_equal(r.reason, "forecast for \"my-api\" has stepSeconds 0; it must be positive");
+    assert_int_equal(decide(fx, b, 2, -60, &r), -EINVAL);
+    assert_non_null(strstr(r.reason, "stepSeconds -60"));
+    assert_int_equal(decide(fx, b, 2, INT64_MAX, &r), 0); /* huge step: window of one point */
+    assert_true(r.value == 2.0);
+}
+
+static void test_create_rejects_negative_lead(void **state)
+{
+    struct fixture *fx = *state;
+    void *st = (void *)fx;
+
+    assert_int_equal(kd_fake_host_set_i64(fx->plugin, fx->config, "lead_time", -5 * MIN_MS), 0);
+    assert_int_equal(fx->plugin->policy->create(&fx->fake.host, kd_fake_host_instance(&fx->fake),
+                                                fx->config, &st),
+                     -EINVAL);
+    assert_ptr_equal(st, fx);
+    assert_non_null(kd_fake_host_find_log(&fx->fake, KD_LOG_ERROR,
+                                          "lead_time must not be negative (-300000 ms)"));
+    fx->plugin->policy->destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_descriptor, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decide_upstream_vectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decide_lead_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decide_bad_step, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_create_rejects_negative_lead, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
