@@ -29,8 +29,7 @@ void kd_response_excerpt(const char *body, size_t len, char *out, size_t out_len
     }
 }
 
-const struct kd_forecast *kd_response_pick(const struct kd_forecast_doc *doc,
-                                           const char *workload)
+const struct kd_forecast *kd_response_pick(const struct kd_forecast_doc *doc, const char *workload)
 {
     for (size_t i = 0; i < doc->n_forecasts; i++) {
         if (doc->forecasts[i].workload && strcmp(doc->forecasts[i].workload, workload) == 0)

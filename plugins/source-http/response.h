@@ -23,7 +23,6 @@
 void kd_response_excerpt(const char *body, size_t len, char *out, size_t out_len);
 
 /* The forecast in `doc` whose workload equals `workload`, else the first one. */
-const struct kd_forecast *kd_response_pick(const struct kd_forecast_doc *doc,
-                                           const char *workload);
+const struct kd_forecast *kd_response_pick(const struct kd_forecast_doc *doc, const char *workload);
 
 #endif /* KD_RESPONSE_H */

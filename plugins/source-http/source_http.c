@@ -56,10 +56,10 @@ struct http_state {
     const struct kd_instance *inst;
     const struct http_config *config; /* host-owned, outlives us */
     CURLM *multi;
-    struct event *timer;              /* curl's one timeout */
-    struct http_transfer *transfers;  /* in flight */
-    struct http_socket *sockets;      /* every fd curl asked us to watch */
-    char *auth_header;                /* "Authorization: Bearer <token>", or NULL */
+    struct event *timer;                  /* curl's one timeout */
+    struct http_transfer *transfers;      /* in flight */
+    struct http_socket *sockets;          /* every fd curl asked us to watch */
+    char *auth_header;                    /* "Authorization: Bearer <token>", or NULL */
     struct file_identity token_loaded;    /* where auth_header came from */
     struct file_identity token_attempted; /* the last version tried, so a broken one warns once */
     int depth;         /* drive() nesting: destroy() from inside a completion is deferred */
@@ -89,6 +89,12 @@ struct http_socket {
     struct http_socket *prev, *next;
 };
 
+/* An empty string option means unset, as when an environment variable is set but empty. */
+static const char *opt(const char *value)
+{
+    return value && value[0] ? value : NULL;
+}
+
 /* ---- Bearer token file ------------------------------------------------------------------ */
 
 static void identity_of(const struct stat *sb, struct file_identity *ret_id)
@@ -110,8 +116,8 @@ static bool same_identity(const struct file_identity *a, const struct file_ident
 }
 
 /* Reads the token file into a ready "Authorization: Bearer ..." header line. */
-static int read_token(const char *path, char **ret_header, struct file_identity *ret_id,
-                      char *err, size_t err_len)
+static int read_token(const char *path, char **ret_header, struct file_identity *ret_id, char *err,
+                      size_t err_len)
 {
     char text[HTTP_TOKEN_MAX + 1];
     size_t len = 0;
@@ -187,7 +193,7 @@ fail_fd:
 /* A cheap stat() per fetch keeps rotated tokens (Kubernetes projected volumes) current. */
 static void refresh_token(struct http_state *st)
 {
-    const char *path = st->config->bearer_token_file;
+    const char *path = opt(st->config->bearer_token_file);
     struct file_identity id = {0};
     struct stat sb;
     char err[256];
@@ -203,13 +209,14 @@ static void refresh_token(struct http_state *st)
         return;
     st->token_attempted = id;
     if (id.error) {
-        st->host->log(st->inst, KD_LOG_WARN, "bearer_token_file %s: %s; keeping the token read "
-                      "before", path, strerror(id.error));
+        st->host->log(st->inst, KD_LOG_WARN,
+                      "bearer_token_file %s: %s; keeping the token read before", path,
+                      strerror(id.error));
         return;
     }
     if (read_token(path, &header, &id, err, sizeof(err)) < 0) {
-        st->host->log(st->inst, KD_LOG_WARN, "bearer_token_file %s: %s; keeping the token read "
-                      "before", path, err);
+        st->host->log(st->inst, KD_LOG_WARN,
+                      "bearer_token_file %s: %s; keeping the token read before", path, err);
         return;
     }
     free(st->auth_header);
@@ -375,8 +382,8 @@ static void drive(struct http_state *st, curl_socket_t fd, int ev_bitmask)
 static void on_socket_event(evutil_socket_t fd, short what, void *arg)
 {
     struct http_socket *s = arg;
-    int flags = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
-                ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+    int flags =
+        ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 
     drive(s->st, fd, flags); /* may free s */
 }
@@ -471,8 +478,8 @@ static int check_header(const char *header, char *err, size_t err_len)
     }
     for (const char *p = header; p < colon; p++) {
         if (!is_tchar((unsigned char)*p)) {
-            snprintf(err, err_len, "the name has a character not allowed in a header name "
-                     "(0x%02x)", (unsigned char)*p);
+            snprintf(err, err_len, "the name has a character not allowed in a header name (0x%02x)",
+                     (unsigned char)*p);
             return -EINVAL;
         }
     }
@@ -546,8 +553,8 @@ static int check_config(const struct kd_host *host, const struct kd_instance *in
     int rc;
 
     if (!cfg->url || !cfg->url[0]) {
-        host->log(inst, KD_LOG_ERROR, "url is empty; name the forecaster, e.g. "
-                  "\"http://forecaster:8081\"");
+        host->log(inst, KD_LOG_ERROR,
+                  "url is empty; name the forecaster, e.g. \"http://forecaster:8081\"");
         return -EINVAL;
     }
     if (check_url(cfg->url, &is_https, err, sizeof(err)) < 0) {
@@ -555,8 +562,9 @@ static int check_config(const struct kd_host *host, const struct kd_instance *in
         return -EINVAL;
     }
     if (cfg->timeout_ms <= 0 || cfg->connect_timeout_ms <= 0) {
-        host->log(inst, KD_LOG_ERROR, "timeout and connect_timeout must be positive (got %lld ms "
-                  "and %lld ms)", (long long)cfg->timeout_ms, (long long)cfg->connect_timeout_ms);
+        host->log(inst, KD_LOG_ERROR,
+                  "timeout and connect_timeout must be positive (got %lld ms and %lld ms)",
+                  (long long)cfg->timeout_ms, (long long)cfg->connect_timeout_ms);
         return -EINVAL;
     }
     if (cfg->max_body <= 0 || cfg->max_body > (int64_t)KD_FORECAST_JSON_MAX_BYTES) {
@@ -564,20 +572,21 @@ static int check_config(const struct kd_host *host, const struct kd_instance *in
                   KD_FORECAST_JSON_MAX_BYTES, (long long)cfg->max_body);
         return -EINVAL;
     }
-    if (!cfg->tls_cert != !cfg->tls_key) {
-        host->log(inst, KD_LOG_ERROR, "tls_cert and tls_key go together: client TLS needs both "
-                  "the certificate and its key");
+    if (!opt(cfg->tls_cert) != !opt(cfg->tls_key)) {
+        host->log(inst, KD_LOG_ERROR,
+                  "tls_cert and tls_key go together: mTLS needs the certificate and its key");
         return -EINVAL;
     }
-    if ((rc = check_readable(host, inst, "tls_ca", cfg->tls_ca)) < 0 ||
-        (rc = check_readable(host, inst, "tls_cert", cfg->tls_cert)) < 0 ||
-        (rc = check_readable(host, inst, "tls_key", cfg->tls_key)) < 0)
+    if ((rc = check_readable(host, inst, "tls_ca", opt(cfg->tls_ca))) < 0 ||
+        (rc = check_readable(host, inst, "tls_cert", opt(cfg->tls_cert))) < 0 ||
+        (rc = check_readable(host, inst, "tls_key", opt(cfg->tls_key))) < 0)
         return rc;
-    if (!is_https && (cfg->tls_ca || cfg->tls_cert))
-        host->log(inst, KD_LOG_WARN, "tls_* is set but url \"%s\" is plain http: TLS is not "
-                  "used (as upstream); write https:// to use it", cfg->url);
-    if (cfg->header && check_header(cfg->header, err, sizeof(err)) < 0) {
-        host->log(inst, KD_LOG_ERROR, "header \"%s\": %s", cfg->header, err);
+    if (!is_https && (opt(cfg->tls_ca) || opt(cfg->tls_cert)))
+        host->log(inst, KD_LOG_WARN,
+                  "tls_* is set but url \"%s\" is plain http: TLS is not used (as upstream)",
+                  cfg->url);
+    if (opt(cfg->header) && check_header(opt(cfg->header), err, sizeof(err)) < 0) {
+        host->log(inst, KD_LOG_ERROR, "header \"%s\": %s", opt(cfg->header), err);
         return -EINVAL;
     }
     return 0;
@@ -609,11 +618,11 @@ static int http_create(const struct kd_host *host, const struct kd_instance *ins
     st->host = host;
     st->inst = inst;
     st->config = cfg;
-    if (cfg->bearer_token_file) {
-        rc = read_token(cfg->bearer_token_file, &st->auth_header, &st->token_loaded, err,
+    if (opt(cfg->bearer_token_file)) {
+        rc = read_token(opt(cfg->bearer_token_file), &st->auth_header, &st->token_loaded, err,
                         sizeof(err));
         if (rc < 0) {
-            host->log(inst, KD_LOG_ERROR, "bearer_token_file %s: %s", cfg->bearer_token_file,
+            host->log(inst, KD_LOG_ERROR, "bearer_token_file %s: %s", opt(cfg->bearer_token_file),
                       err);
             goto fail_state;
         }
@@ -638,10 +647,10 @@ static int http_create(const struct kd_host *host, const struct kd_instance *ins
         host->log(inst, KD_LOG_ERROR, "cannot set up a libcurl multi handle");
         goto fail_multi;
     }
-    host->log(inst, KD_LOG_INFO, "forecaster %s (timeout %lld ms, connect %lld ms%s%s)",
-              cfg->url, (long long)cfg->timeout_ms, (long long)cfg->connect_timeout_ms,
-              cfg->tls_cert ? ", client certificate" : "",
-              cfg->bearer_token_file ? ", bearer token" : "");
+    host->log(inst, KD_LOG_INFO, "forecaster %s (timeout %lld ms, connect %lld ms%s%s)", cfg->url,
+              (long long)cfg->timeout_ms, (long long)cfg->connect_timeout_ms,
+              opt(cfg->tls_cert) ? ", client certificate" : "",
+              opt(cfg->bearer_token_file) ? ", bearer token" : "");
     *ret_state = st;
     return 0;
 
@@ -658,11 +667,11 @@ fail_state:
     return rc;
 }
 
-#define SETOPT(easy, opt, value)                                                               \
-    do {                                                                                       \
-        CURLcode setopt_rc_ = curl_easy_setopt(easy, opt, value);                              \
-        if (setopt_rc_ != CURLE_OK)                                                            \
-            return setopt_rc_;                                                                 \
+#define SETOPT(easy, option, value)                                                                \
+    do {                                                                                           \
+        CURLcode setopt_rc_ = curl_easy_setopt(easy, option, value);                               \
+        if (setopt_rc_ != CURLE_OK)                                                                \
+            return setopt_rc_;                                                                     \
     } while (0)
 
 static CURLcode setup_easy(struct http_transfer *t)
@@ -687,18 +696,18 @@ static CURLcode setup_easy(struct http_transfer *t)
     SETOPT(e, CURLOPT_PROTOCOLS_STR, "http,https");
     SETOPT(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     SETOPT(e, CURLOPT_PROXY, "");
-    if (cfg->tls_ca)
-        SETOPT(e, CURLOPT_CAINFO, cfg->tls_ca);
-    if (cfg->tls_cert) {
-        SETOPT(e, CURLOPT_SSLCERT, cfg->tls_cert);
-        SETOPT(e, CURLOPT_SSLKEY, cfg->tls_key);
+    if (opt(cfg->tls_ca))
+        SETOPT(e, CURLOPT_CAINFO, opt(cfg->tls_ca));
+    if (opt(cfg->tls_cert)) {
+        SETOPT(e, CURLOPT_SSLCERT, opt(cfg->tls_cert));
+        SETOPT(e, CURLOPT_SSLKEY, opt(cfg->tls_key));
     }
     return CURLE_OK;
 }
 
 static int build_headers(const struct http_state *st, struct curl_slist **ret_headers)
 {
-    const char *lines[] = {"Accept: application/json", st->auth_header, st->config->header};
+    const char *lines[] = {"Accept: application/json", st->auth_header, opt(st->config->header)};
     struct curl_slist *headers = NULL;
 
     for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
@@ -741,8 +750,8 @@ static int http_fetch(void *state, struct kd_fetch *fetch, const char *workload)
         goto fail_transfer;
     CURLcode cc = setup_easy(t);
     if (cc != CURLE_OK) {
-        st->host->log(st->inst, KD_LOG_ERROR, "cannot set up the request for \"%s\": %s",
-                      workload, curl_easy_strerror(cc));
+        st->host->log(st->inst, KD_LOG_ERROR, "cannot set up the request for \"%s\": %s", workload,
+                      curl_easy_strerror(cc));
         goto fail_transfer;
     }
     if (curl_multi_add_handle(st->multi, t->easy) != CURLM_OK)
@@ -802,12 +811,10 @@ static void http_destroy(void *state)
 
 static const struct kd_option http_options[] = {
     {"url", KD_OPTION_STRING, "http://localhost:8081", offsetof(struct http_config, url),
-     "Base URL of the Kedastral forecaster; /forecast/current is appended.", "forecaster_url",
-     0},
+     "Base URL of the Kedastral forecaster; /forecast/current is appended.", "forecaster_url", 0},
     {"timeout", KD_OPTION_DURATION, "2s", offsetof(struct http_config, timeout_ms),
      "Limit on a whole request: connect, TLS, headers and body.", NULL, 0},
-    {"connect_timeout", KD_OPTION_DURATION, "1s", offsetof(struct http_config,
-                                                          connect_timeout_ms),
+    {"connect_timeout", KD_OPTION_DURATION, "1s", offsetof(struct http_config, connect_timeout_ms),
      "Limit on establishing the connection (TCP and TLS).", NULL, 0},
     {"max_body", KD_OPTION_SIZE, "4MiB", offsetof(struct http_config, max_body),
      "Largest response body accepted; a larger one fails the fetch.", NULL, 0},
@@ -817,10 +824,8 @@ static const struct kd_option http_options[] = {
      "PEM client certificate for mTLS to the forecaster; needs tls_key.", NULL, 0},
     {"tls_key", KD_OPTION_STRING, NULL, offsetof(struct http_config, tls_key),
      "PEM private key of tls_cert.", NULL, 0},
-    {"bearer_token_file", KD_OPTION_STRING, NULL, offsetof(struct http_config,
-                                                           bearer_token_file),
-     "File holding a token sent as \"Authorization: Bearer\"; re-read when it changes.", NULL,
-     0},
+    {"bearer_token_file", KD_OPTION_STRING, NULL, offsetof(struct http_config, bearer_token_file),
+     "File holding a token sent as \"Authorization: Bearer\"; re-read when it changes.", NULL, 0},
     {"header", KD_OPTION_STRING, NULL, offsetof(struct http_config, header),
      "One extra request header, \"Name: value\" (the ABI has no lists yet).", NULL, 0},
     KD_OPTIONS_END,

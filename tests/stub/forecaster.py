@@ -4,9 +4,12 @@
 # http source: each workload answers in a mode (fresh, stale, 404, hang, reset, ...).
 """Stub Kedastral forecaster.
 
-Usage: forecaster.py [--control FILE]
+Usage: forecaster.py [--control FILE] [--tls DIR]
 
 Listens on 127.0.0.1 on a free port and prints that port on the first line of stdout.
+With --tls it serves HTTPS requiring a client certificate (TLS 1.3, as the forecaster's
+--tls-enabled), with a throwaway CA made by the openssl command in DIR: ca.pem, server.pem,
+server.key, client.pem, client.key (kept if already there).
 
 Behaviour per workload comes from a JSON object {"<workload>": {"mode": ..., ...}}, read from
 FILE at every request (if given) and overridden by whatever was POSTed to /_control. The key
@@ -44,7 +47,9 @@ import itertools
 import json
 import os
 import socket
+import ssl
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -246,14 +251,48 @@ class Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+def make_certs(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all EC P-256."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, cwd=d, capture_output=True)
+
+    if os.path.exists(os.path.join(d, "client.pem")):
+        return
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+        "-subj", "/CN=kedastral test CA")
+    for name, ext in (("server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+                      ("client", "extendedKeyUsage=clientAuth")):
+        with open(os.path.join(d, name + ".ext"), "w", encoding="ascii") as f:
+            f.write(ext + "\n")
+        run("req", *ec, "-keyout", name + ".key", "-out", name + ".csr",
+            "-subj", "/CN=" + name)
+        run("x509", "-req", "-in", name + ".csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "2", "-extfile", name + ".ext")
+
+
+def tls_context(d):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    ctx.load_cert_chain(os.path.join(d, "server.pem"), os.path.join(d, "server.key"))
+    ctx.load_verify_locations(os.path.join(d, "ca.pem"))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
 def main():
     global CONTROL_FILE
     parser = argparse.ArgumentParser(description="Stub Kedastral forecaster")
     parser.add_argument("--control", help="JSON file: workload -> behaviour")
+    parser.add_argument("--tls", metavar="DIR", help="serve HTTPS with mTLS; certificates in DIR")
     args = parser.parse_args()
     CONTROL_FILE = args.control
 
     server = Server(("127.0.0.1", 0), Handler)
+    if args.tls:
+        make_certs(args.tls)
+        # Handshakes happen in accept(); a failed one is an OSError socketserver shrugs off.
+        server.socket = tls_context(args.tls).wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     try:
         server.serve_forever()

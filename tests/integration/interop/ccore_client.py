@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """gRPC C-core interop client (python3-grpcio, generic multicallables, protoc --python_out
 messages). Same command line and output as the grpc-go and grpc-js clients (run_interop.py)."""

@@ -1,9 +1,11 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Shared by the reference server, the C-core client and run_interop.py: protoc-generated
+"""Shared by the reference server, the C-core client and the tests: protoc-generated
 messages for externalscaler.proto and the canonical JSON layout the three clients print."""
+import atexit
 import decimal
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +19,7 @@ def load_proto(proto_dir=None):
     """Runs protoc --python_out into a fresh temporary directory and imports the result."""
     proto_dir = proto_dir or os.environ.get("KD_PROTO_DIR") or DEFAULT_PROTO_DIR
     out = tempfile.mkdtemp(prefix="kd-interop-py-")
+    atexit.register(shutil.rmtree, out, True)
     subprocess.run(["protoc", f"-I{proto_dir}", f"--python_out={out}", "externalscaler.proto"],
                    check=True)
     sys.path.insert(0, out)

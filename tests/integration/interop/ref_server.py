@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """Reference External Scaler (python3-grpcio generic handlers) with fixed answers, used to
 validate the interop clients independently of the daemon. Prints "port=N" once listening.

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """Runs the grpc-go (KEDA's stack), gRPC C-core and grpc-js clients with the same arguments
 against one External Scaler and fails unless their outputs are byte-identical.
@@ -9,7 +8,8 @@ Against the reference server (ctest interop_reference):
       -- /usr/bin/python3 ref_server.py
 Against the daemon, started here; its "port=N" log line (--port-regex) gives the address:
   run_interop.py --go-client GO_CLIENT --workload web --metadata scalerAddress=x:1 \\
-      -- BUILD/kedastral-scaler --plugin-dir BUILD/plugins --listen 127.0.0.1:0 --config CONF
+      -- BUILD/src/kedastral-scaler --plugin-dir BUILD/plugins --listen 127.0.0.1:0 \\
+         --http-listen 127.0.0.1:0 --config CONF
 Against a server that is already running:
   run_interop.py --go-client GO_CLIENT --addr 127.0.0.1:PORT --workload web
 From Python (e.g. with tests/integration/daemon.py's Daemon): run_interop.main([...]) returns

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0
 """Checks the interop tooling itself, so a green interop test means something: the shared
 number layout, argument errors, identical status codes when nothing listens, and that
@@ -7,7 +6,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import unittest
 

@@ -71,7 +71,9 @@ static void test_unicode_bytes(void **state)
 {
     (void)state;
     /* "über-app" in UTF-8, and a 4-byte character: every byte encoded, upper-case hex. */
-    assert_encoded("\xc3\xbc" "ber-app", "%C3%BCber-app");
+    assert_encoded("\xc3\xbc"
+                   "ber-app",
+                   "%C3%BCber-app");
     assert_encoded("\xf0\x9f\x9a\x80", "%F0%9F%9A%80");
     assert_encoded("%", "%25");
     assert_encoded("\x01\x7f", "%01%7F");

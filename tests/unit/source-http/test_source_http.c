@@ -35,7 +35,8 @@ static const char control_json[] =
     "\"fresh-1\":{\"mode\":\"fresh\",\"desiredReplicas\":[1,2,3],\"values\":[10,20.5,30],"
     "\"stepSeconds\":30,\"horizonSeconds\":90,\"metric\":\"rps\"},"
     "\"a&b=c\":{\"mode\":\"fresh\"},\"a b\":{\"mode\":\"fresh\"},\"a#b\":{\"mode\":\"fresh\"},"
-    "\"\xc3\xbc" "ber\":{\"mode\":\"fresh\"},"
+    "\"\xc3\xbc"
+    "ber\":{\"mode\":\"fresh\"},"
     "\"stale-1\":{\"mode\":\"stale\"},"
     "\"offset-1\":{\"mode\":\"offset\"},"
     "\"array-1\":{\"mode\":\"array\",\"desiredReplicas\":[7]},"
@@ -71,6 +72,7 @@ static struct event_base *base;
 static struct kd_fake_host fake;
 static void *config;
 static void *source;
+static int (*fake_fetch_done_orig)(struct kd_fetch *fetch, const struct kd_forecast *forecast);
 
 /* ---- The stub forecaster --------------------------------------------------------------- */
 
@@ -309,9 +311,8 @@ static int teardown(void **state)
 
 static void create(void)
 {
-    assert_int_equal(plugin->source->create(&fake.host, kd_fake_host_instance(&fake), config,
-                                            &source),
-                     0);
+    assert_int_equal(
+        plugin->source->create(&fake.host, kd_fake_host_instance(&fake), config, &source), 0);
 }
 
 /* Starts one fetch, runs the loop until it completes, leaves the outcome in *f. */
@@ -437,7 +438,9 @@ static void test_chunked(void **state)
 /* Upstream's query injection (Security Audit #1): these names must arrive intact. */
 static void test_workload_names_intact(void **state)
 {
-    static const char *const names[] = {"a&b=c", "a b", "a#b", "\xc3\xbc" "ber"};
+    static const char *const names[] = {"a&b=c", "a b", "a#b",
+                                        "\xc3\xbc"
+                                        "ber"};
     struct kd_fake_fetch f;
 
     (void)state;
@@ -487,8 +490,7 @@ static void test_server_errors(void **state)
                 "forecaster returned 500: {\"error\":\"internal server error\"}", &f);
     kd_fake_host_fetch_fini(&f);
 
-    assert_fail("err-503", KD_FETCH_FAILED, "forecaster returned 503: first line second line",
-                &f);
+    assert_fail("err-503", KD_FETCH_FAILED, "forecaster returned 503: first line second line", &f);
     assert_null(strchr(f.message, '\n'));
     assert_null(strstr(f.message, "TAIL"));
     assert_non_null(strstr(f.message, "..."));
@@ -639,8 +641,7 @@ static void assert_create_fails(const char *words)
     void *st = (void *)0x1;
 
     kd_fake_host_clear_logs(&fake);
-    assert_true(plugin->source->create(&fake.host, kd_fake_host_instance(&fake), config, &st) <
-                0);
+    assert_true(plugin->source->create(&fake.host, kd_fake_host_instance(&fake), config, &st) < 0);
     assert_ptr_equal(st, (void *)0x1);
     if (!kd_fake_host_find_log(&fake, KD_LOG_ERROR, words))
         fail_msg("no error log containing \"%s\" (first: \"%s\")", words,
@@ -698,6 +699,22 @@ static void test_bad_config(void **state)
 
     fake.base = NULL;
     assert_create_fails("needs the host's event loop");
+}
+
+/* Empty strings are unset options (an empty TLS_CA_FILE, say), not empty file names. */
+static void test_empty_strings_are_unset(void **state)
+{
+    struct kd_fake_fetch f;
+
+    (void)state;
+    set_str("tls_ca", "");
+    set_str("tls_cert", "");
+    set_str("tls_key", "");
+    set_str("bearer_token_file", "");
+    set_str("header", "");
+    create();
+    assert_done("fresh-1", &f);
+    kd_fake_host_fetch_fini(&f);
 }
 
 static void test_tls_on_plain_http_warns(void **state)
@@ -785,6 +802,68 @@ static void test_destroy_with_fetches_in_flight(void **state)
     assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 1);
 }
 
+/* A host may react to a completion by destroying the source (reload, shutdown)... */
+static int done_then_destroy(struct kd_fetch *fetch, const struct kd_forecast *forecast)
+{
+    int rc = fake_fetch_done_orig(fetch, forecast);
+
+    plugin->source->destroy(source);
+    source = NULL;
+    return rc;
+}
+
+static void test_destroy_inside_completion(void **state)
+{
+    struct kd_fake_fetch f[4], hung;
+
+    (void)state;
+    create();
+    fake_fetch_done_orig = fake.host.fetch_done;
+    fake.host.fetch_done = done_then_destroy;
+    /* Four answers arrive together, so more are ready when the first one destroys us. */
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(plugin->source->fetch(source, kd_fake_host_fetch(&f[i]), "slow-1"), 0);
+    assert_int_equal(plugin->source->fetch(source, kd_fake_host_fetch(&hung), "hang-1"), 0);
+    while (source)
+        event_base_loop(base, EVLOOP_ONCE);
+    int completed = 0;
+    for (size_t i = 0; i < 4; i++) {
+        completed += f[i].n_done + f[i].n_fail;
+        kd_fake_host_fetch_fini(&f[i]);
+    }
+    assert_int_equal(completed, 1);
+    assert_false(is_complete(&hung));
+    assert_int_equal(event_base_loop(base, EVLOOP_NONBLOCK), 1);
+}
+
+/* ...or by starting the next fetch right away. */
+static struct kd_fake_fetch chained;
+
+static int done_then_fetch(struct kd_fetch *fetch, const struct kd_forecast *forecast)
+{
+    int rc = fake_fetch_done_orig(fetch, forecast);
+
+    fake.host.fetch_done = fake_fetch_done_orig;
+    assert_int_equal(plugin->source->fetch(source, kd_fake_host_fetch(&chained), "fresh-1"), 0);
+    return rc;
+}
+
+static void test_fetch_inside_completion(void **state)
+{
+    struct kd_fake_fetch f;
+
+    (void)state;
+    create();
+    fake_fetch_done_orig = fake.host.fetch_done;
+    fake.host.fetch_done = done_then_fetch;
+    assert_done("keep-1", &f);
+    kd_fake_host_fetch_fini(&f);
+    run_until(fetch_is_complete, &chained);
+    assert_int_equal(chained.n_done, 1);
+    assert_string_equal(chained.forecast.workload, "fresh-1");
+    kd_fake_host_fetch_fini(&chained);
+}
+
 static void test_keepalive_reuses_connection(void **state)
 {
     struct kd_fake_fetch f;
@@ -864,14 +943,19 @@ int main(void)
         T(test_connection_refused),
         T(test_headers),
         T(test_bad_config),
+        T(test_empty_strings_are_unset),
         T(test_tls_on_plain_http_warns),
         T(test_fifty_concurrent),
         T(test_hanging_does_not_block_others),
         T(test_cancel_never_completes),
         T(test_destroy_with_fetches_in_flight),
+        T(test_destroy_inside_completion),
+        T(test_fetch_inside_completion),
         T(test_keepalive_reuses_connection),
         T(test_thousand_failures_leak_nothing),
     };
 
+    if (getenv("KD_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("KD_TEST_FILTER"));
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

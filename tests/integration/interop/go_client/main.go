@@ -231,7 +231,8 @@ func (r *runner) spec(ref *pb.ScaledObjectRef) (object, string) {
 func (r *runner) metrics(ref *pb.ScaledObjectRef, name string) object {
 	ctx, cancel := r.ctx()
 	defer cancel()
-	resp, err := r.client.GetMetrics(ctx, &pb.GetMetricsRequest{ScaledObjectRef: ref, MetricName: name})
+	req := &pb.GetMetricsRequest{ScaledObjectRef: ref, MetricName: name}
+	resp, err := r.client.GetMetrics(ctx, req)
 	if err != nil {
 		return failure(err)
 	}
@@ -314,13 +315,15 @@ func (r *runner) stream(ref *pb.ScaledObjectRef) object {
 func main() {
 	addr := flag.String("addr", "", "server address host:port")
 	waitMs := flag.Int("stream-wait-ms", 1500, "how long to collect StreamIsActive messages")
-	deadlineMs := flag.Int("deadline-ms", 0, "deadline of each unary call (0: none, like KEDA's poll loop)")
+	deadlineMs := flag.Int("deadline-ms", 0,
+		"deadline of each unary call (0: none, like KEDA's poll loop)")
 	var workloads, metadata listFlag
 	flag.Var(&workloads, "workload", "workload name (repeatable)")
 	flag.Var(&metadata, "metadata", "scalerMetadata entry k=v (repeatable)")
 	flag.Parse()
 	if *addr == "" || len(workloads) == 0 || flag.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: interop-go-client --addr HOST:PORT --workload NAME... [--metadata k=v...] [--stream-wait-ms N] [--deadline-ms N]")
+		fmt.Fprintln(os.Stderr, "usage: interop-go-client --addr HOST:PORT --workload NAME... "+
+			"[--metadata k=v...] [--stream-wait-ms N] [--deadline-ms N]")
 		os.Exit(2)
 	}
 	meta := map[string]string{}
