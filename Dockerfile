@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # SPDX-License-Identifier: Apache-2.0
 # kedastral-scaler image: built on Debian 12 from its own -dev packages, run on debian:12-slim as
 # UID 65532 with the plugins in /usr/lib/kedastral-scaler/plugins. Without arguments it runs in
@@ -15,10 +14,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# LIBDIR=lib: plugins in /usr/lib/kedastral-scaler/plugins, not Debian's multiarch libdir;
 # SYSCONFDIR=/etc: the sample configuration in /etc/kedastral-scaler, not /usr/etc.
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DKD_BUILD_TESTS=OFF \
-        -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_INSTALL_LIBDIR=lib -DCMAKE_INSTALL_SYSCONFDIR=/etc \
+        -DCMAKE_INSTALL_PREFIX=/usr -DCMAKE_INSTALL_SYSCONFDIR=/etc \
     && cmake --build /build -j"$(nproc)" \
     && DESTDIR=/out cmake --install /build --strip \
     && /out/usr/bin/kedastral-scaler --version \

@@ -6,4 +6,4 @@ option(KD_WERROR "Treat warnings as errors (CI sets this)" OFF)
 set(KD_FUZZ_RUNS 50000 CACHE STRING "Inputs per fuzzer in the ctest smoke run (KD_BUILD_FUZZERS)")
 set(KD_SANITIZE "" CACHE STRING "Sanitizers, e.g. address,undefined")
 set(KD_PLUGIN_BUILD_DIR ${CMAKE_BINARY_DIR}/plugins)
-set(KD_PLUGIN_INSTALL_DIR ${CMAKE_INSTALL_LIBDIR}/kedastral-scaler/plugins)
+set(KD_PLUGIN_INSTALL_DIR lib/kedastral-scaler/plugins)  # as the conf and the chart expect

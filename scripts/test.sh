@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# The test command: installs dependencies, builds with -Werror, runs the whole suite, then
-# runs it again in an ASan+UBSan build.
+# The test command: installs dependencies, builds with -Werror, runs the whole suite, runs it
+# again in an ASan+UBSan build, then gives every fuzzer a bounded libFuzzer run (clang).
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
@@ -10,13 +10,16 @@ jobs=$(nproc)
 
 build_and_test() {
   local dir=$1; shift
+  local label=$1; shift
   cmake -S . -B "$dir" -DKD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs"
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" ${label:+-L "$label"}
 }
 
-echo "== build + tests (gcc, -Werror)"
-build_and_test build
-echo "== build + tests (ASan + UBSan)"
+echo "== 1/3 build + all tests (gcc, -Werror; integration also under valgrind)"
+build_and_test build ""
+echo "== 2/3 build + all tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  build_and_test build-asan -DKD_SANITIZE=address,undefined
+  build_and_test build-asan "" -DKD_SANITIZE=address,undefined
+echo "== 3/3 fuzzers (clang libFuzzer + ASan + UBSan, bounded runs)"
+build_and_test build-fuzz fuzz -DCMAKE_C_COMPILER=clang -DKD_BUILD_FUZZERS=ON

@@ -14,10 +14,10 @@
 struct kd_grpc_frame_decoder {
     size_t max_message_size;
     uint8_t header[KD_GRPC_FRAME_HEADER_LEN];
-    size_t header_len;   /* bytes of the current prefix seen so far */
-    uint32_t msg_len;    /* declared length of the current message (valid once header_len == 5) */
-    bool is_compressed;  /* compressed flag of the current message */
-    uint8_t *buf;        /* body of a message that spans chunks; reused between messages */
+    size_t header_len;  /* bytes of the current prefix seen so far */
+    uint32_t msg_len;   /* declared length of the current message (valid once header_len == 5) */
+    bool is_compressed; /* compressed flag of the current message */
+    uint8_t *buf;       /* body of a message that spans chunks; reused between messages */
     size_t buf_cap;
     size_t buf_len;
 };

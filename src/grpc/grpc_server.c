@@ -27,10 +27,10 @@
 #include "util/log.h"
 #include "util/time.h"
 
-#define LOG_DEBUG(...)                                                                         \
-    do {                                                                                       \
-        if (kd_log_enabled(KD_LOG_DEBUG))                                                      \
-            kd_log_prefixed(KD_LOG_DEBUG, "grpc", __VA_ARGS__);                                \
+#define LOG_DEBUG(...)                                                                             \
+    do {                                                                                           \
+        if (kd_log_enabled(KD_LOG_DEBUG))                                                          \
+            kd_log_prefixed(KD_LOG_DEBUG, "grpc", __VA_ARGS__);                                    \
     } while (0)
 #define LOG_WARN(...) kd_log_prefixed(KD_LOG_WARN, "grpc", __VA_ARGS__)
 #define LOG_INFO(...) kd_log_prefixed(KD_LOG_INFO, "grpc", __VA_ARGS__)
@@ -42,6 +42,7 @@
 #define CONNECTION_WINDOW_SIZE (16 << 20)
 /* Between the shutdown notice and the real GOAWAY: at least one round trip. */
 #define GOAWAY_DELAY_MS 500
+#define CLOSE_FLUSH_TIMEOUT_S 5
 
 struct kd_grpc_conn;
 
@@ -63,11 +64,11 @@ struct kd_grpc_call {
     char *bad_value; /* offending :method, content-type or grpc-timeout, for the error text */
     char *encoding;
 
-    bool is_validated;       /* headers accepted; DATA is parsed from now on */
-    bool is_dispatched;      /* on_message ran: on_close is owed */
-    bool is_finished;        /* status decided; nothing more may be sent */
+    bool is_validated;  /* headers accepted; DATA is parsed from now on */
+    bool is_dispatched; /* on_message ran: on_close is owed */
+    bool is_finished;   /* status decided; nothing more may be sent */
     bool is_response_submitted;
-    bool is_deferred;        /* the data provider is waiting for kd_grpc_call_send */
+    bool is_deferred; /* the data provider is waiting for kd_grpc_call_send */
     bool is_trailer_submitted;
     bool has_deadline;
     uint32_t rst_code; /* sent after our END_STREAM if the client is still sending */
@@ -124,10 +125,10 @@ struct kd_grpc_server {
 
 /* ---- Small helpers --------------------------------------------------------------------- */
 
-#define MAKE_NV(name, value)                                                                   \
-    {                                                                                          \
-        (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, strlen(value),                \
-            NGHTTP2_NV_FLAG_NONE                                                               \
+#define MAKE_NV(name, value)                                                                       \
+    {                                                                                              \
+        (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, strlen(value),                    \
+            NGHTTP2_NV_FLAG_NONE                                                                   \
     }
 
 static char *dup_n(const uint8_t *s, size_t n)
@@ -208,8 +209,7 @@ static int conn_send(struct kd_grpc_conn *conn)
             return -1;
         }
     }
-    if (conn_should_close(conn) &&
-        evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
+    if (conn_should_close(conn) && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
         conn_free(conn);
         return -1;
     }
@@ -223,6 +223,9 @@ static void conn_fail(struct kd_grpc_conn *conn, int rv)
     if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
         nghttp2_session_send(conn->session);
     conn->is_closing = true;
+    /* A peer that never reads must not pin the connection: give the flush a bound. */
+    struct timeval tv = {CLOSE_FLUSH_TIMEOUT_S, 0};
+    bufferevent_set_timeouts(conn->bev, NULL, &tv);
     conn_send(conn);
 }
 
@@ -281,8 +284,7 @@ static void on_event(struct bufferevent *bev, short events, void *arg)
     (void)bev;
     if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
         if (events & BEV_EVENT_ERROR)
-            LOG_DEBUG("connection error: %s",
-                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+            LOG_DEBUG("connection error: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         conn_free(conn);
     }
 }
@@ -327,11 +329,10 @@ static void submit_trailer(struct kd_grpc_call *call)
         MAKE_NV("grpc-message", call->message ? call->message : ""),
     };
     call->is_trailer_submitted = true;
-    int rv = nghttp2_submit_trailer(call->conn->session, call->stream_id, nva,
-                                    call->message ? 2 : 1);
+    int rv =
+        nghttp2_submit_trailer(call->conn->session, call->stream_id, nva, call->message ? 2 : 1);
     if (rv != 0)
-        LOG_DEBUG("stream %d: trailer: %s", call->stream_id,
-                 nghttp2_strerror(rv));
+        LOG_DEBUG("stream %d: trailer: %s", call->stream_id, nghttp2_strerror(rv));
 }
 
 static ssize_t read_response(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
@@ -369,8 +370,7 @@ static int submit_headers(struct kd_grpc_call *call)
     nghttp2_data_provider dp = {.source = {.ptr = call}, .read_callback = read_response};
     int rv = nghttp2_submit_response(call->conn->session, call->stream_id, nva, 2, &dp);
     if (rv != 0) {
-        LOG_DEBUG("stream %d: response: %s", call->stream_id,
-                 nghttp2_strerror(rv));
+        LOG_DEBUG("stream %d: response: %s", call->stream_id, nghttp2_strerror(rv));
         return -EPIPE;
     }
     call->is_response_submitted = true;
@@ -406,8 +406,7 @@ static int finish(struct kd_grpc_call *call, const char *http_status, enum kd_gr
         if (enc_len > 0) {
             call->message = strdup(encoded);
             if (!call->message)
-                LOG_WARN("stream %d: out of memory for grpc-message",
-                        call->stream_id);
+                LOG_WARN("stream %d: out of memory for grpc-message", call->stream_id);
         }
         resume(call);
         conn_schedule_send(call->conn);
@@ -428,8 +427,7 @@ static int finish(struct kd_grpc_call *call, const char *http_status, enum kd_gr
     call->is_trailer_submitted = true;
     int rv = nghttp2_submit_response(call->conn->session, call->stream_id, nva, n, NULL);
     if (rv != 0)
-        LOG_DEBUG("stream %d: trailers-only: %s", call->stream_id,
-                 nghttp2_strerror(rv));
+        LOG_DEBUG("stream %d: trailers-only: %s", call->stream_id, nghttp2_strerror(rv));
     conn_schedule_send(call->conn);
     return 0;
 }
@@ -440,8 +438,7 @@ static void on_deadline(evutil_socket_t fd, short events, void *arg)
     (void)fd;
     (void)events;
     call->rst_code = NGHTTP2_CANCEL;
-    if (finish(call, "200", KD_GRPC_DEADLINE_EXCEEDED, "deadline exceeded", false) ==
-        -EALREADY) {
+    if (finish(call, "200", KD_GRPC_DEADLINE_EXCEEDED, "deadline exceeded", false) == -EALREADY) {
         /* Finished but its output is stuck behind flow control: stop waiting. */
         nghttp2_submit_rst_stream(call->conn->session, NGHTTP2_FLAG_NONE, call->stream_id,
                                   NGHTTP2_CANCEL);
@@ -494,8 +491,8 @@ static void reject_path(struct kd_grpc_call *call)
     } else {
         int svc_len = (int)(slash - sm);
         if (is_known_service(server, sm, (size_t)svc_len))
-            snprintf(text, sizeof(text), "unknown method %s for service %.*s", slash + 1,
-                     svc_len, sm);
+            snprintf(text, sizeof(text), "unknown method %s for service %.*s", slash + 1, svc_len,
+                     sm);
         else
             snprintf(text, sizeof(text), "unknown service %.*s", svc_len, sm);
     }
@@ -556,13 +553,14 @@ static void on_request_message(struct kd_grpc_call *call, const struct kd_grpc_f
         /* We decompress nothing, so both cases get UNIMPLEMENTED plus the one encoding we
          * accept: the answer a client can act on (doc/compression.md). */
         if (call->is_identity_encoding) {
-            snprintf(text, sizeof(text), "grpc: compressed flag set with identity or empty "
-                                         "encoding");
+            snprintf(text, sizeof(text),
+                     "grpc: compressed flag set with identity or empty "
+                     "encoding");
         } else {
             char q[128];
             quote(call->encoding, q, sizeof(q));
-            snprintf(text, sizeof(text),
-                     "grpc: Decompressor is not installed for grpc-encoding %s", q);
+            snprintf(text, sizeof(text), "grpc: Decompressor is not installed for grpc-encoding %s",
+                     q);
         }
         finish(call, "200", KD_GRPC_UNIMPLEMENTED, text, true);
         return;
@@ -748,8 +746,7 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
         return 0;
     struct kd_grpc_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
     if (call && !nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id))
-        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
-                                  call->rst_code);
+        nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, call->rst_code);
     return 0;
 }
 
@@ -833,8 +830,8 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     if (!conn)
         goto fail_conn;
     conn->server = server;
-    conn->bev = bufferevent_socket_new(server->base, fd,
-                                       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    conn->bev =
+        bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!conn->bev)
         goto fail_bev;
     event_assign(&conn->send_ev, server->base, -1, 0, on_send_ready, conn);
@@ -1048,10 +1045,10 @@ int kd_grpc_server_listen(struct kd_grpc_server *server, const char *address)
         return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
 
     errno = 0;
-    server->listener = evconnlistener_new_bind(
-        server->base, on_accept, server,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 511, res->ai_addr,
-        (int)res->ai_addrlen);
+    server->listener =
+        evconnlistener_new_bind(server->base, on_accept, server,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                                511, res->ai_addr, (int)res->ai_addrlen);
     freeaddrinfo(res);
     if (!server->listener)
         return errno ? -errno : -EADDRNOTAVAIL;
@@ -1060,9 +1057,8 @@ int kd_grpc_server_listen(struct kd_grpc_server *server, const char *address)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     if (getsockname(evconnlistener_get_fd(server->listener), (struct sockaddr *)&ss, &sl) == 0)
-        server->port = ss.ss_family == AF_INET6
-                           ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                           : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        server->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
     return 0;
 }
 
@@ -1078,8 +1074,8 @@ static void on_goaway(evutil_socket_t fd, short events, void *arg)
     (void)events;
     for (struct kd_grpc_conn *c = server->conns; c; c = c->next) {
         nghttp2_submit_goaway(c->session, NGHTTP2_FLAG_NONE,
-                              nghttp2_session_get_last_proc_stream_id(c->session),
-                              NGHTTP2_NO_ERROR, NULL, 0);
+                              nghttp2_session_get_last_proc_stream_id(c->session), NGHTTP2_NO_ERROR,
+                              NULL, 0);
         conn_schedule_send(c);
     }
 }
@@ -1090,8 +1086,7 @@ static void on_drain_end(evutil_socket_t fd, short events, void *arg)
     (void)fd;
     (void)events;
     if (server->n_conns > 0)
-        LOG_INFO("drain grace over, dropping %zu connection(s)",
-                server->n_conns);
+        LOG_INFO("drain grace over, dropping %zu connection(s)", server->n_conns);
     while (server->conns)
         conn_free(server->conns);
     evtimer_del(&server->goaway_ev);
@@ -1102,8 +1097,8 @@ static void on_drain_end(evutil_socket_t fd, short events, void *arg)
         done(server->drain_arg);
 }
 
-void kd_grpc_server_drain(struct kd_grpc_server *server, int64_t grace_ms,
-                          void (*done)(void *arg), void *arg)
+void kd_grpc_server_drain(struct kd_grpc_server *server, int64_t grace_ms, void (*done)(void *arg),
+                          void *arg)
 {
     if (server->is_draining)
         return;
@@ -1149,7 +1144,8 @@ void kd_grpc_server_destroy(struct kd_grpc_server *server)
     free(server);
 }
 
-/* ---- Per-call API ----------------------------------------------------------------------------- */
+/* ---- Per-call API -----------------------------------------------------------------------------
+ */
 
 int kd_grpc_call_send(struct kd_grpc_call *call, const uint8_t *msg, size_t len)
 {
@@ -1179,8 +1175,7 @@ int kd_grpc_call_send(struct kd_grpc_call *call, const uint8_t *msg, size_t len)
     return 0;
 }
 
-int kd_grpc_call_finish(struct kd_grpc_call *call, enum kd_grpc_status status,
-                        const char *message)
+int kd_grpc_call_finish(struct kd_grpc_call *call, enum kd_grpc_status status, const char *message)
 {
     return finish(call, "200", status, message, false);
 }

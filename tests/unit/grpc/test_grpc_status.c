@@ -19,7 +19,7 @@ static void test_code_strings(void **state)
     assert_string_equal(kd_grpc_status_code_str(KD_GRPC_UNIMPLEMENTED), "12");
     assert_string_equal(kd_grpc_status_code_str(KD_GRPC_UNAUTHENTICATED), "16");
     assert_string_equal(kd_grpc_status_code_str((enum kd_grpc_status)17), "2");
-    assert_string_equal(kd_grpc_status_code_str((enum kd_grpc_status)-1), "2");
+    assert_string_equal(kd_grpc_status_code_str((enum kd_grpc_status) - 1), "2");
     assert_string_equal(kd_grpc_status_name(KD_GRPC_RESOURCE_EXHAUSTED), "RESOURCE_EXHAUSTED");
     assert_string_equal(kd_grpc_status_name(KD_GRPC_OK), "OK");
     assert_string_equal(kd_grpc_status_name((enum kd_grpc_status)99), "UNKNOWN");
@@ -39,9 +39,9 @@ static void test_encode(void **state)
         {"tab\there", "tab%09here"},
         {"line\nbreak\r", "line%0Abreak%0D"},
         {"\x7f", "%7F"},
-        {"caf\xc3\xa9", "caf%C3%A9"},          /* UTF-8 bytes, upper-case hex */
+        {"caf\xc3\xa9", "caf%C3%A9"}, /* UTF-8 bytes, upper-case hex */
         {"\xe2\x82\xac 5", "%E2%82%AC 5"},
-        {"\xff\xfe", "%FF%FE"},                 /* invalid UTF-8 still encoded bytewise */
+        {"\xff\xfe", "%FF%FE"}, /* invalid UTF-8 still encoded bytewise */
         {" ", " "},
         {"~", "~"},
     };
@@ -62,13 +62,13 @@ static void test_truncate(void **state)
         const char *out;
     } cases[] = {
         {"abcdef", 4, "abc"},
-        {"ab%", 5, "ab"},            /* "%25" needs 3, only 2 left: dropped whole */
+        {"ab%", 5, "ab"}, /* "%25" needs 3, only 2 left: dropped whole */
         {"ab%", 6, "ab%25"},
-        {"a\xc3\xa9", 6, "a"},       /* a 2-byte sequence needs 6: not split */
+        {"a\xc3\xa9", 6, "a"}, /* a 2-byte sequence needs 6: not split */
         {"a\xc3\xa9", 8, "a%C3%A9"},
-        {"\xe2\x82\xac", 9, ""},     /* 3-byte sequence needs 9 */
+        {"\xe2\x82\xac", 9, ""}, /* 3-byte sequence needs 9 */
         {"\xe2\x82\xac", 10, "%E2%82%AC"},
-        {"\xc3", 4, "%C3"},          /* lone lead byte at the end: bytewise */
+        {"\xc3", 4, "%C3"}, /* lone lead byte at the end: bytewise */
         {"xyz", 1, ""},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

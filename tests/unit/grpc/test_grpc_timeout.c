@@ -22,16 +22,16 @@ static void test_valid(void **state)
         {"2M", 120000},
         {"3S", 3000},
         {"250m", 250},
-        {"1500u", 2},            /* 1.5 ms rounds up */
+        {"1500u", 2}, /* 1.5 ms rounds up */
         {"1000u", 1},
-        {"1u", 1},               /* never shorter than asked */
+        {"1u", 1}, /* never shorter than asked */
         {"1n", 1},
         {"1000000n", 1},
         {"1000001n", 2},
-        {"2999870u", 3000},      /* what grpc-go sends for a 3 s deadline */
-        {"0S", 0},               /* already expired */
+        {"2999870u", 3000}, /* what grpc-go sends for a 3 s deadline */
+        {"0S", 0},          /* already expired */
         {"0n", 0},
-        {"00000001M", 60000},    /* leading zeros, 8 digits */
+        {"00000001M", 60000}, /* leading zeros, 8 digits */
         {"99999999m", 99999999},
         {"99999999S", 99999999000},
         {"99999999H", KD_GRPC_TIMEOUT_MAX_MS}, /* clamped */
@@ -49,22 +49,16 @@ static void test_invalid(void **state)
 {
     (void)state;
     static const char *const cases[] = {
-        "",           /* empty */
-        "S",          /* no digits */
-        "1",          /* no unit */
-        "10",         /* no unit */
-        "1s",         /* units are case-sensitive */
-        "1h",
-        "1x",         /* unknown unit */
-        "123456789S", /* 9 digits */
-        "-1S",        /* signs */
-        "+1S",
-        " 1S",        /* spaces */
-        "1 S",
-        "1S ",
-        "1.5S",
-        "0x1S",
-        "1SS",
+        "",                  /* empty */
+        "S",                 /* no digits */
+        "1",                 /* no unit */
+        "10",                /* no unit */
+        "1s",                /* units are case-sensitive */
+        "1h",         "1x",  /* unknown unit */
+        "123456789S",        /* 9 digits */
+        "-1S",               /* signs */
+        "+1S",        " 1S", /* spaces */
+        "1 S",        "1S ", "1.5S", "0x1S", "1SS",
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t ms = -7;

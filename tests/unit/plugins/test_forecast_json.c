@@ -127,8 +127,8 @@ static void test_missing_and_null(void **state)
 {
     static const char *const bodies[] = {
         "{}",
-        "{\"workload\":null,\"metric\":null,\"generatedAt\":null,\"stepSeconds\":null,"
-        "\"horizonSeconds\":null,\"values\":null,\"desiredReplicas\":null}",
+        ("{\"workload\":null,\"metric\":null,\"generatedAt\":null,\"stepSeconds\":null,"
+         "\"horizonSeconds\":null,\"values\":null,\"desiredReplicas\":null}"),
         "{\"error\":\"snapshot not found\"}", /* an error body served with 200 */
         "{\"values\":[],\"desiredReplicas\":[]}",
     };

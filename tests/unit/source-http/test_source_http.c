@@ -76,26 +76,28 @@ static int (*fake_fetch_done_orig)(struct kd_fetch *fetch, const struct kd_forec
 
 /* ---- The stub forecaster --------------------------------------------------------------- */
 
-static int start_stub(void)
+/* Starts the stub (HTTPS with mTLS when tls_dir is set); its base URL goes to `url`. */
+static int spawn_stub(const char *tls_dir, pid_t *ret_pid, char *url, size_t url_len)
 {
     int fds[2];
     char line[32] = "";
     size_t len = 0;
 
-    int fd = mkstemp(control_path);
-    if (fd < 0 || write(fd, control_json, strlen(control_json)) != (ssize_t)strlen(control_json))
-        return -1;
-    close(fd);
     if (pipe(fds) != 0)
         return -1;
-    stub_pid = fork();
-    if (stub_pid < 0)
+    pid_t pid = fork();
+    if (pid < 0)
         return -1;
-    if (stub_pid == 0) {
+    if (pid == 0) {
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
-        execl(KD_PYTHON, KD_PYTHON, KD_STUB_FORECASTER, "--control", control_path, (char *)NULL);
+        if (tls_dir)
+            execl(KD_PYTHON, KD_PYTHON, KD_STUB_FORECASTER, "--control", control_path, "--tls",
+                  tls_dir, (char *)NULL);
+        else
+            execl(KD_PYTHON, KD_PYTHON, KD_STUB_FORECASTER, "--control", control_path,
+                  (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -108,10 +110,29 @@ static int start_stub(void)
     }
     close(fds[0]);
     int port = atoi(line);
-    if (port <= 0)
+    if (port <= 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
         return -1;
-    snprintf(stub_url, sizeof(stub_url), "http://127.0.0.1:%d", port);
+    }
+    snprintf(url, url_len, "%s://127.0.0.1:%d", tls_dir ? "https" : "http", port);
+    *ret_pid = pid;
     return 0;
+}
+
+static void stop_stub(pid_t pid)
+{
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+}
+
+static int start_stub(void)
+{
+    int fd = mkstemp(control_path);
+    if (fd < 0 || write(fd, control_json, strlen(control_json)) != (ssize_t)strlen(control_json))
+        return -1;
+    close(fd);
+    return spawn_stub(NULL, &stub_pid, stub_url, sizeof(stub_url));
 }
 
 static size_t collect(char *data, size_t size, size_t nmemb, void *arg)
@@ -263,10 +284,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
-    if (stub_pid > 0) {
-        kill(stub_pid, SIGTERM);
-        waitpid(stub_pid, NULL, 0);
-    }
+    if (stub_pid > 0)
+        stop_stub(stub_pid);
     unlink(control_path);
     curl_global_cleanup();
     /* The plugin stays mapped so leak reports can still name its functions. */
@@ -725,6 +744,71 @@ static void test_tls_on_plain_http_warns(void **state)
     assert_non_null(kd_fake_host_find_log(&fake, KD_LOG_WARN, "TLS is not used"));
 }
 
+/* One create, one fetch, one destroy, with whatever the config says now. */
+static void fetch_fresh_once(struct kd_fake_fetch *f)
+{
+    create();
+    fetch_one("fresh-1", f);
+    plugin->source->destroy(source);
+    source = NULL;
+}
+
+static void test_mtls(void **state)
+{
+    static const char *const files[] = {"ca.key",     "ca.pem",     "ca.srl",     "client.csr",
+                                        "client.ext", "client.key", "client.pem", "server.csr",
+                                        "server.ext", "server.key", "server.pem"};
+    char dir[] = "/tmp/kd-http-tls-XXXXXX";
+    char url[64], ca[64], cert[64], key[64];
+    struct kd_fake_fetch f;
+    pid_t pid;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(spawn_stub(dir, &pid, url, sizeof(url)), 0);
+    snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+    snprintf(cert, sizeof(cert), "%s/client.pem", dir);
+    snprintf(key, sizeof(key), "%s/client.key", dir);
+    set_str("url", url);
+
+    /* What upstream's --tls-enabled does: our CA, our client certificate. */
+    set_str("tls_ca", ca);
+    set_str("tls_cert", cert);
+    set_str("tls_key", key);
+    fetch_fresh_once(&f);
+    if (f.n_fail)
+        fail_msg("mTLS fetch failed: %s", f.message);
+    assert_string_equal(f.forecast.workload, "fresh-1");
+    kd_fake_host_fetch_fini(&f);
+
+    /* The forecaster requires a client certificate. */
+    set_str("tls_cert", NULL);
+    set_str("tls_key", NULL);
+    fetch_fresh_once(&f);
+    assert_int_equal(f.n_fail, 1);
+    if (!strstr(f.message, "certificate required"))
+        fail_msg("no client certificate: \"%s\"", f.message);
+    kd_fake_host_fetch_fini(&f);
+
+    /* Without tls_ca the system store does not know the test CA. */
+    set_str("tls_ca", NULL);
+    set_str("tls_cert", cert);
+    set_str("tls_key", key);
+    fetch_fresh_once(&f);
+    assert_int_equal(f.n_fail, 1);
+    if (!strstr(f.message, "SSL certificate problem"))
+        fail_msg("unknown CA: \"%s\"", f.message);
+    kd_fake_host_fetch_fini(&f);
+
+    stop_stub(pid);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    assert_int_equal(rmdir(dir), 0);
+}
+
 /* ---- Concurrency, cancel, destroy ---------------------------------------------------------- */
 
 static void test_fifty_concurrent(void **state)
@@ -944,6 +1028,7 @@ int main(void)
         T(test_headers),
         T(test_bad_config),
         T(test_empty_strings_are_unset),
+        T(test_mtls),
         T(test_tls_on_plain_http_warns),
         T(test_fifty_concurrent),
         T(test_hanging_does_not_block_others),

@@ -71,10 +71,10 @@ so editing config.listen moves everything together (gRPC probes accept numbers o
 {{- end }}
 
 {{/*
-One YAML value as a libconfig value. Strings are quoted with libconfig's escapes, booleans
+One YAML scalar as a libconfig value. Strings are quoted with libconfig's escapes, booleans
 and integers are bare (Helm reads every YAML number as float64, so whole floats are
-integers), other numbers are floats, lists of scalars are arrays [..], other lists are
-lists (..), maps are groups {..}. Durations and sizes are strings in both languages.
+integers), other numbers are floats. Durations and sizes are strings in both languages.
+Plugin options are scalars (the plugin ABI has no lists or groups), so nothing else is written.
 */}}
 {{- define "kedastral-scaler.libconfig.value" -}}
 {{- $v := . }}
@@ -92,18 +92,8 @@ lists (..), maps are groups {..}. Durations and sizes are strings in both langua
 {{- end }}
 {{- else if or (kindIs "int" $v) (kindIs "int64" $v) (kindIs "int32" $v) (kindIs "uint64" $v) }}
 {{- include "kedastral-scaler.libconfig.int" (int64 $v) }}
-{{- else if kindIs "slice" $v }}
-{{- $scalars := true }}
-{{- range $v }}{{ if or (kindIs "slice" .) (kindIs "map" .) }}{{ $scalars = false }}{{ end }}{{ end }}
-{{- $items := list }}
-{{- range $v }}{{ $items = append $items (include "kedastral-scaler.libconfig.value" .) }}{{ end }}
-{{- if $scalars }}[ {{ join ", " $items }} ]{{ else }}( {{ join ", " $items }} ){{ end }}
-{{- else if kindIs "map" $v }}
-{{- include "kedastral-scaler.libconfig.group" $v }}
-{{- else if kindIs "invalid" $v }}
-{{- fail "a null value inside a list cannot be written to kedastral-scaler.conf" }}
 {{- else }}
-{{- fail (printf "cannot write a %s to kedastral-scaler.conf" (kindOf $v)) }}
+{{- fail (printf "kedastral-scaler.conf values are strings, numbers or booleans, not a %s" (kindOf $v)) }}
 {{- end }}
 {{- end }}
 
