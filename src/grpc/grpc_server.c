@@ -1144,8 +1144,7 @@ void kd_grpc_server_destroy(struct kd_grpc_server *server)
     free(server);
 }
 
-/* ---- Per-call API -----------------------------------------------------------------------------
- */
+/* ---- Per-call API -------------------------------------------------------------------------- */
 
 int kd_grpc_call_send(struct kd_grpc_call *call, const uint8_t *msg, size_t len)
 {

@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Admin HTTP glue on evhttp (see admin_http.h); exposition itself is in metrics.c. */
+#include "ops/admin_http.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "ops/metrics.h"
+
+/* Like upstream's server: slow clients are cut off, the loop is never held. */
+#define ADMIN_HTTP_TIMEOUT_S 30
+
+struct kd_admin_http {
+    struct evhttp *http;
+    struct evhttp_bound_socket *socket;
+    struct kd_metrics *metrics;
+    struct kd_admin_http_hooks hooks;
+    int port;
+    bool live;
+    bool ready;
+};
+
+static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+    struct evbuffer *out = evbuffer_new();
+
+    evhttp_add_header(headers, "Content-Type", "text/plain; charset=utf-8");
+    if (code == 405)
+        evhttp_add_header(headers, "Allow", "GET, HEAD");
+    if (out)
+        evbuffer_add(out, body, strlen(body));
+    evhttp_send_reply(req, code, reason, out);
+    if (out)
+        evbuffer_free(out);
+}
+
+static void reply_metrics(struct kd_admin_http *h, struct evhttp_request *req)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f;
+
+    if (h->hooks.before_scrape)
+        h->hooks.before_scrape(h->hooks.arg);
+    f = open_memstream(&text, &len);
+    if (!f) {
+        reply_text(req, 500, "Internal Server Error", "out of memory\n");
+        return;
+    }
+    int r = kd_metrics_write(h->metrics, f);
+    if (fclose(f) != 0 || r < 0) {
+        free(text);
+        reply_text(req, 500, "Internal Server Error", "cannot write the metrics\n");
+        return;
+    }
+    struct evbuffer *out = evbuffer_new();
+    if (!out || evbuffer_add(out, text, len) < 0) {
+        free(text);
+        if (out)
+            evbuffer_free(out);
+        reply_text(req, 500, "Internal Server Error", "out of memory\n");
+        return;
+    }
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct kd_admin_http *h = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    bool is_metrics = path && strcmp(path, "/metrics") == 0;
+    bool is_healthz = path && strcmp(path, "/healthz") == 0;
+    bool is_readyz = path && strcmp(path, "/readyz") == 0;
+
+    if (!is_metrics && !is_healthz && !is_readyz) {
+        reply_text(req, 404, "Not Found", "404 page not found\n");
+        return;
+    }
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+        reply_text(req, 405, "Method Not Allowed", "method not allowed; use GET\n");
+        return;
+    }
+    if (is_metrics)
+        reply_metrics(h, req);
+    else if (is_healthz)
+        reply_text(req, h->live ? 200 : 503, h->live ? "OK" : "Service Unavailable",
+                   h->live ? "OK" : "draining");
+    else
+        reply_text(req, h->ready ? 200 : 503, h->ready ? "OK" : "Service Unavailable",
+                   h->ready ? "OK" : (h->live ? "not ready" : "draining"));
+}
+
+/* "host:port", "[v6]:port", ":port" -> host (NULL: any) and port. */
+static int split_address(const char *address, char *host, size_t host_len, const char **ret_host,
+                         int *ret_port)
+{
+    const char *colon;
+    const char *h = address;
+    size_t hlen;
+
+    if (address[0] == '[') {
+        const char *close = strchr(address, ']');
+        if (!close || close[1] != ':')
+            return -EINVAL;
+        h = address + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(address, ':');
+        if (!colon || memchr(address, ':', (size_t)(colon - address)))
+            return -EINVAL;
+        hlen = (size_t)(colon - address);
+    }
+    char *end;
+    errno = 0;
+    long port = strtol(colon + 1, &end, 10);
+    if (!colon[1] || *end || errno || port < 0 || port > 65535 || hlen >= host_len)
+        return -EINVAL;
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    *ret_host = hlen ? host : "0.0.0.0";
+    *ret_port = (int)port;
+    return 0;
+}
+
+static int bound_port(struct evhttp_bound_socket *socket)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(evhttp_bound_socket_get_fd(socket), (struct sockaddr *)&ss, &len) != 0)
+        return -1;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+int kd_admin_http_create(struct event_base *base, const char *address, struct kd_metrics *metrics,
+                         const struct kd_admin_http_hooks *hooks, struct kd_admin_http **ret_http)
+{
+    char host_buf[256];
+    const char *host;
+    int port;
+    int r = split_address(address, host_buf, sizeof(host_buf), &host, &port);
+
+    if (r < 0)
+        return r;
+    struct kd_admin_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    h->metrics = metrics;
+    if (hooks)
+        h->hooks = *hooks;
+    h->live = true;
+    h->http = evhttp_new(base);
+    if (!h->http) {
+        r = -ENOMEM;
+        goto fail_http;
+    }
+    /* Every method reaches on_request, which answers 405 itself (evhttp would say 501). */
+    evhttp_set_allowed_methods(h->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_timeout(h->http, ADMIN_HTTP_TIMEOUT_S);
+    evhttp_set_gencb(h->http, on_request, h);
+    errno = 0;
+    h->socket = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
+    if (!h->socket) {
+        r = errno ? -errno : -EADDRNOTAVAIL;
+        goto fail_bind;
+    }
+    h->port = bound_port(h->socket);
+    *ret_http = h;
+    return 0;
+
+fail_bind:
+    evhttp_free(h->http);
+fail_http:
+    free(h);
+    return r;
+}
+
+int kd_admin_http_port(const struct kd_admin_http *http)
+{
+    return http->port;
+}
+
+void kd_admin_http_set_live(struct kd_admin_http *http, bool live)
+{
+    http->live = live;
+}
+
+void kd_admin_http_set_ready(struct kd_admin_http *http, bool ready)
+{
+    http->ready = ready;
+}
+
+void kd_admin_http_destroy(struct kd_admin_http *http)
+{
+    if (!http)
+        return;
+    evhttp_free(http->http);
+    free(http);
+}
