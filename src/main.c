@@ -219,8 +219,8 @@ static const char *default_plugin_dir(void)
             *slash = '\0';
             const char *suffixes[] = {"/../lib/kedastral-scaler/plugins", "/../plugins"};
             for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-                snprintf(dir, sizeof(dir), "%s%s", exe, suffixes[i]);
-                if (access(dir, R_OK | X_OK) == 0)
+                int n_dir = snprintf(dir, sizeof(dir), "%s%s", exe, suffixes[i]);
+                if (n_dir > 0 && (size_t)n_dir < sizeof(dir) && access(dir, R_OK | X_OK) == 0)
                     return dir;
             }
         }

@@ -134,8 +134,8 @@ static int load(const struct file_state *st, struct kd_forecast_doc **ret_doc,
     struct kd_forecast_doc *doc;
     struct kd_replay *replay;
     struct file_identity id;
-    char *text;
-    size_t len;
+    char *text = NULL;
+    size_t len = 0;
 
     int rc = read_file(st->config->path, &text, &len, &id, err, err_len);
     if (rc < 0)

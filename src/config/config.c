@@ -128,7 +128,7 @@ static int get_string(struct loader *l, const config_setting_t *s, const char *w
 static int dup_string(struct loader *l, const config_setting_t *s, const char *what,
                       const char *expected, char **ret_copy)
 {
-    const char *text;
+    const char *text = NULL;
     int r = get_string(l, s, what, expected, &text);
     if (r < 0)
         return r;
@@ -205,7 +205,7 @@ char *kd_config_resolve_path(const struct kd_config *config, const char *path)
 
 static int parse_level(struct loader *l, const config_setting_t *s)
 {
-    const char *text;
+    const char *text = NULL;
     int r = get_string(l, s, "log_level", "a string: debug | info | warn | error", &text);
     if (r < 0)
         return r;
@@ -219,7 +219,7 @@ static int parse_level(struct loader *l, const config_setting_t *s)
 
 static int parse_format(struct loader *l, const config_setting_t *s)
 {
-    const char *text;
+    const char *text = NULL;
     int r = get_string(l, s, "log_format", "a string: text | json", &text);
     if (r < 0)
         return r;
@@ -237,7 +237,7 @@ static int parse_scalar(struct loader *l, config_setting_t *s, const char *name)
     if (strcmp(name, "http_listen") == 0)
         return dup_string(l, s, name, "a string like \"" DEFAULT_HTTP_LISTEN "\"", &c->http_listen);
     if (strcmp(name, "plugin_dir") == 0) {
-        const char *text;
+        const char *text = NULL;
         int r = get_string(l, s, name, "a directory as a string", &text);
         if (r < 0)
             return r;

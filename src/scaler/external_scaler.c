@@ -181,7 +181,7 @@ static void format_ms(int64_t ms, char *buf, size_t len)
     const char *sign = ms < 0 ? "-" : "";
     uint64_t v = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
     uint64_t h = v / 3600000, m = v / 60000 % 60, s = v / 1000 % 60, frac = v % 1000;
-    char sec[24];
+    char sec[32];
 
     if (frac == 0)
         snprintf(sec, sizeof(sec), "%" PRIu64 "s", s);
@@ -270,7 +270,7 @@ void kd_external_scaler_answer_metrics(const struct kd_scaler_request *request,
             pack_value(request, (double)route->fallback_replicas, ret_reply);
             return;
         }
-        char age_text[32], limit_text[32];
+        char age_text[80], limit_text[80];
         format_ms(age, age_text, sizeof(age_text));
         format_ms(route->stale_after_ms, limit_text, sizeof(limit_text));
         reply_status(ret_reply, KD_GRPC_UNAVAILABLE,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -30,6 +31,7 @@ struct kd_cache_entry {
 
     struct kd_fetch fetch; /* valid while in_flight */
     bool in_flight;
+    struct timespec fetch_started; /* monotonic, for the fetch duration */
     struct event *timeout_ev;
     struct event *refresh_ev;
 
@@ -53,7 +55,21 @@ struct kd_forecast_cache {
     uint64_t rng;
     bool draining;
     struct kd_forecast_cache_stats stats;
+    struct kd_cache_observer observer;
 };
+
+static void observe_fetch(const struct kd_cache_entry *entry, enum kd_cache_fetch_result result)
+{
+    const struct kd_cache_observer *o = &entry->cache->observer;
+    struct timespec now;
+
+    if (!o->on_fetch)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double s = (double)(now.tv_sec - entry->fetch_started.tv_sec) +
+               (double)(now.tv_nsec - entry->fetch_started.tv_nsec) / 1e9;
+    o->on_fetch(o->arg, entry->route->source->name, result, s);
+}
 
 static uint64_t next_random(struct kd_forecast_cache *cache)
 {
@@ -242,6 +258,7 @@ static void on_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *fore
 
     if (!finish_fetch(entry))
         return;
+    observe_fetch(entry, KD_CACHE_FETCH_SUCCESS);
     int r = kd_forecast_cache_clone(forecast, &copy);
     if (r < 0) {
         fetch_failed(entry, KD_FETCH_FAILED, "out of memory while storing the forecast");
@@ -267,6 +284,8 @@ static void on_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, con
 
     if (!finish_fetch(entry))
         return;
+    observe_fetch(entry, error == KD_FETCH_NOT_FOUND ? KD_CACHE_FETCH_NOT_FOUND
+                                                     : KD_CACHE_FETCH_ERROR);
     if (error != KD_FETCH_NOT_FOUND)
         error = KD_FETCH_FAILED;
     fetch_failed(entry, error, message);
@@ -283,6 +302,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     if (!finish_fetch(entry))
         return;
     src->plugin->source->cancel(src->state, &entry->fetch);
+    observe_fetch(entry, KD_CACHE_FETCH_TIMEOUT);
     snprintf(message, sizeof(message), "timed out after %" PRId64 " ms",
              entry->route->timing.timeout_ms);
     fetch_failed(entry, KD_FETCH_FAILED, message);
@@ -299,6 +319,7 @@ static void start_fetch(struct kd_cache_entry *entry)
     entry->fetch = (struct kd_fetch){.on_done = on_fetch_done, .on_fail = on_fetch_fail};
     entry->in_flight = true;
     entry->cache->stats.fetches++;
+    clock_gettime(CLOCK_MONOTONIC, &entry->fetch_started);
 
     /* The source may complete (and so clear in_flight) before fetch() returns. */
     int r = src->plugin->source->fetch(src->state, &entry->fetch, entry->workload);
@@ -306,6 +327,7 @@ static void start_fetch(struct kd_cache_entry *entry)
         if (!finish_fetch(entry))
             return;
         char message[128];
+        observe_fetch(entry, KD_CACHE_FETCH_ERROR);
         snprintf(message, sizeof(message), "the source could not start a fetch: %s", strerror(-r));
         fetch_failed(entry, KD_FETCH_FAILED, message);
         return;
@@ -348,6 +370,8 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
         kd_hashmap_remove(&cache->entries, entry->workload);
         cache->stats.evictions++;
         cache->stats.entries--;
+        if (cache->observer.on_evict)
+            cache->observer.on_evict(cache->observer.arg, entry->workload);
         entry_free(entry);
         return;
     }
@@ -499,6 +523,12 @@ bool kd_forecast_cache_note_stale(struct kd_cache_entry *entry, bool stale)
     bool changed = entry->stale != stale;
     entry->stale = stale;
     return changed;
+}
+
+void kd_forecast_cache_set_observer(struct kd_forecast_cache *cache,
+                                    const struct kd_cache_observer *observer)
+{
+    cache->observer = observer ? *observer : (struct kd_cache_observer){0};
 }
 
 void kd_forecast_cache_stats(const struct kd_forecast_cache *cache,

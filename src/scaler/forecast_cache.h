@@ -50,6 +50,24 @@ struct kd_cache_subscriber {
     struct kd_cache_subscriber *prev, *next;
 };
 
+/* How one fetch ended, for metrics. Cancelled fetches (drain, destroy) are not reported. */
+enum kd_cache_fetch_result {
+    KD_CACHE_FETCH_SUCCESS,
+    KD_CACHE_FETCH_ERROR,
+    KD_CACHE_FETCH_NOT_FOUND,
+    KD_CACHE_FETCH_TIMEOUT,
+};
+
+/* Optional hooks for metrics; called on the loop, must not call back into the cache. */
+struct kd_cache_observer {
+    /* Every finished fetch: the route's source instance name, outcome, seconds taken. */
+    void (*on_fetch)(void *arg, const char *source, enum kd_cache_fetch_result result,
+                     double duration_s);
+    /* An idle entry was dropped (its workload's series can go). */
+    void (*on_evict)(void *arg, const char *workload);
+    void *arg;
+};
+
 struct kd_forecast_cache_stats {
     size_t entries;
     uint64_t fetches;   /* source fetch() calls */
@@ -101,6 +119,10 @@ void kd_forecast_cache_drain(struct kd_forecast_cache *cache);
 /* Record whether the caller found the entry's forecast stale; true when that changed (so
  * that the caller logs once per state change). */
 bool kd_forecast_cache_note_stale(struct kd_cache_entry *entry, bool stale);
+
+/* Copy `observer` (NULL: none). */
+void kd_forecast_cache_set_observer(struct kd_forecast_cache *cache,
+                                    const struct kd_cache_observer *observer);
 
 void kd_forecast_cache_stats(const struct kd_forecast_cache *cache,
                              struct kd_forecast_cache_stats *ret_stats);

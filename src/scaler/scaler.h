@@ -8,6 +8,9 @@
 
 #include <stddef.h>
 
+#include "scaler/external_scaler.h"
+#include "scaler/forecast_cache.h"
+
 struct event_base;
 struct kd_config;
 struct kd_grpc_server;
@@ -26,5 +29,47 @@ int kd_scaler_register(struct kd_scaler *scaler, struct kd_grpc_server *server);
 void kd_scaler_drain(struct kd_scaler *scaler);
 
 void kd_scaler_destroy(struct kd_scaler *scaler);
+
+/* A call's outcome in upstream's metric vocabulary (status label of grpc_requests_total). */
+enum kd_scaler_result {
+    KD_SCALER_RESULT_SUCCESS,        /* GetMetricSpec, GetMetrics */
+    KD_SCALER_RESULT_ERROR,          /* GetMetrics, GetMetricSpec, StreamIsActive refused */
+    KD_SCALER_RESULT_ACTIVE,         /* IsActive */
+    KD_SCALER_RESULT_INACTIVE_ERROR, /* IsActive: no forecast (fetch failed, no route) */
+    KD_SCALER_RESULT_INACTIVE_STALE, /* IsActive: forecast older than stale_after */
+    KD_SCALER_RESULT_STARTED,        /* StreamIsActive accepted */
+    KD_SCALER_RESULT_COUNT,
+};
+
+/* Optional hooks for metrics, on the loop thread; they must not call into the scaler. */
+struct kd_scaler_observer {
+    /* One call's outcome; duration_s < 0 when not timed (StreamIsActive). */
+    void (*on_call)(void *arg, enum kd_scaler_method method, enum kd_scaler_result result,
+                    double duration_s);
+    /* A forecast was used for `workload`: GetMetrics answered `replicas` (NAN for an active
+     * IsActive), from a forecast `age_s` old. */
+    void (*on_answer)(void *arg, const char *workload, double replicas, double age_s);
+    struct kd_cache_observer cache; /* fetch outcomes and evictions */
+    void *arg;
+};
+
+/* Copy `observer` (NULL: none). */
+void kd_scaler_set_observer(struct kd_scaler *scaler, const struct kd_scaler_observer *observer);
+
+struct kd_scaler_stats {
+    size_t cache_entries;
+    size_t open_streams; /* StreamIsActive */
+    size_t open_calls;   /* every call dispatched to this scaler and not closed yet */
+};
+
+void kd_scaler_stats(const struct kd_scaler *scaler, struct kd_scaler_stats *ret_stats);
+
+/*
+ * Reload: the scaler was unregistered and a new one serves. Calls already dispatched here
+ * (cold waits, open StreamIsActive streams) finish on it; once the last one closes the scaler
+ * frees itself, from the loop, and then calls `on_released`. kd_scaler_drain still applies.
+ */
+void kd_scaler_retire(struct kd_scaler *scaler, void (*on_released)(void *arg, struct kd_scaler *s),
+                      void *arg);
 
 #endif /* KD_SCALER_H */
