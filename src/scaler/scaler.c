@@ -8,9 +8,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
 
 #include "config/config.h"
 #include "grpc/grpc_server.h"
@@ -37,6 +41,15 @@ struct kd_scaler {
     struct kd_forecast_cache *cache;
     struct kd_grpc_method methods[4];
     struct scaler_call *streams; /* open StreamIsActive calls, ended on drain */
+    size_t n_streams;
+    struct kd_scaler_observer observer;
+
+    /* Reload: a retired scaler frees itself (from release_ev) once open_calls drops to 0. */
+    size_t open_calls;
+    bool retired;
+    struct event *release_ev;
+    void (*on_released)(void *arg, struct kd_scaler *scaler);
+    void *released_arg;
 };
 
 /* Per-call state, only for calls that outlive on_message (cold waits and streams). */
@@ -48,8 +61,40 @@ struct scaler_call {
     struct kd_cache_subscriber sub;
     bool active; /* stream: the state last seen, to send only inactive->active edges */
     bool listed;
+    double started_s; /* monotonic, for the duration metric */
     struct scaler_call *prev, *next;
 };
+
+/* ---- metrics ------------------------------------------------------------------------------ */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void observe_call(const struct kd_scaler *scaler, enum kd_scaler_method method,
+                         enum kd_scaler_result result, double started_s)
+{
+    if (scaler->observer.on_call)
+        scaler->observer.on_call(scaler->observer.arg, method, result,
+                                 started_s < 0 ? -1 : mono_s() - started_s);
+}
+
+static void observe_answer(const struct kd_scaler *scaler, const char *workload, double replicas,
+                           int64_t age_ms)
+{
+    if (scaler->observer.on_answer)
+        scaler->observer.on_answer(scaler->observer.arg, workload, replicas,
+                                   (double)age_ms / 1000.0);
+}
+
+/* The result of a call that got no view (bad request, no route, shutdown, out of memory). */
+static enum kd_scaler_result failed_result(enum kd_scaler_method method)
+{
+    return method == KD_SCALER_IS_ACTIVE ? KD_SCALER_RESULT_INACTIVE_ERROR : KD_SCALER_RESULT_ERROR;
+}
 
 /* ---- answering ---------------------------------------------------------------------------- */
 
@@ -82,26 +127,35 @@ static void note_staleness(const struct kd_cache_view *view, bool stale, int64_t
 }
 
 /* Compute the answer to a unary request from a view (NULL: the cache shut down). */
-static void answer_view(const struct kd_scaler *scaler, const struct kd_scaler_request *request,
-                        const struct kd_cache_view *view, struct kd_scaler_reply *reply)
+static enum kd_scaler_result answer_view(const struct kd_scaler *scaler,
+                                         const struct kd_scaler_request *request,
+                                         const struct kd_cache_view *view,
+                                         struct kd_scaler_reply *reply)
 {
     int64_t now = kd_time_now_ms();
 
     if (!view) {
         kd_external_scaler_answer_error(request, -ESHUTDOWN, &scaler->routes, reply);
-        return;
+        return failed_result(request->method);
     }
     if (request->method == KD_SCALER_GET_METRICS) {
         kd_external_scaler_answer_metrics(request, view, now, reply);
         note_staleness(view, reply->stale, now);
-        if (reply->status == KD_GRPC_OK)
-            KD_DEBUG("workload=%s replicas=%.6g forecast_age=%" PRId64 "s%s", request->workload,
-                     reply->value, reply->age_ms / 1000, reply->stale ? " fallback" : "");
-        return;
+        if (reply->status != KD_GRPC_OK)
+            return KD_SCALER_RESULT_ERROR;
+        KD_DEBUG("workload=%s replicas=%.6g forecast_age=%" PRId64 "s%s", request->workload,
+                 reply->value, reply->age_ms / 1000, reply->stale ? " fallback" : "");
+        observe_answer(scaler, request->workload, reply->value, reply->age_ms);
+        return KD_SCALER_RESULT_SUCCESS;
     }
     bool active = kd_external_scaler_is_active(view, now);
     note_staleness(view, view->forecast && !active, now);
     kd_external_scaler_answer_is_active(active, reply);
+    if (active) {
+        observe_answer(scaler, request->workload, NAN, now - view->forecast->generated_at_ms);
+        return KD_SCALER_RESULT_ACTIVE;
+    }
+    return view->forecast ? KD_SCALER_RESULT_INACTIVE_STALE : KD_SCALER_RESULT_INACTIVE_ERROR;
 }
 
 static void call_free(struct scaler_call *sc)
@@ -118,7 +172,8 @@ static void on_waiter_ready(struct kd_cache_waiter *waiter, const struct kd_cach
     struct kd_scaler_reply reply;
 
     kd_external_scaler_reply_init(&reply);
-    answer_view(sc->scaler, &sc->request, view, &reply);
+    enum kd_scaler_result result = answer_view(sc->scaler, &sc->request, view, &reply);
+    observe_call(sc->scaler, sc->request.method, result, sc->started_s);
     /* Free before finishing: the transport may run on_close from inside finish. */
     kd_grpc_call_set_user(call, NULL);
     call_free(sc);
@@ -130,15 +185,20 @@ static void on_waiter_ready(struct kd_cache_waiter *waiter, const struct kd_cach
 
 static void on_get_metric_spec(struct kd_grpc_call *call, const uint8_t *msg, size_t len, void *arg)
 {
+    struct kd_scaler *scaler = arg;
     struct kd_scaler_request request;
     struct kd_scaler_reply reply;
+    double started = mono_s();
 
-    (void)arg;
+    scaler->open_calls++;
     kd_external_scaler_reply_init(&reply);
     if (kd_external_scaler_parse(KD_SCALER_GET_METRIC_SPEC, msg, len, &request, &reply) == 0) {
         kd_external_scaler_answer_metric_spec(&request, &reply);
         kd_external_scaler_request_fini(&request);
     }
+    observe_call(scaler, KD_SCALER_GET_METRIC_SPEC,
+                 reply.status == KD_GRPC_OK ? KD_SCALER_RESULT_SUCCESS : KD_SCALER_RESULT_ERROR,
+                 started);
     finish_reply(call, &reply);
     kd_external_scaler_reply_fini(&reply);
 }
@@ -150,7 +210,10 @@ static void on_unary(struct kd_grpc_call *call, const uint8_t *msg, size_t len,
     struct kd_scaler_reply reply;
     struct kd_cache_view view;
     struct kd_cache_entry *entry;
+    enum kd_scaler_result result = failed_result(method);
+    double started = mono_s();
 
+    scaler->open_calls++;
     kd_external_scaler_reply_init(&reply);
     if (kd_external_scaler_parse(method, msg, len, &request, &reply) < 0)
         goto answer;
@@ -165,6 +228,7 @@ static void on_unary(struct kd_grpc_call *call, const uint8_t *msg, size_t len,
         sc->scaler = scaler;
         sc->call = call;
         sc->request = request;
+        sc->started_s = started;
         sc->waiter.on_ready = on_waiter_ready;
         kd_grpc_call_set_user(call, sc);
         kd_forecast_cache_wait(entry, &sc->waiter);
@@ -173,10 +237,11 @@ static void on_unary(struct kd_grpc_call *call, const uint8_t *msg, size_t len,
     if (r < 0)
         kd_external_scaler_answer_error(&request, r, &scaler->routes, &reply);
     else
-        answer_view(scaler, &request, &view, &reply);
+        result = answer_view(scaler, &request, &view, &reply);
 answer_request:
     kd_external_scaler_request_fini(&request);
 answer:
+    observe_call(scaler, method, result, started);
     finish_reply(call, &reply);
     kd_external_scaler_reply_fini(&reply);
 }
@@ -191,15 +256,27 @@ static void on_is_active(struct kd_grpc_call *call, const uint8_t *msg, size_t l
     on_unary(call, msg, len, arg, KD_SCALER_IS_ACTIVE);
 }
 
+/* Every dispatched call ends here; a retired scaler goes once its last call is gone. */
+static void call_closed(struct kd_scaler *scaler)
+{
+    scaler->open_calls--;
+    if (scaler->retired && scaler->open_calls == 0)
+        event_active(scaler->release_ev, EV_TIMEOUT, 0);
+}
+
 static void on_unary_close(struct kd_grpc_call *call, void *arg)
 {
     struct scaler_call *sc = kd_grpc_call_user(call);
+    struct kd_scaler *scaler = arg;
 
-    (void)arg;
-    if (!sc)
-        return;
-    kd_forecast_cache_cancel_wait(&sc->waiter);
-    call_free(sc);
+    if (sc) {
+        /* Ended before the cold fetch answered: cancelled, deadline or drain. */
+        observe_call(scaler, sc->request.method, failed_result(sc->request.method),
+                     sc->started_s);
+        kd_forecast_cache_cancel_wait(&sc->waiter);
+        call_free(sc);
+    }
+    call_closed(scaler);
 }
 
 /* ---- StreamIsActive ----------------------------------------------------------------------- */
@@ -208,6 +285,7 @@ static void stream_unlist(struct scaler_call *sc)
 {
     if (!sc->listed)
         return;
+    sc->scaler->n_streams--;
     if (sc->prev)
         sc->prev->next = sc->next;
     else
@@ -251,9 +329,11 @@ static void on_stream_is_active(struct kd_grpc_call *call, const uint8_t *msg, s
     struct kd_cache_view view;
     struct scaler_call *sc;
 
+    scaler->open_calls++;
     kd_external_scaler_reply_init(&reply);
     sc = calloc(1, sizeof(*sc));
     if (!sc) {
+        observe_call(scaler, KD_SCALER_STREAM_IS_ACTIVE, KD_SCALER_RESULT_ERROR, -1);
         kd_grpc_call_finish(call, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
     }
@@ -276,11 +356,14 @@ static void on_stream_is_active(struct kd_grpc_call *call, const uint8_t *msg, s
     if (scaler->streams)
         scaler->streams->prev = sc;
     scaler->streams = sc;
+    scaler->n_streams++;
+    observe_call(scaler, KD_SCALER_STREAM_IS_ACTIVE, KD_SCALER_RESULT_STARTED, -1);
     if (r == 0)
         stream_evaluate(sc, &view);
     return;
 
 fail:
+    observe_call(scaler, KD_SCALER_STREAM_IS_ACTIVE, KD_SCALER_RESULT_ERROR, -1);
     finish_reply(call, &reply);
     kd_external_scaler_reply_fini(&reply);
 }
@@ -288,13 +371,14 @@ fail:
 static void on_stream_close(struct kd_grpc_call *call, void *arg)
 {
     struct scaler_call *sc = kd_grpc_call_user(call);
+    struct kd_scaler *scaler = arg;
 
-    (void)arg;
-    if (!sc)
-        return;
-    kd_forecast_cache_unsubscribe(&sc->sub);
-    stream_unlist(sc);
-    call_free(sc);
+    if (sc) {
+        kd_forecast_cache_unsubscribe(&sc->sub);
+        stream_unlist(sc);
+        call_free(sc);
+    }
+    call_closed(scaler);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
@@ -375,6 +459,8 @@ static void release(struct kd_scaler *scaler)
         kd_forecast_cache_unsubscribe(&sc->sub);
     }
     kd_forecast_cache_destroy(scaler->cache);
+    if (scaler->release_ev)
+        event_free(scaler->release_ev);
     kd_routes_fini(&scaler->routes);
     for (size_t i = 0; i < scaler->n_sources; i++)
         kd_plugin_host_instance_destroy(scaler->sources[i]);
@@ -386,6 +472,21 @@ static void release(struct kd_scaler *scaler)
     free(scaler->policies);
     free(scaler->handles);
     free(scaler);
+}
+
+static void on_release(evutil_socket_t fd, short what, void *arg)
+{
+    struct kd_scaler *scaler = arg;
+    void (*on_released)(void *, struct kd_scaler *) = scaler->on_released;
+    void *released_arg = scaler->released_arg;
+
+    (void)fd;
+    (void)what;
+    if (scaler->open_calls > 0)
+        return;
+    release(scaler);
+    if (on_released)
+        on_released(released_arg, scaler);
 }
 
 int kd_scaler_create(const struct kd_config *config, struct event_base *base,
@@ -432,6 +533,12 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
         snprintf(err, err_len, "out of memory");
         goto fail;
     }
+    scaler->release_ev = evtimer_new(base, on_release, scaler);
+    if (!scaler->release_ev) {
+        r = -ENOMEM;
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
 
     const struct kd_grpc_method methods[4] = {
         {KD_SCALER_PATH("IsActive"), KD_GRPC_UNARY, on_is_active, NULL, on_unary_close, scaler},
@@ -460,7 +567,8 @@ int kd_scaler_register(struct kd_scaler *scaler, struct kd_grpc_server *server)
 
 void kd_scaler_drain(struct kd_scaler *scaler)
 {
-    /* Waiting unary calls are answered 14 "shutting down" by their waiter callbacks. */
+    /* Waiting unary calls are answered 14 "shutting down" by their waiter callbacks. The
+     * freeing of a retired scaler is deferred to the loop, so none of this can free it. */
     kd_forecast_cache_drain(scaler->cache);
     while (scaler->streams) {
         struct scaler_call *sc = scaler->streams;
@@ -475,4 +583,33 @@ void kd_scaler_destroy(struct kd_scaler *scaler)
     if (!scaler)
         return;
     release(scaler);
+}
+
+void kd_scaler_set_observer(struct kd_scaler *scaler, const struct kd_scaler_observer *observer)
+{
+    scaler->observer = observer ? *observer : (struct kd_scaler_observer){0};
+    kd_forecast_cache_set_observer(scaler->cache, observer ? &observer->cache : NULL);
+}
+
+void kd_scaler_stats(const struct kd_scaler *scaler, struct kd_scaler_stats *ret_stats)
+{
+    struct kd_forecast_cache_stats cache;
+
+    kd_forecast_cache_stats(scaler->cache, &cache);
+    *ret_stats = (struct kd_scaler_stats){
+        .cache_entries = cache.entries,
+        .open_streams = scaler->n_streams,
+        .open_calls = scaler->open_calls,
+    };
+}
+
+void kd_scaler_retire(struct kd_scaler *scaler, void (*on_released)(void *arg, struct kd_scaler *s),
+                      void *arg)
+{
+    scaler->retired = true;
+    scaler->on_released = on_released;
+    scaler->released_arg = arg;
+    /* The observer stays: the calls still finishing here are real calls. */
+    if (scaler->open_calls == 0)
+        event_active(scaler->release_ev, EV_TIMEOUT, 0);
 }

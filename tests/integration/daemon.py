@@ -170,3 +170,44 @@ def run_cli(args, env=None, timeout=30):
     full_env.update(env or {})
     return subprocess.run([BINARY] + list(args), capture_output=True, text=True, env=full_env,
                           timeout=timeout)
+
+
+class Stub:
+    """tests/stub/forecaster.py: a scriptable Kedastral forecaster on loopback."""
+
+    SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stub",
+                          "forecaster.py")
+
+    def __init__(self, table=None):
+        import json as _json
+        self._json = _json
+        self.proc = subprocess.Popen(["/usr/bin/python3", self.SCRIPT], stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, text=True)
+        self.port = int(self.proc.stdout.readline().strip())
+        self.url = f"http://127.0.0.1:{self.port}"
+        if table:
+            self.control(table)
+
+    def _request(self, method, path, body=None):
+        import urllib.request
+        data = self._json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return self._json.loads(r.read() or b"{}")
+
+    def control(self, table):
+        self._request("POST", "/_control", table)
+
+    def count(self, workload):
+        import urllib.parse
+        return self._request("GET", "/_count?" + urllib.parse.urlencode(
+            {"workload": workload}))["count"]
+
+    def seen(self):
+        return self._request("GET", "/_seen")["workloads"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()

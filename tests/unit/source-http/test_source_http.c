@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -89,6 +90,8 @@ static int spawn_stub(const char *tls_dir, pid_t *ret_pid, char *url, size_t url
     if (pid < 0)
         return -1;
     if (pid == 0) {
+        /* A failed assertion longjmps past stop_stub(): the stub must not outlive us. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(fds[1], STDOUT_FILENO);
         close(fds[0]);
         close(fds[1]);
@@ -781,13 +784,14 @@ static void test_mtls(void **state)
     assert_string_equal(f.forecast.workload, "fresh-1");
     kd_fake_host_fetch_fini(&f);
 
-    /* The forecaster requires a client certificate. */
+    /* The forecaster requires a client certificate; how the refusal reads depends on when
+     * OpenSSL notices the server's alert, so only the failure is asserted. */
     set_str("tls_cert", NULL);
     set_str("tls_key", NULL);
     fetch_fresh_once(&f);
     assert_int_equal(f.n_fail, 1);
-    if (!strstr(f.message, "certificate required"))
-        fail_msg("no client certificate: \"%s\"", f.message);
+    assert_int_equal(f.error, KD_FETCH_FAILED);
+    assert_non_null(strstr(f.message, "GET https://127.0.0.1"));
     kd_fake_host_fetch_fini(&f);
 
     /* Without tls_ca the system store does not know the test CA. */
