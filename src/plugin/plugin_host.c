@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "plugin/plugin_options.h"
+#include "util/errbuf.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -22,19 +23,6 @@ struct kd_plugin_handle {
     const struct kd_plugin *plugin;
     char *path;
 };
-
-static void errf(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
 
 static const char *kind_name(enum kd_plugin_kind kind)
 {
@@ -90,46 +78,47 @@ static int check_descriptor(const struct kd_plugin *p, enum kd_plugin_kind kind,
                             char *err, size_t err_len)
 {
     if (p->abi_major != KD_PLUGIN_ABI_MAJOR || p->abi_minor > KD_PLUGIN_ABI_MINOR) {
-        errf(err, err_len,
-             "built for plugin ABI %u.%u, this scaler speaks %u.%u; rebuild the plugin",
-             (unsigned)p->abi_major, (unsigned)p->abi_minor, KD_PLUGIN_ABI_MAJOR,
-             KD_PLUGIN_ABI_MINOR);
+        kd_errbuf_printf(err, err_len,
+                         "built for plugin ABI %u.%u, this scaler speaks %u.%u; rebuild the plugin",
+                         (unsigned)p->abi_major, (unsigned)p->abi_minor, KD_PLUGIN_ABI_MAJOR,
+                         KD_PLUGIN_ABI_MINOR);
         return -EINVAL;
     }
     if (!kind_name(p->kind)) {
-        errf(err, err_len, "unknown plugin kind %d; expected source (1) or policy (2)",
-             (int)p->kind);
+        kd_errbuf_printf(err, err_len, "unknown plugin kind %d; expected source (1) or policy (2)",
+                         (int)p->kind);
         return -EINVAL;
     }
     if (kind && p->kind != kind) {
-        errf(err, err_len, "is a %s plugin, but was configured as a %s", kind_name(p->kind),
-             kind_name(kind) ? kind_name(kind) : "?");
+        kd_errbuf_printf(err, err_len, "is a %s plugin, but was configured as a %s",
+                         kind_name(p->kind), kind_name(kind) ? kind_name(kind) : "?");
         return -EINVAL;
     }
     if (!p->name || !p->version || !p->description) {
-        errf(err, err_len, "descriptor incomplete (%s is NULL)",
-             !p->name      ? "name"
-             : !p->version ? "version"
-                           : "description");
+        kd_errbuf_printf(err, err_len, "descriptor incomplete (%s is NULL)",
+                         !p->name      ? "name"
+                         : !p->version ? "version"
+                                       : "description");
         return -EINVAL;
     }
     if (name && strcmp(p->name, name) != 0) {
-        errf(err, err_len, "descriptor says name \"%s\", file is named for \"%s\"", p->name, name);
+        kd_errbuf_printf(err, err_len, "descriptor says name \"%s\", file is named for \"%s\"",
+                         p->name, name);
         return -EINVAL;
     }
     const char *op = missing_op(p);
     if (op) {
-        errf(err, err_len, "%s ops incomplete (%s is NULL)", kind_name(p->kind), op);
+        kd_errbuf_printf(err, err_len, "%s ops incomplete (%s is NULL)", kind_name(p->kind), op);
         return -EINVAL;
     }
     if (p->config_size > MAX_CONFIG_SIZE) {
-        errf(err, err_len, "config_size %zu is implausible (limit %u)", p->config_size,
-             MAX_CONFIG_SIZE);
+        kd_errbuf_printf(err, err_len, "config_size %zu is implausible (limit %u)", p->config_size,
+                         MAX_CONFIG_SIZE);
         return -EINVAL;
     }
     char why[384];
     if (kd_plugin_options_validate(p->options, p->config_size, why, sizeof(why)) < 0) {
-        errf(err, err_len, "bad option table: %s", why);
+        kd_errbuf_printf(err, err_len, "bad option table: %s", why);
         return -EINVAL;
     }
     return 0;
@@ -142,27 +131,27 @@ static int open_path(const char *path, const char *dir, enum kd_plugin_kind kind
     if (stat(path, &st) != 0) {
         int e = errno;
         if (dir)
-            errf(err, err_len,
-                 "%s: cannot open: %s (plugin_dir is \"%s\"; --plugin-dir changes it)", path,
-                 strerror(e), dir);
+            kd_errbuf_printf(err, err_len,
+                             "%s: cannot open: %s (plugin_dir is \"%s\"; --plugin-dir changes it)",
+                             path, strerror(e), dir);
         else
-            errf(err, err_len, "%s: cannot open: %s", path, strerror(e));
+            kd_errbuf_printf(err, err_len, "%s: cannot open: %s", path, strerror(e));
         return -e;
     }
     if (!S_ISREG(st.st_mode)) {
-        errf(err, err_len, "%s: cannot open: not a regular file", path);
+        kd_errbuf_printf(err, err_len, "%s: cannot open: not a regular file", path);
         return -EINVAL;
     }
 
     struct kd_plugin_handle *h = calloc(1, sizeof(*h));
     if (!h) {
-        errf(err, err_len, "%s: out of memory", path);
+        kd_errbuf_printf(err, err_len, "%s: out of memory", path);
         return -ENOMEM;
     }
     int r = -ENOMEM;
     h->path = strdup(path);
     if (!h->path) {
-        errf(err, err_len, "%s: out of memory", path);
+        kd_errbuf_printf(err, err_len, "%s: out of memory", path);
         goto fail_handle;
     }
 
@@ -171,22 +160,22 @@ static int open_path(const char *path, const char *dir, enum kd_plugin_kind kind
     h->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h->dl) {
         const char *why = dlerror();
-        errf(err, err_len, "%s: not a loadable plugin: %s", path,
-             why ? strip_path(why, path) : "unknown dlopen error");
+        kd_errbuf_printf(err, err_len, "%s: not a loadable plugin: %s", path,
+                         why ? strip_path(why, path) : "unknown dlopen error");
         goto fail_path;
     }
 
     dlerror();
     h->plugin = dlsym(h->dl, KD_PLUGIN_SYMBOL);
     if (!h->plugin || dlerror()) {
-        errf(err, err_len, "%s: no %s symbol: not a kedastral-scaler plugin", path,
-             KD_PLUGIN_SYMBOL);
+        kd_errbuf_printf(err, err_len, "%s: no %s symbol: not a kedastral-scaler plugin", path,
+                         KD_PLUGIN_SYMBOL);
         goto fail_close;
     }
 
     char why[512];
     if (check_descriptor(h->plugin, kind, name, why, sizeof(why)) < 0) {
-        errf(err, err_len, "%s: %s", path, why);
+        kd_errbuf_printf(err, err_len, "%s: %s", path, why);
         goto fail_close;
     }
 
@@ -212,13 +201,13 @@ int kd_plugin_host_open(const char *dir, enum kd_plugin_kind kind, const char *n
                         struct kd_plugin_handle **ret_handle, char *err, size_t err_len)
 {
     if (!kind_name(kind) || !name || !*name || strchr(name, '/')) {
-        errf(err, err_len, "invalid plugin %s \"%s\"", kind_name(kind) ? kind_name(kind) : "kind",
-             name ? name : "");
+        kd_errbuf_printf(err, err_len, "invalid plugin %s \"%s\"",
+                         kind_name(kind) ? kind_name(kind) : "kind", name ? name : "");
         return -EINVAL;
     }
     char *path;
     if (asprintf(&path, "%s/%s-%s.so", dir, kind_name(kind), name) < 0) {
-        errf(err, err_len, "%s-%s: out of memory", kind_name(kind), name);
+        kd_errbuf_printf(err, err_len, "%s-%s: out of memory", kind_name(kind), name);
         return -ENOMEM;
     }
     int r = open_path(path, dir, kind, name, ret_handle, err, err_len);
@@ -270,7 +259,7 @@ int kd_plugin_host_instance_create(struct kd_plugin_handle *handle, const char *
 
     struct kd_instance *inst = calloc(1, sizeof(*inst));
     if (!inst) {
-        errf(err, err_len, "%s: out of memory", label);
+        kd_errbuf_printf(err, err_len, "%s: out of memory", label);
         return -ENOMEM;
     }
     inst->name = strdup(instance_name);
@@ -291,8 +280,8 @@ int kd_plugin_host_instance_create(struct kd_plugin_handle *handle, const char *
 
     r = plugin_create(p, inst);
     if (r < 0) {
-        errf(err, err_len, "%s: create failed: %s (see the plugin's log line above)", label,
-             strerror(-r));
+        kd_errbuf_printf(err, err_len, "%s: create failed: %s (see the plugin's log line above)",
+                         label, strerror(-r));
         goto fail_options;
     }
 
@@ -308,7 +297,7 @@ fail_name:
 fail_inst:
     free(inst);
     if (r == -ENOMEM)
-        errf(err, err_len, "%s: out of memory", label);
+        kd_errbuf_printf(err, err_len, "%s: out of memory", label);
     return r;
 }
 

@@ -2,6 +2,7 @@
 /* Option tables -> plugin config structs: defaults, then the libconfig group's keys, then the
  * required ones. Pure: reads libconfig's tree, never logs; errors go to the caller's buffer. */
 #include "plugin/plugin_options.h"
+#include "util/errbuf.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -75,19 +76,6 @@ static void *field(void *config, const struct kd_option *opt)
     return (char *)config + opt->offset;
 }
 
-static void errf(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t err_len, const char *fmt, ...)
-{
-    if (!err || err_len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-}
-
 /* Parses text as the config file would spell the value. Strings are not touched. */
 static int parse_text(enum kd_option_type type, const char *text, void *ret_value)
 {
@@ -144,35 +132,37 @@ int kd_plugin_options_validate(const struct kd_option *table, size_t config_size
     for (const struct kd_option *opt = table; opt->name; opt++) {
         const struct type_info *ti = type_of(opt);
         if (!ti) {
-            errf(err, err_len, "option \"%s\" has unknown type %d", opt->name, (int)opt->type);
+            kd_errbuf_printf(err, err_len, "option \"%s\" has unknown type %d", opt->name,
+                             (int)opt->type);
             return -EINVAL;
         }
         if (opt->name[0] == '\0') {
-            errf(err, err_len, "an option has an empty name");
+            kd_errbuf_printf(err, err_len, "an option has an empty name");
             return -EINVAL;
         }
         for (const struct kd_option *prev = table; prev != opt; prev++) {
             if (strcmp(prev->name, opt->name) == 0) {
-                errf(err, err_len, "option \"%s\" is declared twice", opt->name);
+                kd_errbuf_printf(err, err_len, "option \"%s\" is declared twice", opt->name);
                 return -EINVAL;
             }
         }
         if (opt->offset > config_size || ti->size > config_size - opt->offset) {
-            errf(err, err_len,
-                 "option \"%s\" (%s at offset %zu, %zu bytes) overruns config_size %zu", opt->name,
-                 ti->name, opt->offset, ti->size, config_size);
+            kd_errbuf_printf(err, err_len,
+                             "option \"%s\" (%s at offset %zu, %zu bytes) overruns config_size %zu",
+                             opt->name, ti->name, opt->offset, ti->size, config_size);
             return -EINVAL;
         }
         if (opt->offset % ti->align != 0) {
-            errf(err, err_len, "option \"%s\" (%s) is misaligned at offset %zu", opt->name,
-                 ti->name, opt->offset);
+            kd_errbuf_printf(err, err_len, "option \"%s\" (%s) is misaligned at offset %zu",
+                             opt->name, ti->name, opt->offset);
             return -EINVAL;
         }
         if (opt->host_default && !host_default_of(opt)) {
-            errf(err, err_len,
-                 "option \"%s\" takes its default from unknown setting \"%s\"; allowed: "
-                 "lead_time, forecaster_url",
-                 opt->name, opt->host_default);
+            kd_errbuf_printf(
+                err, err_len,
+                "option \"%s\" takes its default from unknown setting \"%s\"; allowed: "
+                "lead_time, forecaster_url",
+                opt->name, opt->host_default);
             return -EINVAL;
         }
         union {
@@ -181,8 +171,8 @@ int kd_plugin_options_validate(const struct kd_option *table, size_t config_size
             bool b;
         } scratch;
         if (opt->default_value && parse_text(opt->type, opt->default_value, &scratch) < 0) {
-            errf(err, err_len, "option \"%s\": default \"%s\" is not a valid %s", opt->name,
-                 opt->default_value, ti->name);
+            kd_errbuf_printf(err, err_len, "option \"%s\": default \"%s\" is not a valid %s",
+                             opt->name, opt->default_value, ti->name);
             return -EINVAL;
         }
     }
@@ -263,10 +253,11 @@ static int apply_default(const struct kd_option *opt, const struct kd_host_defau
         return set_string(opt, config, text);
     if (parse_text(opt->type, text, field(config, opt)) < 0) {
         if (from_host)
-            errf(err, err_len, "%s: option \"%s\": invalid %s \"%s\" from %s", label, opt->name,
-                 type_of(opt)->name, text, host_default_of(opt)->how);
+            kd_errbuf_printf(err, err_len, "%s: option \"%s\": invalid %s \"%s\" from %s", label,
+                             opt->name, type_of(opt)->name, text, host_default_of(opt)->how);
         else
-            errf(err, err_len, "%s: option \"%s\": invalid default \"%s\"", label, opt->name, text);
+            kd_errbuf_printf(err, err_len, "%s: option \"%s\": invalid default \"%s\"", label,
+                             opt->name, text);
         return -EINVAL;
     }
     return 0;
@@ -307,19 +298,21 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         return 0;
     case KD_OPTION_DURATION:
         if (is_int) {
-            errf(err, err_len,
-                 "%s:%d: %s: option \"%s\": a bare number is not a duration; write it with a "
-                 "unit in quotes, e.g. \"30s\" (units: ms, s, m, h, d, w)",
-                 file, line, label, opt->name);
+            kd_errbuf_printf(
+                err, err_len,
+                "%s:%d: %s: option \"%s\": a bare number is not a duration; write it with a "
+                "unit in quotes, e.g. \"30s\" (units: ms, s, m, h, d, w)",
+                file, line, label, opt->name);
             return -EINVAL;
         }
         if (!text)
             break;
         if (parse_text(opt->type, text, slot) < 0) {
-            errf(err, err_len,
-                 "%s:%d: %s: option \"%s\": invalid duration \"%s\"; write e.g. \"250ms\", "
-                 "\"30s\", \"5m\", \"1h30m\", \"2d\" (not negative)",
-                 file, line, label, opt->name, text);
+            kd_errbuf_printf(
+                err, err_len,
+                "%s:%d: %s: option \"%s\": invalid duration \"%s\"; write e.g. \"250ms\", "
+                "\"30s\", \"5m\", \"1h30m\", \"2d\" (not negative)",
+                file, line, label, opt->name, text);
             return -EINVAL;
         }
         return 0;
@@ -327,8 +320,9 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         if (is_int) {
             long long v = config_setting_get_int64(s);
             if (v < 0) {
-                errf(err, err_len, "%s:%d: %s: option \"%s\": a size cannot be negative", file,
-                     line, label, opt->name);
+                kd_errbuf_printf(err, err_len,
+                                 "%s:%d: %s: option \"%s\": a size cannot be negative", file, line,
+                                 label, opt->name);
                 return -EINVAL;
             }
             *(int64_t *)slot = v;
@@ -337,10 +331,10 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         if (!text)
             break;
         if (parse_text(opt->type, text, slot) < 0) {
-            errf(err, err_len,
-                 "%s:%d: %s: option \"%s\": invalid size \"%s\"; write bytes or e.g. "
-                 "\"64KiB\", \"4MiB\", \"1GiB\", \"10MB\"",
-                 file, line, label, opt->name, text);
+            kd_errbuf_printf(err, err_len,
+                             "%s:%d: %s: option \"%s\": invalid size \"%s\"; write bytes or e.g. "
+                             "\"64KiB\", \"4MiB\", \"1GiB\", \"10MB\"",
+                             file, line, label, opt->name, text);
             return -EINVAL;
         }
         return 0;
@@ -354,8 +348,8 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         [KD_OPTION_DURATION] = "a duration in quotes, e.g. \"30s\"",
         [KD_OPTION_SIZE] = "a size, e.g. 1048576 or \"4MiB\"",
     };
-    errf(err, err_len, "%s:%d: %s: option \"%s\": expected %s", file, line, label, opt->name,
-         expected[opt->type]);
+    kd_errbuf_printf(err, err_len, "%s:%d: %s: option \"%s\": expected %s", file, line, label,
+                     opt->name, expected[opt->type]);
     return -EINVAL;
 }
 
@@ -381,8 +375,8 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
         if (!opt) {
             char allowed[512];
             allowed_list(table, allowed, sizeof(allowed));
-            errf(err, err_len, "%s:%d: %s: unknown option \"%s\"; allowed: %s", src_file(s),
-                 config_setting_source_line(s), label, name, allowed);
+            kd_errbuf_printf(err, err_len, "%s:%d: %s: unknown option \"%s\"; allowed: %s",
+                             src_file(s), config_setting_source_line(s), label, name, allowed);
             r = -EINVAL;
             goto fail_release;
         }
@@ -399,12 +393,14 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
         if (host_default_value(opt, defaults))
             continue;
         if (group)
-            errf(err, err_len, "%s:%d: %s: missing required option \"%s\" (%s: %s)",
-                 src_file(group), config_setting_source_line(group), label, opt->name,
-                 type_of(opt)->name, opt->description ? opt->description : "no description");
+            kd_errbuf_printf(err, err_len, "%s:%d: %s: missing required option \"%s\" (%s: %s)",
+                             src_file(group), config_setting_source_line(group), label, opt->name,
+                             type_of(opt)->name,
+                             opt->description ? opt->description : "no description");
         else
-            errf(err, err_len, "%s: missing required option \"%s\" (%s: %s)", label, opt->name,
-                 type_of(opt)->name, opt->description ? opt->description : "no description");
+            kd_errbuf_printf(err, err_len, "%s: missing required option \"%s\" (%s: %s)", label,
+                             opt->name, type_of(opt)->name,
+                             opt->description ? opt->description : "no description");
         r = -EINVAL;
         goto fail_release;
     }
@@ -412,7 +408,7 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
 
 fail_release:
     if (r == -ENOMEM)
-        errf(err, err_len, "%s: out of memory", label);
+        kd_errbuf_printf(err, err_len, "%s: out of memory", label);
     kd_plugin_options_release(table, config);
     return r;
 }
