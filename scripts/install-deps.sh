@@ -8,9 +8,15 @@ PKGS=(
   build-essential cmake pkg-config clang
   libevent-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libconfig-dev libcurl4-openssl-dev libcjson-dev libcmocka-dev libssl-dev
-  python3 python3-grpcio python3-protobuf nghttp2-client valgrind nodejs npm unzip
+  python3 python3-grpcio python3-protobuf nghttp2-client valgrind unzip
   golang-go golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protoc-gen-go-grpc
 )
+
+# node + npm (grpc-js interop client): Debian's packages only where no node is installed, since
+# an image may already carry a newer Node.js whose npm conflicts with Debian's.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  PKGS+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -27,6 +33,6 @@ fi
 # The grpc-js interop client (tests/integration/node); npm is the only other registry used.
 here="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -f "$here/tests/integration/node/package.json" ] && [ ! -d "$here/tests/integration/node/node_modules/@grpc/grpc-js" ]; then
-  (cd "$here/tests/integration/node" && npm install --no-audit --no-fund --silent >/dev/null 2>&1) \
-    || echo "install-deps: npm install failed; the grpc-js interop test will be skipped" >&2
+  echo "install-deps: npm ci (tests/integration/node: @grpc/grpc-js)"
+  (cd "$here/tests/integration/node" && npm ci --no-audit --no-fund --silent >/dev/null)
 fi
