@@ -369,9 +369,13 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
     for (int i = 0; i < n; i++) {
         const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
         const char *name = config_setting_name(s);
-        if (!name || is_host_key(host_keys, name))
+        if (!name)
             continue;
         const struct kd_option *opt = find_option(table, name);
+        /* A host key the plugin also declares (the http source's `timeout`) reaches both: the
+         * host enforces it, the plugin uses it for its own I/O. */
+        if (is_host_key(host_keys, name) && !opt)
+            continue;
         if (!opt) {
             char allowed[512];
             allowed_list(table, allowed, sizeof(allowed));

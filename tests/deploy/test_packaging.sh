@@ -66,8 +66,10 @@ for f in "$binary" "$plugins"/*.so; do
     readelf -d "$f" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'
 done | sort -u >"$work/needed"
 [ -s "$work/needed" ] || fail "readelf found no libraries in $binary"
+# The native multiarch copy: "*/libm.so.6" alone also matches libc6-i386's.
+multiarch="$(gcc -print-multiarch)"
 while read -r lib; do
-    pkg="$(dpkg -S "*/$lib" 2>/dev/null | head -1 | cut -d: -f1)"
+    pkg="$(dpkg -S "*/$multiarch/$lib" 2>/dev/null | head -1 | cut -d: -f1)"
     [ -n "$pkg" ] || fail "no Debian package owns $lib"
     # libc is in every image; sanitizer runtimes only in -DKD_SANITIZE builds.
     case "$pkg" in libc6 | libasan* | libubsan* | liblsan* | libtsan*) continue ;; esac

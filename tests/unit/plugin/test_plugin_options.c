@@ -276,6 +276,20 @@ static const struct kd_option required_host_options[] = {
     KD_OPTIONS_END,
 };
 
+/* Host keys are skipped, unless the plugin declares the same key: then both get the value
+ * (the http source's `timeout` is enforced by the host and used by curl). */
+static void test_host_keys(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const keys[] = {"name", "plugin", "refresh", "retries", NULL};
+    assert_true(config_read_string(
+        &f->cfg, "g = { name = \"x\"; plugin = \"file\"; refresh = \"1s\"; retries = 7; };"));
+    assert_int_equal(kd_plugin_options_apply(demo_options, config_lookup(&f->cfg, "g"), keys,
+                                             NULL, "x", &f->conf, f->err, sizeof(f->err)),
+                     0);
+    assert_int_equal(f->conf.retries, 7); /* declared by the plugin too: it gets the value */
+}
+
 static void test_required_satisfied_by_host_default(void **state)
 {
     struct fixture *f = *state;
@@ -416,6 +430,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_host_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_host_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required_satisfied_by_host_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_and_line_from_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_options_table, setup, teardown),
