@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,16 +18,25 @@
 
 #include "config/config.h"
 #include "grpc/grpc_server.h"
+#include "ops/admin_http.h"
+#include "ops/metrics.h"
+#include "ops/process_stats.h"
+#include "ops/scaler_metrics.h"
 #include "plugin/plugin_host.h"
 #include "scaler/scaler.h"
 #include "services/health.h"
 #include "services/reflection.h"
 #include "util/duration.h"
 #include "util/log.h"
+#include "util/time.h"
 #include "version.h"
 
-/* How long SIGTERM waits for running calls before dropping connections. */
-#define DRAIN_GRACE_MS 10000
+/* A scaler replaced by a reload, still finishing its calls, with the config it was built on. */
+struct retired {
+    struct kd_scaler *scaler;
+    struct kd_config *config;
+    struct retired *next;
+};
 
 enum action { ACTION_RUN, ACTION_CHECK_CONFIG, ACTION_DESCRIBE };
 
@@ -38,12 +48,18 @@ struct options {
 };
 
 struct daemon {
+    const struct options *opts;
     struct event_base *base;
     struct kd_config *config;
     struct kd_grpc_server *grpc;
     struct kd_scaler *scaler;
+    struct retired *retired;
     struct kd_health *health;
     struct kd_reflection *reflection;
+    struct kd_metrics *metrics;
+    struct kd_scaler_metrics *scaler_metrics;
+    struct kd_scaler_observer observer;
+    struct kd_admin_http *admin;
     struct event *sig_term;
     struct event *sig_int;
     struct event *sig_hup;
@@ -68,6 +84,10 @@ static void usage(FILE *out)
             "  --forecaster-url URL   default url of http sources        [FORECASTER_URL]\n"
             "                         (http://localhost:8081)\n"
             "  --lead-time DURATION   default lead_time of max policies  [LEAD_TIME] (5m)\n"
+            "  --tls-enabled          upstream mode: mTLS to the forecaster [TLS_ENABLED]\n"
+            "  --tls-cert-file FILE   client certificate (PEM)            [TLS_CERT_FILE]\n"
+            "  --tls-key-file FILE    client key (PEM)                    [TLS_KEY_FILE]\n"
+            "  --tls-ca-file FILE     CA for the forecaster's certificate [TLS_CA_FILE]\n"
             "  --check-config         load the configuration and every plugin, then exit\n"
             "  --describe PLUGIN      print a plugin's options, e.g. --describe source-file\n"
             "  --version              print the version and exit\n"
@@ -95,6 +115,10 @@ static int parse_options(int argc, char **argv, struct options *opts)
         OPT_LOG_FORMAT,
         OPT_FORECASTER_URL,
         OPT_LEAD_TIME,
+        OPT_TLS_ENABLED,
+        OPT_TLS_CERT_FILE,
+        OPT_TLS_KEY_FILE,
+        OPT_TLS_CA_FILE,
         OPT_CHECK_CONFIG,
         OPT_DESCRIBE,
         OPT_VERSION,
@@ -109,6 +133,10 @@ static int parse_options(int argc, char **argv, struct options *opts)
         {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
         {"forecaster-url", required_argument, NULL, OPT_FORECASTER_URL},
         {"lead-time", required_argument, NULL, OPT_LEAD_TIME},
+        {"tls-enabled", optional_argument, NULL, OPT_TLS_ENABLED},
+        {"tls-cert-file", required_argument, NULL, OPT_TLS_CERT_FILE},
+        {"tls-key-file", required_argument, NULL, OPT_TLS_KEY_FILE},
+        {"tls-ca-file", required_argument, NULL, OPT_TLS_CA_FILE},
         {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
         {"describe", required_argument, NULL, OPT_DESCRIBE},
         {"version", no_argument, NULL, OPT_VERSION},
@@ -122,12 +150,20 @@ static int parse_options(int argc, char **argv, struct options *opts)
     opts->ov.log_level = env_or_null("LOG_LEVEL");
     opts->ov.log_format = env_or_null("LOG_FORMAT");
     opts->ov.lead_time = env_or_null("LEAD_TIME");
+    /* Upstream: TLS_ENABLED is true for "true" or "1", false for anything else. */
+    const char *tls_env = env_or_null("TLS_ENABLED");
+    opts->ov.tls_enabled = tls_env && (strcmp(tls_env, "true") == 0 || strcmp(tls_env, "1") == 0);
+    opts->ov.tls_cert_file = env_or_null("TLS_CERT_FILE");
+    opts->ov.tls_key_file = env_or_null("TLS_KEY_FILE");
+    opts->ov.tls_ca_file = env_or_null("TLS_CA_FILE");
     if (opts->ov.lead_time) {
         int64_t ms;
         /* Upstream silently ignores an invalid LEAD_TIME; we say so, then do the same. */
         if (kd_duration_parse(opts->ov.lead_time, &ms) != 0) {
-            fprintf(stderr, "kedastral-scaler: ignoring LEAD_TIME=\"%s\": not a duration like "
-                            "\"5m\"\n", opts->ov.lead_time);
+            fprintf(stderr,
+                    "kedastral-scaler: ignoring LEAD_TIME=\"%s\": not a duration like "
+                    "\"5m\"\n",
+                    opts->ov.lead_time);
             opts->ov.lead_time = NULL;
         }
     }
@@ -164,13 +200,36 @@ static int parse_options(int argc, char **argv, struct options *opts)
         case OPT_LEAD_TIME: {
             int64_t ms;
             if (kd_duration_parse(optarg, &ms) != 0) {
-                fprintf(stderr, "kedastral-scaler: --lead-time \"%s\": not a duration; write "
-                                "e.g. \"5m\", \"90s\", \"1h30m\"\n", optarg);
+                fprintf(stderr,
+                        "kedastral-scaler: --lead-time \"%s\": not a duration; write "
+                        "e.g. \"5m\", \"90s\", \"1h30m\"\n",
+                        optarg);
                 return -EINVAL;
             }
             opts->ov.lead_time = optarg;
             break;
         }
+        case OPT_TLS_ENABLED:
+            /* Go's bool flag: -tls-enabled, -tls-enabled=true|false|1|0 */
+            if (!optarg || strcmp(optarg, "true") == 0 || strcmp(optarg, "1") == 0) {
+                opts->ov.tls_enabled = true;
+            } else if (strcmp(optarg, "false") == 0 || strcmp(optarg, "0") == 0) {
+                opts->ov.tls_enabled = false;
+            } else {
+                fprintf(stderr, "kedastral-scaler: --tls-enabled=%s: write true or false\n",
+                        optarg);
+                return -EINVAL;
+            }
+            break;
+        case OPT_TLS_CERT_FILE:
+            opts->ov.tls_cert_file = optarg;
+            break;
+        case OPT_TLS_KEY_FILE:
+            opts->ov.tls_key_file = optarg;
+            break;
+        case OPT_TLS_CA_FILE:
+            opts->ov.tls_ca_file = optarg;
+            break;
         case OPT_CHECK_CONFIG:
             opts->action = ACTION_CHECK_CONFIG;
             break;
@@ -237,8 +296,10 @@ static int describe_plugin(const struct options *opts)
     else if (strncmp(name, "policy-", 7) == 0)
         kind = KD_PLUGIN_POLICY;
     else {
-        fprintf(stderr, "kedastral-scaler: --describe %s: name a plugin as <kind>-<name>, e.g. "
-                        "source-file, source-http, policy-max\n", name);
+        fprintf(stderr,
+                "kedastral-scaler: --describe %s: name a plugin as <kind>-<name>, e.g. "
+                "source-file, source-http, policy-max\n",
+                name);
         return 2;
     }
     const char *dir = opts->ov.plugin_dir ? opts->ov.plugin_dir : default_plugin_dir();
@@ -259,12 +320,155 @@ static void on_drained(void *arg)
     event_base_loopexit(d->base, NULL);
 }
 
+/* Pulled values, read only when Prometheus asks. */
+static void before_scrape(void *arg)
+{
+    struct daemon *d = arg;
+    struct kd_scaler_metrics_pull pull = {0};
+    struct kd_scaler_stats stats;
+
+    kd_scaler_stats(d->scaler, &stats);
+    pull.cache_entries = stats.cache_entries;
+    pull.open_streams = stats.open_streams;
+    for (const struct retired *r = d->retired; r; r = r->next) {
+        kd_scaler_stats(r->scaler, &stats);
+        pull.open_streams += stats.open_streams;
+    }
+    pull.has_connections = true;
+    pull.open_connections = kd_grpc_server_connections(d->grpc);
+    pull.has_process = kd_process_stats_read(&pull.process) == 0;
+    kd_scaler_metrics_pull(d->scaler_metrics, &pull);
+}
+
+static void on_retired_released(void *arg, struct kd_scaler *scaler)
+{
+    struct daemon *d = arg;
+
+    for (struct retired **p = &d->retired; *p; p = &(*p)->next) {
+        if ((*p)->scaler == scaler) {
+            struct retired *r = *p;
+            *p = r->next;
+            kd_config_free(r->config);
+            free(r);
+            KD_DEBUG("reload: the previous configuration finished its last call");
+            return;
+        }
+    }
+}
+
+static void start_drain(struct daemon *d, const char *why)
+{
+    d->draining = true;
+    KD_INFO("%s: draining (grace %" PRId64 " ms)", why, d->config->shutdown_timeout_ms);
+    if (d->admin) {
+        kd_admin_http_set_live(d->admin, false);
+        kd_admin_http_set_ready(d->admin, false);
+    }
+    if (d->health)
+        kd_health_set_serving(d->health, false);
+    kd_scaler_drain(d->scaler);
+    /* A retired scaler's streams end too; it frees itself from the loop afterwards. */
+    for (struct retired *r = d->retired; r; r = r->next)
+        kd_scaler_drain(r->scaler);
+    if (d->health)
+        kd_health_drain(d->health);
+    kd_grpc_server_drain(d->grpc, d->config->shutdown_timeout_ms, on_drained, d);
+}
+
+static void admin_start(struct daemon *d, const char *address)
+{
+    struct kd_admin_http_hooks hooks = {.before_scrape = before_scrape, .arg = d};
+    struct kd_admin_http *admin;
+    int rc = kd_admin_http_create(d->base, address, d->metrics, &hooks, &admin);
+
+    /* Like upstream: the admin port is an aid, not a reason to stop scaling. */
+    if (rc < 0) {
+        KD_ERROR("cannot serve /metrics, /healthz and /readyz on %s: %s; continuing without "
+                 "them",
+                 address, strerror(-rc));
+        return;
+    }
+    if (d->admin)
+        kd_admin_http_destroy(d->admin);
+    d->admin = admin;
+    kd_admin_http_set_ready(admin, true);
+    KD_INFO("admin http listening address=%s port=%d", address, kd_admin_http_port(admin));
+}
+
+/* Everything a reload replaces is built beside the running one; nothing changes on error. */
+static void reload(struct daemon *d)
+{
+    static const char service[] = "externalscaler.ExternalScaler";
+    struct kd_config *config;
+    struct kd_scaler *scaler;
+    struct retired *r;
+    char err[1024];
+    int rc;
+
+    KD_INFO("SIGHUP: reloading %s", d->config->path ? d->config->path : "the built-in config");
+    rc = kd_config_load(d->opts->config_path, &d->opts->ov, default_plugin_dir(), &config, err,
+                        sizeof(err));
+    if (rc < 0)
+        goto fail;
+    rc = kd_scaler_create(config, d->base, &scaler, err, sizeof(err));
+    if (rc < 0)
+        goto fail_scaler;
+    r = calloc(1, sizeof(*r));
+    if (!r) {
+        rc = -ENOMEM;
+        snprintf(err, sizeof(err), "out of memory");
+        goto fail_retired;
+    }
+
+    /* The swap: between two loop callbacks, so no request sees half of it. */
+    kd_grpc_server_unregister_service(d->grpc, service);
+    rc = kd_scaler_register(scaler, d->grpc);
+    if (rc < 0) {
+        snprintf(err, sizeof(err), "cannot register the new scaler: %s", strerror(-rc));
+        if (kd_scaler_register(d->scaler, d->grpc) < 0)
+            KD_ERROR("reload: cannot put the running scaler back either");
+        free(r);
+        goto fail_retired;
+    }
+    kd_scaler_set_observer(scaler, &d->observer);
+    r->scaler = d->scaler;
+    r->config = d->config;
+    r->next = d->retired;
+    d->retired = r;
+    kd_scaler_retire(r->scaler, on_retired_released, d);
+    d->scaler = scaler;
+    d->config = config;
+
+    kd_log_setup(config->log_level, config->log_format);
+    if (strcmp(config->listen, r->config->listen) != 0)
+        KD_WARN("reload: listen changed to %s; a new gRPC address needs a restart, still "
+                "serving %s",
+                config->listen, r->config->listen);
+    if (strcmp(config->http_listen, r->config->http_listen) != 0)
+        admin_start(d, config->http_listen);
+    kd_scaler_metrics_reload(d->scaler_metrics, true);
+    KD_INFO("reload: configuration applied (%zu sources, %zu policies, %zu workload routes)",
+            config->n_sources, config->n_policies, config->n_workloads);
+    return;
+
+fail_retired:
+    kd_scaler_destroy(scaler);
+fail_scaler:
+    kd_config_free(config);
+fail:
+    kd_scaler_metrics_reload(d->scaler_metrics, false);
+    KD_ERROR("reload failed, the running configuration keeps serving: %s", err);
+}
+
 static void on_signal(evutil_socket_t sig, short events, void *arg)
 {
     (void)events;
     struct daemon *d = arg;
     if (sig == SIGHUP) {
-        KD_WARN("SIGHUP: live reload is not implemented yet; restart to apply a new config");
+        if (d->draining)
+            KD_WARN("SIGHUP while draining: ignored");
+        else
+            reload(d);
         return;
     }
     if (d->draining) {
@@ -272,14 +476,7 @@ static void on_signal(evutil_socket_t sig, short events, void *arg)
         event_base_loopbreak(d->base);
         return;
     }
-    d->draining = true;
-    KD_INFO("%s: draining (grace %d ms)", sig == SIGINT ? "SIGINT" : "SIGTERM", DRAIN_GRACE_MS);
-    if (d->health)
-        kd_health_set_serving(d->health, false);
-    kd_scaler_drain(d->scaler);
-    if (d->health)
-        kd_health_drain(d->health);
-    kd_grpc_server_drain(d->grpc, DRAIN_GRACE_MS, on_drained, d);
+    start_drain(d, sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 static void daemon_teardown(struct daemon *d)
@@ -290,10 +487,21 @@ static void daemon_teardown(struct daemon *d)
         event_free(d->sig_int);
     if (d->sig_hup)
         event_free(d->sig_hup);
+    kd_admin_http_destroy(d->admin);
     kd_reflection_destroy(d->reflection);
     kd_health_destroy(d->health);
+    /* Closes every call, so retired scalers have none left. */
     kd_grpc_server_destroy(d->grpc);
+    while (d->retired) {
+        struct retired *r = d->retired;
+        d->retired = r->next;
+        kd_scaler_destroy(r->scaler);
+        kd_config_free(r->config);
+        free(r);
+    }
     kd_scaler_destroy(d->scaler);
+    kd_scaler_metrics_destroy(d->scaler_metrics);
+    kd_metrics_destroy(d->metrics);
     kd_config_free(d->config);
     if (d->base)
         event_base_free(d->base);
@@ -327,6 +535,16 @@ static int daemon_start(struct daemon *d, const struct options *opts)
         KD_ERROR("cannot create the gRPC server: %s", strerror(-rc));
         return rc;
     }
+    rc = kd_metrics_create(&d->metrics);
+    if (rc == 0)
+        rc = kd_scaler_metrics_create(d->metrics, KD_VERSION, (double)kd_time_now_ms() / 1000.0,
+                                      &d->scaler_metrics);
+    if (rc != 0) {
+        KD_ERROR("cannot create the metrics: %s", strerror(-rc));
+        return rc;
+    }
+    kd_scaler_metrics_observer(d->scaler_metrics, &d->observer);
+    kd_scaler_set_observer(d->scaler, &d->observer);
     rc = kd_scaler_register(d->scaler, d->grpc);
     if (rc == 0)
         rc = kd_health_create(d->grpc, served, &d->health);
@@ -343,6 +561,8 @@ static int daemon_start(struct daemon *d, const struct options *opts)
     }
     KD_INFO("grpc server listening address=%s port=%d", d->config->listen,
             kd_grpc_server_port(d->grpc));
+    /* Ready from here: the config is loaded and every source instance was created. */
+    admin_start(d, d->config->http_listen);
 
     d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
     d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
@@ -366,7 +586,7 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
 
-    struct daemon d = {0};
+    struct daemon d = {.opts = &opts};
     char err[1024];
     rc = kd_config_load(opts.config_path, &opts.ov, default_plugin_dir(), &d.config, err,
                         sizeof(err));

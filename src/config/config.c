@@ -20,6 +20,7 @@
 #define DEFAULT_MAX_MESSAGE_SIZE (4 * 1024 * 1024)
 #define MAX_MESSAGE_SIZE_LIMIT INT32_MAX /* grpc-go's bound; lengths are 32-bit on the wire */
 #define DEFAULT_DEADLINE_MS 10000
+#define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 #define DEFAULT_REFRESH_MS 10000
 #define DEFAULT_TIMEOUT_MS 2000
 #define DEFAULT_IDLE_EVICT_MS 600000
@@ -29,8 +30,10 @@ const char *const kd_config_source_keys[] = {"name",    "plugin",     "refresh",
 const char *const kd_config_policy_keys[] = {"name", "plugin", NULL};
 
 static const char *const top_keys[] = {
-    "listen",           "http_listen",      "plugin_dir", "log_level", "log_format", "reflection",
-    "max_message_size", "default_deadline", "sources",    "policies",  "workloads",  NULL,
+    "listen",     "http_listen", "plugin_dir",       "log_level",
+    "log_format", "reflection",  "max_message_size", "default_deadline",
+    "sources",    "policies",    "workloads",        "shutdown_timeout",
+    NULL,
 };
 
 static const char *const workload_keys[] = {
@@ -262,6 +265,8 @@ static int parse_scalar(struct loader *l, config_setting_t *s, const char *name)
         return get_size(l, s, name, &c->max_message_size);
     if (strcmp(name, "default_deadline") == 0)
         return get_duration(l, s, name, &c->default_deadline_ms);
+    if (strcmp(name, "shutdown_timeout") == 0)
+        return get_duration(l, s, name, &c->shutdown_timeout_ms);
     return 0;
 }
 
@@ -702,6 +707,23 @@ static int read_builtin(struct loader *l, const struct kd_config_overrides *ov)
     if (!url || !config_setting_set_string(url, ov->forecaster_url ? ov->forecaster_url
                                                                    : DEFAULT_FORECASTER_URL))
         return oom(l);
+    if (!ov->tls_enabled)
+        return 0;
+    /* As upstream's TLS.Validate(): all three files, or refuse to start. */
+    const struct {
+        const char *key, *value, *flag;
+    } tls[] = {
+        {"tls_cert", ov->tls_cert_file, "--tls-cert-file / TLS_CERT_FILE"},
+        {"tls_key", ov->tls_key_file, "--tls-key-file / TLS_KEY_FILE"},
+        {"tls_ca", ov->tls_ca_file, "--tls-ca-file / TLS_CA_FILE"},
+    };
+    for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
+        if (!tls[i].value || !*tls[i].value)
+            return errf(l, "%s: --tls-enabled needs %s", BUILTIN_FILE, tls[i].flag);
+        config_setting_t *s = config_setting_add(group, tls[i].key, CONFIG_TYPE_STRING);
+        if (!s || !config_setting_set_string(s, tls[i].value))
+            return oom(l);
+    }
     return 0;
 }
 
@@ -724,6 +746,7 @@ int kd_config_load(const char *path, const struct kd_config_overrides *ov,
     c->reflection = true;
     c->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
     c->default_deadline_ms = DEFAULT_DEADLINE_MS;
+    c->shutdown_timeout_ms = DEFAULT_SHUTDOWN_TIMEOUT_MS;
     c->listen = strdup(DEFAULT_LISTEN);
     c->http_listen = strdup(DEFAULT_HTTP_LISTEN);
     if (!c->listen || !c->http_listen) {

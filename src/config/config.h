@@ -25,6 +25,12 @@ struct kd_config_overrides {
     const char *log_format;
     const char *forecaster_url; /* default for http sources without url */
     const char *lead_time;      /* default for max policies without lead_time */
+    /* Upstream's client mTLS to the forecaster (--tls-enabled, TLS_*): applied to the http
+     * source of the built-in configuration; a config file says tls_* per source instead. */
+    bool tls_enabled;
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    const char *tls_ca_file;
 };
 
 /* Daemon-wide settings that plugins may take as option defaults (kd_option.host_default). */
@@ -73,6 +79,7 @@ struct kd_config {
     bool reflection;
     int64_t max_message_size;    /* bytes, default 4 MiB */
     int64_t default_deadline_ms; /* unary calls without grpc-timeout, default 10s */
+    int64_t shutdown_timeout_ms; /* SIGTERM grace for running calls, default 10s */
     struct kd_host_defaults host_defaults;
 
     struct kd_config_source *sources;

@@ -545,9 +545,25 @@ static void on_request_headers(struct kd_grpc_call *call)
         call->deadline_ms = INT64_MAX;
 }
 
+/* A call routed but not yet dispatched when its service was unregistered (live reload) has
+ * method NULL: it goes to whatever serves its path now. */
+static bool call_reroute(struct kd_grpc_call *call)
+{
+    if (call->method)
+        return true;
+    call->method = find_method(call->conn->server, call->path);
+    if (call->method)
+        return true;
+    reject_path(call);
+    return false;
+}
+
 static void on_request_message(struct kd_grpc_call *call, const struct kd_grpc_frame_message *m)
 {
     char text[256];
+
+    if (!call_reroute(call))
+        return;
 
     if (m->is_compressed) {
         /* We decompress nothing, so both cases get UNIMPLEMENTED plus the one encoding we
@@ -590,6 +606,8 @@ static void on_request_message(struct kd_grpc_call *call, const struct kd_grpc_f
 
 static void on_request_end(struct kd_grpc_call *call)
 {
+    if (!call_reroute(call))
+        return;
     if (!kd_grpc_frame_decoder_is_idle(&call->dec)) {
         finish(call, "200", KD_GRPC_INTERNAL, "grpc: unexpected EOF inside a message", false);
         return;
@@ -971,6 +989,16 @@ void kd_grpc_server_unregister_service(struct kd_grpc_server *server, const char
     }
     server->n_routes = keep;
 
+    /* Calls not dispatched yet must not reach the old table later: its owner may be gone. */
+    for (struct kd_grpc_conn *c = server->conns; c; c = c->next) {
+        for (struct kd_grpc_call *call = c->calls; call; call = call->next) {
+            if (!call->is_dispatched && call->method &&
+                strncmp(call->method->path + 1, service, len) == 0 &&
+                call->method->path[1 + len] == '/')
+                call->method = NULL;
+        }
+    }
+
     keep = 0;
     for (size_t i = 0; i < server->n_services; i++) {
         if (strcmp(server->services[i], service) == 0) {
@@ -980,6 +1008,11 @@ void kd_grpc_server_unregister_service(struct kd_grpc_server *server, const char
         server->services[keep++] = server->services[i];
     }
     server->n_services = keep;
+}
+
+size_t kd_grpc_server_connections(const struct kd_grpc_server *server)
+{
+    return server->n_conns;
 }
 
 size_t kd_grpc_server_services(const struct kd_grpc_server *server, const char *const **ret_names)

@@ -80,7 +80,9 @@ int kd_grpc_server_create(struct event_base *base, const struct kd_grpc_server_c
 int kd_grpc_server_register(struct kd_grpc_server *server, const struct kd_grpc_method *methods,
                             size_t n);
 
-/* Remove every method of `service` ("grpc.reflection.v1.ServerReflection"). */
+/* Remove every method of `service` ("grpc.reflection.v1.ServerReflection"). Calls already
+ * dispatched keep their method (and its on_close); calls whose request is still arriving are
+ * routed again when it is complete, to whatever serves their path then (live reload). */
 void kd_grpc_server_unregister_service(struct kd_grpc_server *server, const char *service);
 
 /* Names of registered services, in registration order; valid until the next (un)register. */
@@ -90,6 +92,9 @@ size_t kd_grpc_server_services(const struct kd_grpc_server *server, const char *
  * With port 0 the chosen port can be read back with kd_grpc_server_port(). */
 int kd_grpc_server_listen(struct kd_grpc_server *server, const char *address);
 int kd_grpc_server_port(const struct kd_grpc_server *server);
+
+/* Open connections, for metrics. */
+size_t kd_grpc_server_connections(const struct kd_grpc_server *server);
 
 /*
  * Graceful drain: stop accepting, send GOAWAY (two-step), let running calls finish. `done` is

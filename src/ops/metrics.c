@@ -23,7 +23,7 @@ static const double def_buckets[] = {.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 
 struct kd_series {
     struct kd_metric *metric;
     bool in_use;
-    bool touched; /* labelled series are exposed from their first update */
+    bool touched;                    /* labelled series are exposed from their first update */
     char key[KD_METRICS_LABEL_TEXT]; /* values joined by SEP; the hash map key */
     double value;                    /* counter, gauge; histogram sum */
     uint64_t count;                  /* histogram */

@@ -6,11 +6,11 @@
 #include <stdint.h>
 
 struct kd_process_stats {
-    double cpu_seconds;     /* user + system */
+    double cpu_seconds; /* user + system */
     double resident_bytes;
     double virtual_bytes;
     double open_fds;
-    double max_fds;         /* soft RLIMIT_NOFILE */
+    double max_fds; /* soft RLIMIT_NOFILE */
 };
 
 /* Parse the text of /proc/<pid>/stat: utime and stime (clock ticks), vsize (bytes) and rss

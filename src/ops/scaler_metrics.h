@@ -20,8 +20,8 @@ struct kd_scaler_metrics;
 #define KD_SCALER_METRICS_MAX_WORKLOADS 1000
 
 /* Register everything on `registry` (borrowed; must outlive the result). */
-int kd_scaler_metrics_create(struct kd_metrics *registry, const char *version,
-                             double start_time_s, struct kd_scaler_metrics **ret_metrics);
+int kd_scaler_metrics_create(struct kd_metrics *registry, const char *version, double start_time_s,
+                             struct kd_scaler_metrics **ret_metrics);
 void kd_scaler_metrics_destroy(struct kd_scaler_metrics *metrics);
 
 /* Observer callbacks that record into `metrics`, for kd_scaler_set_observer(). */

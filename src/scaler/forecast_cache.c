@@ -284,8 +284,8 @@ static void on_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, con
 
     if (!finish_fetch(entry))
         return;
-    observe_fetch(entry, error == KD_FETCH_NOT_FOUND ? KD_CACHE_FETCH_NOT_FOUND
-                                                     : KD_CACHE_FETCH_ERROR);
+    observe_fetch(entry,
+                  error == KD_FETCH_NOT_FOUND ? KD_CACHE_FETCH_NOT_FOUND : KD_CACHE_FETCH_ERROR);
     if (error != KD_FETCH_NOT_FOUND)
         error = KD_FETCH_FAILED;
     fetch_failed(entry, error, message);

@@ -271,8 +271,7 @@ static void on_unary_close(struct kd_grpc_call *call, void *arg)
 
     if (sc) {
         /* Ended before the cold fetch answered: cancelled, deadline or drain. */
-        observe_call(scaler, sc->request.method, failed_result(sc->request.method),
-                     sc->started_s);
+        observe_call(scaler, sc->request.method, failed_result(sc->request.method), sc->started_s);
         kd_forecast_cache_cancel_wait(&sc->waiter);
         call_free(sc);
     }
@@ -383,18 +382,31 @@ static void on_stream_close(struct kd_grpc_call *call, void *arg)
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
+/* A plugin that cannot be opened is named where the config asked for it. */
+static void prefix_origin(char *err, size_t err_len, const char *file, int line)
+{
+    char copy[512];
+
+    if (!file || strncmp(err, file, strlen(file)) == 0)
+        return;
+    snprintf(copy, sizeof(copy), "%s", err);
+    snprintf(err, err_len, "%s:%d: %s", file, line, copy);
+}
+
 static int open_instance(struct kd_scaler *scaler, const struct kd_config *config,
                          enum kd_plugin_kind kind, const char *name, const char *plugin,
-                         const config_setting_t *group, struct kd_instance **ret_instance,
-                         char *err, size_t err_len)
+                         const config_setting_t *group, const char *file, int line,
+                         struct kd_instance **ret_instance, char *err, size_t err_len)
 {
     struct kd_plugin_handle *handle;
     const char *const *keys =
         kind == KD_PLUGIN_SOURCE ? kd_config_source_keys : kd_config_policy_keys;
     int r = kd_plugin_host_open(config->plugin_dir, kind, plugin, &handle, err, err_len);
 
-    if (r < 0)
+    if (r < 0) {
+        prefix_origin(err, err_len, file, line);
         return r;
+    }
     r = kd_plugin_host_instance_create(handle, name, group, keys, &config->host_defaults,
                                        scaler->base, ret_instance, err, err_len);
     if (r < 0) {
@@ -511,16 +523,16 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
 
     for (size_t i = 0; i < config->n_sources; i++) {
         const struct kd_config_source *s = &config->sources[i];
-        r = open_instance(scaler, config, KD_PLUGIN_SOURCE, s->name, s->plugin, s->group,
-                          &scaler->sources[scaler->n_sources], err, err_len);
+        r = open_instance(scaler, config, KD_PLUGIN_SOURCE, s->name, s->plugin, s->group, s->file,
+                          s->line, &scaler->sources[scaler->n_sources], err, err_len);
         if (r < 0)
             goto fail;
         scaler->n_sources++;
     }
     for (size_t i = 0; i < config->n_policies; i++) {
         const struct kd_config_policy *p = &config->policies[i];
-        r = open_instance(scaler, config, KD_PLUGIN_POLICY, p->name, p->plugin, p->group,
-                          &scaler->policies[scaler->n_policies], err, err_len);
+        r = open_instance(scaler, config, KD_PLUGIN_POLICY, p->name, p->plugin, p->group, p->file,
+                          p->line, &scaler->policies[scaler->n_policies], err, err_len);
         if (r < 0)
             goto fail;
         scaler->n_policies++;

@@ -69,7 +69,9 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=WORK)
         # KD_WRAPPER="valgrind --error-exitcode=99 ..." runs the daemon under a checker.
         wrapper = os.environ.get("KD_WRAPPER", "").split()
-        cmd = wrapper + [BINARY, "--plugin-dir", PLUGIN_DIR, "--listen", "127.0.0.1:0"]
+        # The admin server gets a free port too, so parallel daemons never fight over :8082.
+        cmd = wrapper + [BINARY, "--plugin-dir", PLUGIN_DIR, "--listen", "127.0.0.1:0",
+                         "--http-listen", "127.0.0.1:0"]
         if config_text is not None:
             self.config = os.path.join(self.dir, "kedastral-scaler.conf")
             with open(self.config, "w") as f:
@@ -89,6 +91,8 @@ class Daemon:
             raise RuntimeError("daemon did not start:\n" + "\n".join(self.lines))
         self.port = int(m.group(1))
         self.addr = f"127.0.0.1:{self.port}"
+        m = self.wait_for(r"admin http listening .*port=(\d+)", 5)
+        self.http_port = int(m.group(1)) if m else None
         self.channel = grpc.insecure_channel(
             self.addr, options=[("grpc.max_send_message_length", -1),
                                 ("grpc.max_receive_message_length", -1)])
@@ -165,6 +169,18 @@ class Daemon:
         return self.proc.returncode
 
 
+def http_get(port, path, method="GET", timeout=10):
+    """One plain HTTP/1.1 request to the admin port: (status, content-type, body text)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path)
+        resp = conn.getresponse()
+        return resp.status, resp.getheader("Content-Type"), resp.read().decode()
+    finally:
+        conn.close()
+
+
 def run_cli(args, env=None, timeout=30):
     full_env = dict(os.environ)
     full_env.update(env or {})
@@ -178,13 +194,15 @@ class Stub:
     SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "stub",
                           "forecaster.py")
 
-    def __init__(self, table=None):
+    def __init__(self, table=None, tls_dir=None):
         import json as _json
         self._json = _json
-        self.proc = subprocess.Popen(["/usr/bin/python3", self.SCRIPT], stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL, text=True)
+        self.tls_dir = tls_dir
+        cmd = ["/usr/bin/python3", self.SCRIPT] + (["--tls", tls_dir] if tls_dir else [])
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True)
         self.port = int(self.proc.stdout.readline().strip())
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls_dir else 'http'}://127.0.0.1:{self.port}"
         if table:
             self.control(table)
 
@@ -192,7 +210,13 @@ class Stub:
         import urllib.request
         data = self._json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.url + path, data=data, method=method)
-        with urllib.request.urlopen(req, timeout=10) as r:
+        ctx = None
+        if self.tls_dir:
+            import ssl
+            ctx = ssl.create_default_context(cafile=os.path.join(self.tls_dir, "ca.pem"))
+            ctx.load_cert_chain(os.path.join(self.tls_dir, "client.pem"),
+                                os.path.join(self.tls_dir, "client.key"))
+        with urllib.request.urlopen(req, timeout=10, context=ctx) as r:
             return self._json.loads(r.read() or b"{}")
 
     def control(self, table):

@@ -84,6 +84,7 @@ static void test_shipped_config(void **state)
     assert_true(c->reflection);
     assert_int_equal(c->max_message_size, 4 * 1024 * 1024);
     assert_int_equal(c->default_deadline_ms, 10000);
+    assert_int_equal(c->shutdown_timeout_ms, 10000);
     assert_null(c->host_defaults.lead_time);
     assert_null(c->host_defaults.forecaster_url);
 
@@ -131,7 +132,7 @@ static void test_all_keys(void **state)
                        "log_format = \"json\";\n"
                        "reflection = false;\n"
                        "max_message_size = \"64KiB\";\n"
-                       "default_deadline = \"1m\";\n"
+                       "default_deadline = \"1m\"; shutdown_timeout = \"30s\";\n"
                        "sources = ( { name = \"a\"; plugin = \"file\"; refresh = \"1s\";\n"
                        "              timeout = \"500ms\"; idle_evict = \"1h\"; },\n"
                        "            { name = \"b\"; plugin = \"http\"; url = \"http://x\"; } );\n"
@@ -150,6 +151,7 @@ static void test_all_keys(void **state)
     assert_false(c->reflection);
     assert_int_equal(c->max_message_size, 65536);
     assert_int_equal(c->default_deadline_ms, 60000);
+    assert_int_equal(c->shutdown_timeout_ms, 30000);
     assert_int_equal(c->n_sources, 2);
     assert_int_equal(c->sources[0].refresh_ms, 1000);
     assert_int_equal(c->sources[0].timeout_ms, 500);
@@ -178,7 +180,8 @@ struct error_case {
 static const struct error_case error_cases[] = {
     {"lisen = \"x\";\n" GOOD_TAIL,
      "%s:1: unknown setting \"lisen\"; allowed: listen, http_listen, plugin_dir, log_level, "
-     "log_format, reflection, max_message_size, default_deadline, sources, policies, workloads"},
+     "log_format, reflection, max_message_size, default_deadline, sources, policies, workloads, "
+     "shutdown_timeout"},
     {"listen = 50051;\n" GOOD_TAIL, "%s:1: listen: expected a string like \"0.0.0.0:50051\""},
     {"\nhttp_listen = true;\n" GOOD_TAIL,
      "%s:2: http_listen: expected a string like \"0.0.0.0:8082\""},

@@ -19,8 +19,8 @@ static void test_addresses(void **state)
     struct event_base *base = event_base_new();
     struct kd_metrics *m;
     struct kd_admin_http *h, *h2;
-    const char *bad[] = {"", "8082", "host", ":", ":abc", ":70000", ":-1", "[::1]8082", "[::1",
-                         "a:b:c", "127.0.0.1:80x"};
+    const char *bad[] = {"",    "8082",      "host", ":",     ":abc",         ":70000",
+                         ":-1", "[::1]8082", "[::1", "a:b:c", "127.0.0.1:80x"};
 
     assert_non_null(base);
     assert_int_equal(kd_metrics_create(&m), 0);

@@ -33,16 +33,17 @@ static void test_small_registry_exact_text(void **state)
     struct kd_series *s;
 
     assert_int_equal(kd_metrics_create(&m), 0);
-    assert_int_equal(kd_metrics_add(m,
-                                    &(struct kd_metric_desc){
-                                        .name = "kedastral_scaler_grpc_requests_total",
-                                        .help = "Total number of gRPC requests by method and status",
-                                        .type = KD_METRIC_COUNTER,
-                                        .labels = {"method", "status"},
-                                        .max_series = 8,
-                                    },
-                                    &req),
-                     0);
+    assert_int_equal(
+        kd_metrics_add(m,
+                       &(struct kd_metric_desc){
+                           .name = "kedastral_scaler_grpc_requests_total",
+                           .help = "Total number of gRPC requests by method and status",
+                           .type = KD_METRIC_COUNTER,
+                           .labels = {"method", "status"},
+                           .max_series = 8,
+                       },
+                       &req),
+        0);
     assert_int_equal(kd_metrics_add(m,
                                     &(struct kd_metric_desc){
                                         .name = "kedastral_scaler_forecast_fetch_errors_total",
@@ -88,22 +89,21 @@ static void test_small_registry_exact_text(void **state)
     kd_series_set(g, 4.5);
 
     text = render(m);
-    assert_string_equal(text,
-                        "# HELP kedastral_scaler_grpc_requests_total Total number of gRPC "
-                        "requests by method and status\n"
-                        "# TYPE kedastral_scaler_grpc_requests_total counter\n"
-                        "kedastral_scaler_grpc_requests_total{method=\"IsActive\",status="
-                        "\"active\"} 2\n"
-                        "kedastral_scaler_grpc_requests_total{method=\"GetMetrics\",status="
-                        "\"error\"} 1\n"
-                        "# HELP kedastral_scaler_forecast_fetch_errors_total Total number "
-                        "of errors fetching forecasts\n"
-                        "# TYPE kedastral_scaler_forecast_fetch_errors_total counter\n"
-                        "kedastral_scaler_forecast_fetch_errors_total 3\n"
-                        "# HELP kedastral_scaler_desired_replicas_returned Last desired "
-                        "replicas value returned to KEDA\n"
-                        "# TYPE kedastral_scaler_desired_replicas_returned gauge\n"
-                        "kedastral_scaler_desired_replicas_returned 4.5\n");
+    assert_string_equal(text, "# HELP kedastral_scaler_grpc_requests_total Total number of gRPC "
+                              "requests by method and status\n"
+                              "# TYPE kedastral_scaler_grpc_requests_total counter\n"
+                              "kedastral_scaler_grpc_requests_total{method=\"IsActive\",status="
+                              "\"active\"} 2\n"
+                              "kedastral_scaler_grpc_requests_total{method=\"GetMetrics\",status="
+                              "\"error\"} 1\n"
+                              "# HELP kedastral_scaler_forecast_fetch_errors_total Total number "
+                              "of errors fetching forecasts\n"
+                              "# TYPE kedastral_scaler_forecast_fetch_errors_total counter\n"
+                              "kedastral_scaler_forecast_fetch_errors_total 3\n"
+                              "# HELP kedastral_scaler_desired_replicas_returned Last desired "
+                              "replicas value returned to KEDA\n"
+                              "# TYPE kedastral_scaler_desired_replicas_returned gauge\n"
+                              "kedastral_scaler_desired_replicas_returned 4.5\n");
     free(text);
     kd_metrics_destroy(m);
 }
@@ -158,7 +158,7 @@ static void test_histogram_default_buckets(void **state)
     assert_int_equal(kd_metric_series(h, (const char *[]){"GetMetrics"}, &s), 0);
     kd_series_observe(s, 0.005); /* on a bound: le is inclusive */
     kd_series_observe(s, 0.3);
-    kd_series_observe(s, 11);   /* only +Inf */
+    kd_series_observe(s, 11); /* only +Inf */
     char *text = render(m);
     assert_string_equal(text, "# HELP d_seconds Duration\n"
                               "# TYPE d_seconds histogram\n"
@@ -199,9 +199,10 @@ static void test_unlabelled_histogram_from_start(void **state)
                                     &h),
                      0);
     char *text = render(m);
-    assert_string_equal(text, "# HELP f F\n# TYPE f histogram\n"
-                              "f_bucket{le=\"1\"} 0\nf_bucket{le=\"2\"} 0\nf_bucket{le=\"+Inf\"} 0\n"
-                              "f_sum 0\nf_count 0\n");
+    assert_string_equal(text,
+                        "# HELP f F\n# TYPE f histogram\n"
+                        "f_bucket{le=\"1\"} 0\nf_bucket{le=\"2\"} 0\nf_bucket{le=\"+Inf\"} 0\n"
+                        "f_sum 0\nf_count 0\n");
     free(text);
     kd_metrics_destroy(m);
 }
@@ -235,7 +236,8 @@ static void test_bounded_series_and_remove(void **state)
     assert_int_equal(kd_metric_series(w, (const char *[]){"c"}, &s), 0);
     kd_series_set(s, 3);
     char *text = render(m);
-    assert_string_equal(text, "# HELP w W\n# TYPE w gauge\nw{workload=\"c\"} 3\nw{workload=\"b\"} 2\n");
+    assert_string_equal(text,
+                        "# HELP w W\n# TYPE w gauge\nw{workload=\"c\"} 3\nw{workload=\"b\"} 2\n");
     free(text);
     kd_metric_clear(w);
     assert_int_equal(kd_metric_series_count(w), 0);
@@ -265,11 +267,16 @@ static void test_bad_descriptions(void **state)
         {.name = "ok", .help = "h", .type = KD_METRIC_GAUGE, .labels = {"a"}, .max_series = 0},
         {.name = "ok", .help = "h", .type = KD_METRIC_GAUGE, .labels = {NULL, "a"}},
         {.name = "ok", .help = "h", .type = KD_METRIC_HISTOGRAM, .labels = {"le"}, .max_series = 1},
-        {.name = "ok", .help = "h", .type = KD_METRIC_HISTOGRAM, .buckets = unsorted, .n_buckets = 2},
+        {.name = "ok",
+         .help = "h",
+         .type = KD_METRIC_HISTOGRAM,
+         .buckets = unsorted,
+         .n_buckets = 2},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(kd_metrics_add(m, &bad[i], &x), -EINVAL);
-    assert_int_equal(kd_metrics_add(m, &(struct kd_metric_desc){.name = "ok:x", .help = "h"}, &x), 0);
+    assert_int_equal(kd_metrics_add(m, &(struct kd_metric_desc){.name = "ok:x", .help = "h"}, &x),
+                     0);
     assert_int_equal(kd_metrics_add(m, &(struct kd_metric_desc){.name = "ok:x", .help = "h"}, &x),
                      -EINVAL);
     kd_metrics_destroy(m);
@@ -282,10 +289,14 @@ static void test_format_value_like_go(void **state)
         double v;
         const char *text;
     } cases[] = {
-        {0, "0"},          {1, "1"},        {-1, "-1"},         {0.1, "0.1"},
-        {2.5, "2.5"},      {100, "100"},    {123456, "123456"}, {1e6, "1e+06"},
-        {1.7e9, "1.7e+09"}, {0.0001, "0.0001"}, {0.00001, "1e-05"}, {1.0 / 3, "0.3333333333333333"},
-        {INFINITY, "+Inf"}, {-INFINITY, "-Inf"}, {NAN, "NaN"},
+        {0, "0"},           {1, "1"},
+        {-1, "-1"},         {0.1, "0.1"},
+        {2.5, "2.5"},       {100, "100"},
+        {123456, "123456"}, {1e6, "1e+06"},
+        {1.7e9, "1.7e+09"}, {0.0001, "0.0001"},
+        {0.00001, "1e-05"}, {1.0 / 3, "0.3333333333333333"},
+        {INFINITY, "+Inf"}, {-INFINITY, "-Inf"},
+        {NAN, "NaN"},
     };
     char buf[40];
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
