@@ -31,8 +31,8 @@ static void test_parse_stat_malformed(void **state)
     (void)state;
     struct kd_process_stats s = {.cpu_seconds = 7};
     const char *bad[] = {"", "4242 kd S 1", "4242 (kd) S 1 2 3",
-                         "4242 (kd) S 1 2 3 4 5 6 7 8 9 "
-                         "10 x 12 13 14 15 16 17 18 19 20 21 22"};
+                         ("4242 (kd) S 1 2 3 4 5 6 7 8 9 "
+                          "10 x 12 13 14 15 16 17 18 19 20 21 22")};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(kd_process_stats_parse_stat(bad[i], 100, 4096, &s), -EINVAL);
     assert_true(s.cpu_seconds == 7); /* untouched on failure */
