@@ -72,6 +72,7 @@ frame "$work/ia.pb" "$work/ia.bin"
 
 h2() {
   local name=$1 body=$2 n=$3
+  rm -f "$work/h2load.log" # h2load appends
   h2load -n "$n" -c "$CLIENTS" -m "$STREAMS" -d "$body" --log-file="$work/h2load.log" \
     -H 'content-type: application/grpc' -H 'te: trailers' \
     "http://$ADDR/externalscaler.ExternalScaler/$name" >"$work/h2load.txt"
