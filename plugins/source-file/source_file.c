@@ -16,6 +16,7 @@
 #include <event2/event.h>
 #include <kedastral/plugin.h>
 
+#include "file_identity.h"
 #include "forecast_json.h"
 #include "replay.h"
 
@@ -27,45 +28,19 @@ struct file_config { /* filled by the host from file_options */
 };
 
 /* What a stat() says about the file; a change in any field means "read it again". */
-struct file_identity {
-    int error; /* errno of a failed stat(), 0 when the fields are valid */
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-};
-
 struct file_state {
     const struct kd_host *host;
     const struct kd_instance *inst;
     const struct file_config *config; /* host-owned, outlives us */
     struct kd_forecast_doc *doc;
     struct kd_replay *replay;       /* borrows doc */
-    struct file_identity loaded;    /* where doc came from */
-    struct file_identity attempted; /* the last version tried, so a broken one logs once */
+    struct kd_file_identity loaded;    /* where doc came from */
+    struct kd_file_identity attempted; /* the last version tried, so a broken one logs once */
     struct event *poll_timer;
 };
 
-static void identity_of(const struct stat *sb, struct file_identity *ret_id)
-{
-    *ret_id = (struct file_identity){
-        .dev = sb->st_dev,
-        .ino = sb->st_ino,
-        .size = sb->st_size,
-        .mtime = sb->st_mtim,
-    };
-}
-
-static bool same_identity(const struct file_identity *a, const struct file_identity *b)
-{
-    if (a->error || b->error)
-        return a->error == b->error;
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
 static int read_file(const char *path, char **ret_text, size_t *ret_len,
-                     struct file_identity *ret_id, char *err, size_t err_len)
+                     struct kd_file_identity *ret_id, char *err, size_t err_len)
 {
     struct stat sb;
     int rc;
@@ -114,7 +89,7 @@ static int read_file(const char *path, char **ret_text, size_t *ret_len,
         len += (size_t)got;
     }
     close(fd);
-    identity_of(&sb, ret_id);
+    kd_file_identity_of(&sb, ret_id);
     *ret_text = text;
     *ret_len = len;
     return 0;
@@ -128,12 +103,12 @@ fail_fd:
 
 /* Read, parse and index the file; nothing in `st` changes, the caller swaps on success. */
 static int load(const struct file_state *st, struct kd_forecast_doc **ret_doc,
-                struct kd_replay **ret_replay, struct file_identity *ret_id, char *err,
+                struct kd_replay **ret_replay, struct kd_file_identity *ret_id, char *err,
                 size_t err_len)
 {
     struct kd_forecast_doc *doc;
     struct kd_replay *replay;
-    struct file_identity id;
+    struct kd_file_identity id;
     char *text = NULL;
     size_t len = 0;
 
@@ -168,17 +143,17 @@ static void log_loaded(const struct file_state *st, enum kd_log_level level, con
 static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct file_state *st = arg;
-    struct file_identity id = {0};
+    struct kd_file_identity id = {0};
     struct stat sb;
     char err[256];
 
     (void)fd;
     (void)what;
     if (stat(st->config->path, &sb) == 0)
-        identity_of(&sb, &id);
+        kd_file_identity_of(&sb, &id);
     else
         id.error = errno;
-    if (same_identity(&id, &st->loaded) || same_identity(&id, &st->attempted))
+    if (kd_file_identity_equal(&id, &st->loaded) || kd_file_identity_equal(&id, &st->attempted))
         return;
     st->attempted = id;
     if (id.error) {

@@ -17,6 +17,7 @@
 #include <event2/event.h>
 #include <kedastral/plugin.h>
 
+#include "file_identity.h"
 #include "forecast_json.h"
 #include "response.h"
 #include "url.h"
@@ -40,14 +41,6 @@ struct http_config { /* filled by the host from http_options */
 };
 
 /* What a stat() says about the token file; a change in any field means "read it again". */
-struct file_identity {
-    int error; /* errno of a failed stat(), 0 when the fields are valid */
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime;
-};
-
 struct http_transfer;
 struct http_socket;
 
@@ -60,8 +53,8 @@ struct http_state {
     struct http_transfer *transfers;      /* in flight */
     struct http_socket *sockets;          /* every fd curl asked us to watch */
     char *auth_header;                    /* "Authorization: Bearer <token>", or NULL */
-    struct file_identity token_loaded;    /* where auth_header came from */
-    struct file_identity token_attempted; /* the last version tried, so a broken one warns once */
+    struct kd_file_identity token_loaded;    /* where auth_header came from */
+    struct kd_file_identity token_attempted; /* the last version tried, so a broken one warns once */
     int depth;         /* drive() nesting: destroy() from inside a completion is deferred */
     bool is_destroyed; /* destroy() was called; free once depth is back to 0 */
 };
@@ -97,26 +90,8 @@ static const char *opt(const char *value)
 
 /* ---- Bearer token file ------------------------------------------------------------------ */
 
-static void identity_of(const struct stat *sb, struct file_identity *ret_id)
-{
-    *ret_id = (struct file_identity){
-        .dev = sb->st_dev,
-        .ino = sb->st_ino,
-        .size = sb->st_size,
-        .mtime = sb->st_mtim,
-    };
-}
-
-static bool same_identity(const struct file_identity *a, const struct file_identity *b)
-{
-    if (a->error || b->error)
-        return a->error == b->error;
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
 /* Reads the token file into a ready "Authorization: Bearer ..." header line. */
-static int read_token(const char *path, char **ret_header, struct file_identity *ret_id, char *err,
+static int read_token(const char *path, char **ret_header, struct kd_file_identity *ret_id, char *err,
                       size_t err_len)
 {
     char text[HTTP_TOKEN_MAX + 1];
@@ -181,7 +156,7 @@ static int read_token(const char *path, char **ret_header, struct file_identity 
         snprintf(err, err_len, "out of memory");
         return -ENOMEM;
     }
-    identity_of(&sb, ret_id);
+    kd_file_identity_of(&sb, ret_id);
     *ret_header = header;
     return 0;
 
@@ -194,7 +169,7 @@ fail_fd:
 static void refresh_token(struct http_state *st)
 {
     const char *path = opt(st->config->bearer_token_file);
-    struct file_identity id = {0};
+    struct kd_file_identity id = {0};
     struct stat sb;
     char err[256];
     char *header;
@@ -202,10 +177,10 @@ static void refresh_token(struct http_state *st)
     if (!path)
         return;
     if (stat(path, &sb) == 0)
-        identity_of(&sb, &id);
+        kd_file_identity_of(&sb, &id);
     else
         id.error = errno;
-    if (same_identity(&id, &st->token_loaded) || same_identity(&id, &st->token_attempted))
+    if (kd_file_identity_equal(&id, &st->token_loaded) || kd_file_identity_equal(&id, &st->token_attempted))
         return;
     st->token_attempted = id;
     if (id.error) {
