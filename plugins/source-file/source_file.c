@@ -33,7 +33,7 @@ struct file_state {
     const struct kd_instance *inst;
     const struct file_config *config; /* host-owned, outlives us */
     struct kd_forecast_doc *doc;
-    struct kd_replay *replay;       /* borrows doc */
+    struct kd_replay *replay;          /* borrows doc */
     struct kd_file_identity loaded;    /* where doc came from */
     struct kd_file_identity attempted; /* the last version tried, so a broken one logs once */
     struct event *poll_timer;

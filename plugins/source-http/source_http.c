@@ -53,10 +53,11 @@ struct http_state {
     struct http_transfer *transfers;      /* in flight */
     struct http_socket *sockets;          /* every fd curl asked us to watch */
     char *auth_header;                    /* "Authorization: Bearer <token>", or NULL */
-    struct kd_file_identity token_loaded;    /* where auth_header came from */
-    struct kd_file_identity token_attempted; /* the last version tried, so a broken one warns once */
-    int depth;         /* drive() nesting: destroy() from inside a completion is deferred */
-    bool is_destroyed; /* destroy() was called; free once depth is back to 0 */
+    struct kd_file_identity token_loaded; /* where auth_header came from */
+    struct kd_file_identity
+        token_attempted; /* the last version tried, so a broken one warns once */
+    int depth;           /* drive() nesting: destroy() from inside a completion is deferred */
+    bool is_destroyed;   /* destroy() was called; free once depth is back to 0 */
 };
 
 struct http_transfer {
@@ -91,8 +92,8 @@ static const char *opt(const char *value)
 /* ---- Bearer token file ------------------------------------------------------------------ */
 
 /* Reads the token file into a ready "Authorization: Bearer ..." header line. */
-static int read_token(const char *path, char **ret_header, struct kd_file_identity *ret_id, char *err,
-                      size_t err_len)
+static int read_token(const char *path, char **ret_header, struct kd_file_identity *ret_id,
+                      char *err, size_t err_len)
 {
     char text[HTTP_TOKEN_MAX + 1];
     size_t len = 0;
@@ -180,7 +181,8 @@ static void refresh_token(struct http_state *st)
         kd_file_identity_of(&sb, &id);
     else
         id.error = errno;
-    if (kd_file_identity_equal(&id, &st->token_loaded) || kd_file_identity_equal(&id, &st->token_attempted))
+    if (kd_file_identity_equal(&id, &st->token_loaded) ||
+        kd_file_identity_equal(&id, &st->token_attempted))
         return;
     st->token_attempted = id;
     if (id.error) {
