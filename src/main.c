@@ -402,7 +402,9 @@ static void reload(struct daemon *d)
     struct kd_config *config;
     struct kd_scaler *scaler;
     struct retired *r;
+    struct kd_grpc_server_config gcfg;
     char err[1024];
+    bool moved;
     int rc;
 
     KD_INFO("SIGHUP: reloading %s", d->config->path ? d->config->path : "the built-in config");
@@ -419,6 +421,19 @@ static void reload(struct daemon *d)
         snprintf(err, sizeof(err), "out of memory");
         goto fail_retired;
     }
+    /* Forecasts from sources the edit left alone stay; those workloads need no fetch now. */
+    size_t kept = kd_scaler_adopt(scaler, d->scaler);
+    /* The new address is bound before the old one closes; if it cannot be, nothing changed. */
+    moved = strcmp(config->listen, d->config->listen) != 0;
+    if (moved) {
+        rc = kd_grpc_server_relisten(d->grpc, config->listen);
+        if (rc < 0) {
+            snprintf(err, sizeof(err), "%s: cannot listen on %s: %s",
+                     config->path ? config->path : "<built-in>", config->listen, strerror(-rc));
+            free(r);
+            goto fail_retired;
+        }
+    }
 
     /* The swap: between two loop callbacks, so no request sees half of it. */
     kd_grpc_server_unregister_service(d->grpc, service);
@@ -427,6 +442,9 @@ static void reload(struct daemon *d)
         snprintf(err, sizeof(err), "cannot register the new scaler: %s", strerror(-rc));
         if (kd_scaler_register(d->scaler, d->grpc) < 0)
             KD_ERROR("reload: cannot put the running scaler back either");
+        if (moved && kd_grpc_server_relisten(d->grpc, d->config->listen) < 0)
+            KD_ERROR("reload: cannot listen on %s again; serving %s", d->config->listen,
+                     config->listen);
         free(r);
         goto fail_retired;
     }
@@ -440,15 +458,25 @@ static void reload(struct daemon *d)
     d->config = config;
 
     kd_log_setup(config->log_level, config->log_format);
-    if (strcmp(config->listen, r->config->listen) != 0)
-        KD_WARN("reload: listen changed to %s; a new gRPC address needs a restart, still "
-                "serving %s",
-                config->listen, r->config->listen);
+    kd_grpc_server_config_init(&gcfg);
+    gcfg.max_message_size = (size_t)config->max_message_size;
+    gcfg.default_deadline_ms = config->default_deadline_ms;
+    /* Cannot fail: the config layer bounds both values as the transport does. */
+    if (kd_grpc_server_reconfigure(d->grpc, &gcfg) < 0)
+        KD_WARN("reload: max_message_size or default_deadline out of range; keeping the old");
+    if (moved)
+        KD_INFO("reload: grpc server listening address=%s port=%d (was %s; connections "
+                "accepted there go on until they end)",
+                config->listen, kd_grpc_server_port(d->grpc), r->config->listen);
+    if (config->reflection != r->config->reflection)
+        KD_WARN("reload: reflection changed; that needs a restart, still %s",
+                r->config->reflection ? "on" : "off");
     if (strcmp(config->http_listen, r->config->http_listen) != 0)
         admin_start(d, config->http_listen);
     kd_scaler_metrics_reload(d->scaler_metrics, true);
-    KD_INFO("reload: configuration applied (%zu sources, %zu policies, %zu workload routes)",
-            config->n_sources, config->n_policies, config->n_workloads);
+    KD_INFO("reload: configuration applied (%zu sources, %zu policies, %zu workload routes; "
+            "%zu cached forecasts kept)",
+            config->n_sources, config->n_policies, config->n_workloads, kept);
     return;
 
 fail_retired:

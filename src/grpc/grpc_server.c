@@ -1059,39 +1059,108 @@ static int split_address(const char *address, char *host, size_t host_size, cons
     return 0;
 }
 
-int kd_grpc_server_listen(struct kd_grpc_server *server, const char *address)
+static int resolve_address(const char *address, struct addrinfo **ret_res)
 {
     char host[256];
     const char *port;
     struct addrinfo hints = {.ai_family = AF_UNSPEC,
                              .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+
+    int rc = split_address(address, host, sizeof(host), &port);
+    if (rc < 0)
+        return rc;
+    rc = getaddrinfo(host, port, &hints, ret_res);
+    if (rc != 0)
+        return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
+    return 0;
+}
+
+/* Whether `listener` is bound to exactly `addr` (same family, address and port). */
+static bool bound_to(struct evconnlistener *listener, const struct addrinfo *addr)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    if (getsockname(evconnlistener_get_fd(listener), (struct sockaddr *)&ss, &sl) != 0)
+        return false;
+    return sl == addr->ai_addrlen && memcmp(&ss, addr->ai_addr, sl) == 0;
+}
+
+/* Bind and listen on `addr`; the server's listener and port are not touched. */
+static int bind_listener(struct kd_grpc_server *server, const struct addrinfo *addr,
+                         struct evconnlistener **ret_listener, int *ret_port)
+{
+    struct evconnlistener *listener;
+
+    errno = 0;
+    listener =
+        evconnlistener_new_bind(server->base, on_accept, server,
+                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+                                511, addr->ai_addr, (int)addr->ai_addrlen);
+    if (!listener)
+        return errno ? -errno : -EADDRNOTAVAIL;
+    evconnlistener_set_error_cb(listener, on_accept_error);
+
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    int bound = -1;
+    if (getsockname(evconnlistener_get_fd(listener), (struct sockaddr *)&ss, &sl) == 0)
+        bound = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                         : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    *ret_listener = listener;
+    *ret_port = bound;
+    return 0;
+}
+
+int kd_grpc_server_listen(struct kd_grpc_server *server, const char *address)
+{
     struct addrinfo *res;
 
     if (server->listener || server->is_draining)
         return -EBUSY;
-    int rc = split_address(address, host, sizeof(host), &port);
+    int rc = resolve_address(address, &res);
     if (rc < 0)
         return rc;
-    rc = getaddrinfo(host, port, &hints, &res);
-    if (rc != 0)
-        return rc == EAI_SYSTEM ? -errno : -EADDRNOTAVAIL;
-
-    errno = 0;
-    server->listener =
-        evconnlistener_new_bind(server->base, on_accept, server,
-                                LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-                                511, res->ai_addr, (int)res->ai_addrlen);
+    rc = bind_listener(server, res, &server->listener, &server->port);
     freeaddrinfo(res);
-    if (!server->listener)
-        return errno ? -errno : -EADDRNOTAVAIL;
-    evconnlistener_set_error_cb(server->listener, on_accept_error);
+    return rc;
+}
 
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    if (getsockname(evconnlistener_get_fd(server->listener), (struct sockaddr *)&ss, &sl) == 0)
-        server->port = ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+int kd_grpc_server_relisten(struct kd_grpc_server *server, const char *address)
+{
+    struct evconnlistener *listener;
+    struct addrinfo *res;
+    int port;
+
+    if (!server->listener || server->is_draining)
+        return -EBUSY;
+    int rc = resolve_address(address, &res);
+    if (rc < 0)
+        return rc;
+    /* Another spelling of the address already served (":50051", "0.0.0.0:50051"). */
+    if (bound_to(server->listener, res)) {
+        freeaddrinfo(res);
+        return 0;
+    }
+    rc = bind_listener(server, res, &listener, &port);
+    freeaddrinfo(res);
+    if (rc < 0)
+        return rc;
+    /* Connections are not tied to the listener that accepted them: they carry on. */
+    evconnlistener_free(server->listener);
+    server->listener = listener;
+    server->port = port;
+    return 0;
+}
+
+int kd_grpc_server_reconfigure(struct kd_grpc_server *server,
+                               const struct kd_grpc_server_config *cfg)
+{
+    if (cfg->max_message_size == 0 || cfg->max_message_size > UINT32_MAX ||
+        cfg->max_concurrent_streams == 0)
+        return -EINVAL;
+    server->cfg = *cfg;
     return 0;
 }
 

@@ -93,6 +93,21 @@ size_t kd_grpc_server_services(const struct kd_grpc_server *server, const char *
 int kd_grpc_server_listen(struct kd_grpc_server *server, const char *address);
 int kd_grpc_server_port(const struct kd_grpc_server *server);
 
+/*
+ * Reload: move the listener to `address`. The new address is bound first; if that fails
+ * (-errno as for kd_grpc_server_listen) the old listener keeps accepting. Then the old one is
+ * closed: connections it accepted go on until they end. Another spelling of the address
+ * already served (same family, address and port) keeps the listener and returns 0. -EBUSY
+ * before listen or while draining.
+ */
+int kd_grpc_server_relisten(struct kd_grpc_server *server, const char *address);
+
+/* Reload: apply `cfg` (validated as by kd_grpc_server_create, else -EINVAL). Message size and
+ * default deadline hold for calls that start from now on, max_concurrent_streams for
+ * connections accepted from now on; running calls keep theirs. */
+int kd_grpc_server_reconfigure(struct kd_grpc_server *server,
+                               const struct kd_grpc_server_config *cfg);
+
 /* Open connections, for metrics. */
 size_t kd_grpc_server_connections(const struct kd_grpc_server *server);
 

@@ -389,23 +389,12 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
     start_fetch(entry);
 }
 
-static int entry_get(struct kd_forecast_cache *cache, const char *workload,
-                     struct kd_cache_entry **ret_entry)
+/* A new entry for `workload` on `route`, in the map, with no fetch started. */
+static int entry_new(struct kd_forecast_cache *cache, const char *workload,
+                     const struct kd_route *route, struct kd_cache_entry **ret_entry)
 {
-    struct kd_cache_entry *entry = kd_hashmap_get(&cache->entries, workload);
+    struct kd_cache_entry *entry = calloc(1, sizeof(*entry));
 
-    if (cache->draining)
-        return -ESHUTDOWN;
-    if (entry) {
-        entry->last_asked_mono_ms = kd_time_mono_ms();
-        *ret_entry = entry;
-        return 0;
-    }
-
-    const struct kd_route *route = kd_routes_match(cache->routes, workload);
-    if (!route)
-        return -ENOENT;
-    entry = calloc(1, sizeof(*entry));
     if (!entry)
         return -ENOMEM;
     entry->cache = cache;
@@ -423,7 +412,6 @@ static int entry_get(struct kd_forecast_cache *cache, const char *workload,
     if (kd_hashmap_put(&cache->entries, entry->workload, entry) < 0)
         goto fail_put;
     cache->stats.entries++;
-    start_fetch(entry);
     *ret_entry = entry;
     return 0;
 
@@ -436,6 +424,30 @@ fail_timeout:
 fail_workload:
     free(entry);
     return -ENOMEM;
+}
+
+static int entry_get(struct kd_forecast_cache *cache, const char *workload,
+                     struct kd_cache_entry **ret_entry)
+{
+    struct kd_cache_entry *entry = kd_hashmap_get(&cache->entries, workload);
+
+    if (cache->draining)
+        return -ESHUTDOWN;
+    if (entry) {
+        entry->last_asked_mono_ms = kd_time_mono_ms();
+        *ret_entry = entry;
+        return 0;
+    }
+
+    const struct kd_route *route = kd_routes_match(cache->routes, workload);
+    if (!route)
+        return -ENOENT;
+    int r = entry_new(cache, workload, route, &entry);
+    if (r < 0)
+        return r;
+    start_fetch(entry);
+    *ret_entry = entry;
+    return 0;
 }
 
 int kd_forecast_cache_lookup(struct kd_forecast_cache *cache, const char *workload,
@@ -535,6 +547,76 @@ void kd_forecast_cache_stats(const struct kd_forecast_cache *cache,
                              struct kd_forecast_cache_stats *ret_stats)
 {
     *ret_stats = cache->stats;
+}
+
+bool kd_forecast_cache_next(const struct kd_forecast_cache *cache, size_t *pos,
+                            struct kd_cache_view *ret_view)
+{
+    void *value;
+
+    while (kd_hashmap_next(&cache->entries, pos, NULL, &value)) {
+        const struct kd_cache_entry *entry = value;
+        if (entry_known(entry)) {
+            fill_view(entry, ret_view);
+            return true;
+        }
+    }
+    return false;
+}
+
+int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cache_view *from)
+{
+    const struct kd_cache_entry *old = from->entry;
+    struct kd_forecast *copy = NULL;
+    struct kd_cache_entry *entry;
+    int64_t delay;
+
+    if (cache->draining)
+        return -ESHUTDOWN;
+    if (!from->forecast && !from->error)
+        return -EINVAL;
+    if (kd_hashmap_get(&cache->entries, from->workload))
+        return -EEXIST;
+    const struct kd_route *route = kd_routes_match(cache->routes, from->workload);
+    if (!route)
+        return -ENOENT;
+    if (from->forecast) {
+        int r = kd_forecast_cache_clone(from->forecast, &copy);
+        if (r < 0)
+            return r;
+    }
+    int r = entry_new(cache, from->workload, route, &entry);
+    if (r < 0) {
+        free(copy);
+        return r;
+    }
+    entry->forecast = copy;
+    entry->fetched_at_ms = copy ? from->fetched_at_ms : 0;
+    entry->error = from->error;
+    if (from->error)
+        snprintf(entry->error_message, sizeof(entry->error_message), "%s",
+                 from->error_message && *from->error_message ? from->error_message
+                                                             : "fetch failed");
+    if (old) {
+        entry->failures = old->failures;
+        entry->stale = old->stale;
+        entry->last_asked_mono_ms = old->last_asked_mono_ms;
+    }
+    if (entry->error && entry->failures == 0)
+        entry->failures = 1;
+
+    if (entry->failures > 0) {
+        delay = kd_forecast_cache_backoff_ms(entry->failures, route->timing.refresh_ms,
+                                             next_random(cache));
+    } else {
+        delay = entry->fetched_at_ms + route->timing.refresh_ms - kd_time_now_ms();
+        if (delay < 0)
+            delay = 0;
+        if (delay > route->timing.refresh_ms)
+            delay = route->timing.refresh_ms;
+    }
+    schedule_refresh(entry, delay);
+    return 0;
 }
 
 int kd_forecast_cache_create(struct event_base *base, const struct kd_routes *routes,

@@ -127,6 +127,26 @@ void kd_forecast_cache_set_observer(struct kd_forecast_cache *cache,
 void kd_forecast_cache_stats(const struct kd_forecast_cache *cache,
                              struct kd_forecast_cache_stats *ret_stats);
 
+/*
+ * Iterate the entries that know something (a forecast or an error; cold entries are skipped):
+ * start with *pos = 0; false when done. The cache must not change while iterating.
+ */
+bool kd_forecast_cache_next(const struct kd_forecast_cache *cache, size_t *pos,
+                            struct kd_cache_view *ret_view);
+
+/*
+ * Reload: start `from->workload`'s entry in `cache` with what `from` (a view of the cache being
+ * replaced) knows: a copy of the last good forecast, when it arrived, the last error. When
+ * `from->entry` is set, its consecutive failures, staleness and last-asked time carry over too
+ * (so idle eviction, backoff and once-per-change logs go on as before); when NULL the entry
+ * counts as asked now. No fetch starts now: the refresh runs when the old entry's would have
+ * (at once if that time passed), after a failure after the backoff. `from->route` is only the
+ * old route; the entry takes `cache`'s own route for the workload. Returns 0, -ENOENT (no
+ * route), -EEXIST (the workload already has an entry), -EINVAL (`from` knows nothing),
+ * -ESHUTDOWN, -ENOMEM; nothing changes on error.
+ */
+int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cache_view *from);
+
 /* Retry delay after `failures` consecutive failures (>= 1): exponential from 1 s, capped at
  * `refresh_ms`, with "equal jitter" from `random`: a value in [d/2, d]. */
 int64_t kd_forecast_cache_backoff_ms(unsigned failures, int64_t refresh_ms, uint64_t random);

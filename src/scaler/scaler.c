@@ -22,6 +22,8 @@
 #include "scaler/external_scaler.h"
 #include "scaler/forecast_cache.h"
 #include "scaler/routes.h"
+#include "scaler/source_identity.h"
+#include "util/hashmap.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -34,6 +36,7 @@ struct kd_scaler {
     struct kd_plugin_handle **handles; /* one per instance, sources then policies */
     size_t n_handles;
     struct kd_instance **sources;
+    char **source_ids; /* kd_source_identity_render() of sources[i], for reload */
     size_t n_sources;
     struct kd_instance **policies;
     size_t n_policies;
@@ -474,13 +477,16 @@ static void release(struct kd_scaler *scaler)
     if (scaler->release_ev)
         event_free(scaler->release_ev);
     kd_routes_fini(&scaler->routes);
-    for (size_t i = 0; i < scaler->n_sources; i++)
+    for (size_t i = 0; i < scaler->n_sources; i++) {
         kd_plugin_host_instance_destroy(scaler->sources[i]);
+        free(scaler->source_ids[i]);
+    }
     for (size_t i = 0; i < scaler->n_policies; i++)
         kd_plugin_host_instance_destroy(scaler->policies[i]);
     for (size_t i = 0; i < scaler->n_handles; i++)
         kd_plugin_host_close(scaler->handles[i]);
     free(scaler->sources);
+    free(scaler->source_ids);
     free(scaler->policies);
     free(scaler->handles);
     free(scaler);
@@ -515,8 +521,9 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
     kd_routes_init(&scaler->routes);
     scaler->handles = calloc(config->n_sources + config->n_policies + 1, sizeof(*scaler->handles));
     scaler->sources = calloc(config->n_sources + 1, sizeof(*scaler->sources));
+    scaler->source_ids = calloc(config->n_sources + 1, sizeof(*scaler->source_ids));
     scaler->policies = calloc(config->n_policies + 1, sizeof(*scaler->policies));
-    if (!scaler->handles || !scaler->sources || !scaler->policies) {
+    if (!scaler->handles || !scaler->sources || !scaler->source_ids || !scaler->policies) {
         snprintf(err, err_len, "out of memory");
         goto fail;
     }
@@ -527,7 +534,12 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
                           s->line, &scaler->sources[scaler->n_sources], err, err_len);
         if (r < 0)
             goto fail;
+        r = kd_source_identity_render(config, s, &scaler->source_ids[scaler->n_sources]);
         scaler->n_sources++;
+        if (r < 0) {
+            snprintf(err, err_len, "out of memory");
+            goto fail;
+        }
     }
     for (size_t i = 0; i < config->n_policies; i++) {
         const struct kd_config_policy *p = &config->policies[i];
@@ -624,4 +636,44 @@ void kd_scaler_retire(struct kd_scaler *scaler, void (*on_released)(void *arg, s
     /* The observer stays: the calls still finishing here are real calls. */
     if (scaler->open_calls == 0)
         event_active(scaler->release_ev, EV_TIMEOUT, 0);
+}
+
+/* The new instance of every source of `old` whose definition did not change, by name. */
+static int unchanged_sources(const struct kd_scaler *scaler, const struct kd_scaler *old,
+                             struct kd_hashmap *ret_map)
+{
+    struct kd_hashmap old_ids = KD_HASHMAP_INIT;
+    int r = 0;
+
+    for (size_t i = 0; i < old->n_sources && r == 0; i++)
+        r = kd_hashmap_put(&old_ids, old->sources[i]->name, old->source_ids[i]);
+    for (size_t i = 0; i < scaler->n_sources && r == 0; i++) {
+        const char *id = kd_hashmap_get(&old_ids, scaler->sources[i]->name);
+        if (id && strcmp(id, scaler->source_ids[i]) == 0)
+            r = kd_hashmap_put(ret_map, scaler->sources[i]->name, scaler->sources[i]);
+    }
+    kd_hashmap_fini(&old_ids);
+    return r;
+}
+
+size_t kd_scaler_adopt(struct kd_scaler *scaler, const struct kd_scaler *old)
+{
+    struct kd_hashmap unchanged = KD_HASHMAP_INIT;
+    struct kd_cache_view view;
+    size_t pos = 0, adopted = 0;
+
+    if (unchanged_sources(scaler, old, &unchanged) < 0)
+        goto done;
+    while (kd_forecast_cache_next(old->cache, &pos, &view)) {
+        const struct kd_instance *source = kd_hashmap_get(&unchanged, view.route->source->name);
+        const struct kd_route *route = kd_routes_match(&scaler->routes, view.workload);
+        /* Same source name and definition, and the workload still routes to it. */
+        if (!source || !route || route->source != source)
+            continue;
+        if (kd_forecast_cache_seed(scaler->cache, &view) == 0)
+            adopted++;
+    }
+done:
+    kd_hashmap_fini(&unchanged);
+    return adopted;
 }

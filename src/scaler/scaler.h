@@ -72,4 +72,13 @@ void kd_scaler_stats(const struct kd_scaler *scaler, struct kd_scaler_stats *ret
 void kd_scaler_retire(struct kd_scaler *scaler, void (*on_released)(void *arg, struct kd_scaler *s),
                       void *arg);
 
+/*
+ * Reload, before `scaler` serves: carry over `old`'s cached forecasts (with their fetch times
+ * and error states) for every workload whose route in `scaler` uses a source that `old` has
+ * too, under the same name with the same definition (plugin, options, host keys; see
+ * source_identity.h). Other workloads fetch anew from their first call. Best effort: an entry
+ * that cannot be copied (out of memory) is fetched anew too. Returns how many were carried.
+ */
+size_t kd_scaler_adopt(struct kd_scaler *scaler, const struct kd_scaler *old);
+
 #endif /* KD_SCALER_H */

@@ -65,13 +65,15 @@ def forecast(workload, replicas, generated_at, step=60, metric="http_rps"):
 class Daemon:
     """One daemon process. Its stderr is collected so tests can assert on log lines."""
 
-    def __init__(self, config_text=None, args=(), env=None, name="kd"):
+    def __init__(self, config_text=None, args=(), env=None, name="kd", listen="127.0.0.1:0"):
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=WORK)
         # KD_WRAPPER="valgrind --error-exitcode=99 ..." runs the daemon under a checker.
         wrapper = os.environ.get("KD_WRAPPER", "").split()
         # The admin server gets a free port too, so parallel daemons never fight over :8082.
-        cmd = wrapper + [BINARY, "--plugin-dir", PLUGIN_DIR, "--listen", "127.0.0.1:0",
-                         "--http-listen", "127.0.0.1:0"]
+        # listen=None leaves the gRPC address to the config file (reload tests move it).
+        cmd = wrapper + [BINARY, "--plugin-dir", PLUGIN_DIR, "--http-listen", "127.0.0.1:0"]
+        if listen is not None:
+            cmd += ["--listen", listen]
         if config_text is not None:
             self.config = os.path.join(self.dir, "kedastral-scaler.conf")
             with open(self.config, "w") as f:

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the server's bookkeeping that needs no peer: config checks, the route table
- * (register, duplicates, services list, unregister) and listen-address parsing. */
+ * (register, duplicates, services list, unregister), listen-address parsing, and moving the
+ * listener and limits on reload. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -158,6 +164,78 @@ static void test_drain_without_connections(void **state)
     assert_int_equal(done, 1);
 }
 
+/* 0 if a TCP connection to 127.0.0.1:port is accepted by the kernel, else -errno. */
+static int try_connect(int port)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int rc = 0;
+
+    assert_true(fd >= 0);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+static void test_relisten(void **state)
+{
+    struct fixture *f = *state;
+    struct kd_grpc_server *other;
+    struct kd_grpc_server_config cfg;
+    char address[32];
+    int done = 0;
+
+    kd_grpc_server_config_init(&cfg);
+    assert_int_equal(kd_grpc_server_relisten(f->server, "127.0.0.1:0"), -EBUSY);
+    assert_int_equal(kd_grpc_server_listen(f->server, "127.0.0.1:0"), 0);
+    int first = kd_grpc_server_port(f->server);
+
+    /* The address already served, spelled alike or not: kept, no second bind. */
+    snprintf(address, sizeof(address), "127.0.0.1:%d", first);
+    assert_int_equal(kd_grpc_server_relisten(f->server, address), 0);
+    assert_int_equal(kd_grpc_server_port(f->server), first);
+
+    /* A new address that cannot be bound leaves the old listener serving. */
+    assert_int_equal(kd_grpc_server_create(f->base, &cfg, &other), 0);
+    assert_int_equal(kd_grpc_server_listen(other, "127.0.0.1:0"), 0);
+    snprintf(address, sizeof(address), "127.0.0.1:%d", kd_grpc_server_port(other));
+    assert_int_equal(kd_grpc_server_relisten(f->server, address), -EADDRINUSE);
+    assert_int_equal(kd_grpc_server_relisten(f->server, "127.0.0.1:port"), -EINVAL);
+    assert_int_equal(kd_grpc_server_port(f->server), first);
+    assert_int_equal(try_connect(first), 0);
+    kd_grpc_server_destroy(other);
+
+    /* Moved: the new port accepts, the old one refuses. */
+    assert_int_equal(kd_grpc_server_relisten(f->server, "127.0.0.1:0"), 0);
+    int second = kd_grpc_server_port(f->server);
+    assert_true(second > 0 && second != first);
+    assert_int_equal(try_connect(second), 0);
+    assert_int_equal(try_connect(first), -ECONNREFUSED);
+
+    kd_grpc_server_drain(f->server, 0, on_done, &done);
+    assert_int_equal(kd_grpc_server_relisten(f->server, "127.0.0.1:0"), -EBUSY);
+    event_base_loop(f->base, EVLOOP_NONBLOCK);
+}
+
+static void test_reconfigure(void **state)
+{
+    struct fixture *f = *state;
+    struct kd_grpc_server_config cfg;
+
+    kd_grpc_server_config_init(&cfg);
+    cfg.max_message_size = 0;
+    assert_int_equal(kd_grpc_server_reconfigure(f->server, &cfg), -EINVAL);
+    kd_grpc_server_config_init(&cfg);
+    cfg.max_concurrent_streams = 0;
+    assert_int_equal(kd_grpc_server_reconfigure(f->server, &cfg), -EINVAL);
+    kd_grpc_server_config_init(&cfg);
+    cfg.max_message_size = 1024;
+    cfg.default_deadline_ms = 500;
+    assert_int_equal(kd_grpc_server_reconfigure(f->server, &cfg), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -166,6 +244,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_listen_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listen_in_use, setup, teardown),
         cmocka_unit_test_setup_teardown(test_drain_without_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relisten, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconfigure, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
 /*
  * scaler/forecast_cache on a real event_base with a fake source: single flight, synchronous
  * and asynchronous completion, timeout and cancel, stale-while-revalidate, backoff, refresh,
- * idle eviction, waiter cancellation, subscribers, drain.
+ * idle eviction, waiter cancellation, subscribers, drain, and carrying entries into a new
+ * cache on reload.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -504,6 +505,122 @@ static void test_late_completion_ignored(void **state)
     assert_int_equal(q.error, 0);
 }
 
+/* Reload: what one cache knew is carried into the next without a fetch, as a deep copy. */
+static void test_seed_carries_entries(void **state)
+{
+    struct fixture *f = *state;
+    struct kd_forecast_cache *next;
+    struct kd_cache_view view;
+    struct probe p = {0}, q = {0}, r = {0}, s = {0};
+    size_t pos = 0, n = 0;
+
+    f->fs.mode = FAKE_SYNC_DONE;
+    assert_int_equal(ask(f, "w1", &p), 0);
+    f->fs.mode = FAKE_SYNC_FAIL;
+    f->fs.fail_error = KD_FETCH_NOT_FOUND;
+    f->fs.fail_message = "forecaster has no workload \"w2\"";
+    assert_int_equal(ask(f, "w2", &p), 0);
+    f->fs.mode = FAKE_ASYNC;
+    assert_int_equal(ask(f, "w3", &p), -EINPROGRESS); /* cold: nothing to carry */
+    assert_int_equal(f->fs.fetches, 3);
+
+    assert_int_equal(kd_forecast_cache_create(f->base, &f->routes, &next), 0);
+    while (kd_forecast_cache_next(f->cache, &pos, &view)) {
+        n++;
+        assert_int_equal(kd_forecast_cache_seed(next, &view), 0);
+        assert_int_equal(kd_forecast_cache_seed(next, &view), -EEXIST);
+    }
+    assert_int_equal(n, 2);
+    struct kd_forecast_cache_stats st;
+    kd_forecast_cache_stats(next, &st);
+    assert_int_equal(st.entries, 2);
+    assert_int_equal(st.fetches, 0);
+
+    /* Gone with the old cache: the new one holds its own copies. */
+    fake_source_complete(&f->fs);
+    kd_forecast_cache_destroy(f->cache);
+    f->cache = next;
+    int64_t fetches = f->fs.fetches;
+
+    assert_int_equal(ask(f, "w1", &q), 0);
+    assert_non_null(q.forecast);
+    assert_int_equal(q.error, 0);
+    assert_int_equal(q.forecast->n_desired_replicas, 3);
+    assert_int_equal(q.forecast->desired_replicas[1], 5);
+    assert_string_equal(q.forecast->metric, "rps");
+    assert_int_equal(ask(f, "w2", &r), 0);
+    assert_null(r.forecast);
+    assert_int_equal(r.error, KD_FETCH_NOT_FOUND);
+    assert_string_equal(r.message, "forecaster has no workload \"w2\"");
+    assert_int_equal(f->fs.fetches, fetches);
+    assert_int_equal(ask(f, "w3", &s), -EINPROGRESS); /* was cold: fetches from scratch */
+    assert_int_equal(f->fs.fetches, fetches + 1);
+    fake_source_complete(&f->fs);
+    assert_int_equal(s.calls, 1);
+}
+
+static void test_seed_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct kd_forecast forecast = f->fs.forecast;
+    struct kd_cache_view view = {
+        .workload = "other", .forecast = &forecast, .fetched_at_ms = kd_time_now_ms()};
+
+    assert_int_equal(kd_forecast_cache_seed(f->cache, &view), -ENOENT);
+    view.workload = "w";
+    view.forecast = NULL;
+    assert_int_equal(kd_forecast_cache_seed(f->cache, &view), -EINVAL);
+    struct probe p = {0};
+    f->fs.mode = FAKE_ASYNC;
+    assert_int_equal(ask(f, "w", &p), -EINPROGRESS);
+    view.forecast = &forecast;
+    assert_int_equal(kd_forecast_cache_seed(f->cache, &view), -EEXIST);
+    kd_forecast_cache_drain(f->cache);
+    view.workload = "w9";
+    assert_int_equal(kd_forecast_cache_seed(f->cache, &view), -ESHUTDOWN);
+    assert_int_equal(f->fs.fetches, 1);
+}
+
+static bool one_fetch(struct fixture *f)
+{
+    return f->fs.fetches >= 1;
+}
+
+/* A carried forecast whose refresh was already due is refreshed from the loop, not waited
+ * for by a caller; a carried error is retried after the backoff. */
+static void test_seed_refreshes_when_due(void **state)
+{
+    struct fixture *f = *state;
+    struct kd_forecast forecast = f->fs.forecast;
+    struct kd_cache_view view = {
+        .workload = "w1", .forecast = &forecast, .fetched_at_ms = kd_time_now_ms() - 3600 * 1000};
+    struct probe p = {0};
+
+    f->fs.mode = FAKE_SYNC_DONE;
+    assert_int_equal(kd_forecast_cache_seed(f->cache, &view), 0);
+    assert_int_equal(f->fs.fetches, 0);
+    assert_int_equal(ask(f, "w1", &p), 0); /* answered from the carried forecast */
+    run_until(f, one_fetch);
+
+    struct kd_cache_view failed = {
+        .workload = "w2", .error = KD_FETCH_FAILED, .error_message = "connection refused"};
+    int before = f->fs.fetches;
+    assert_int_equal(kd_forecast_cache_seed(f->cache, &failed), 0);
+    assert_int_equal(f->fs.fetches, before);
+    struct probe q = {0};
+    assert_int_equal(ask(f, "w2", &q), 0); /* answered with the carried error */
+    assert_int_equal(q.error, KD_FETCH_FAILED);
+    assert_string_equal(q.message, "connection refused");
+    int64_t give_up = kd_time_mono_ms() + HANG_GUARD_MS;
+    while (q.error != 0) { /* the retry succeeds */
+        struct timeval tick = {0, 2000};
+        assert_true(kd_time_mono_ms() < give_up);
+        event_base_loopexit(f->base, &tick);
+        event_base_dispatch(f->base);
+        assert_int_equal(ask(f, "w2", &q), 0);
+    }
+}
+
 static void test_clone(void **state)
 {
     struct kd_forecast src = {0}, *copy;
@@ -555,6 +672,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_cancels_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_completion_ignored, setup, teardown),
         cmocka_unit_test(test_clone),
+        cmocka_unit_test_setup_teardown(test_seed_carries_entries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seed_refreshes_when_due, setup_fast, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * the ExternalScaler handlers driven through a fake transport linked in place of grpc_server.c
  * (the real transport is tested on its own and end to end by the integration tests). Covers
  * cold waits, timeouts, cancellation, StreamIsActive edges and drain, with the transport
- * closing calls both later and from inside kd_grpc_call_finish().
+ * closing calls both later and from inside kd_grpc_call_finish(), and what a reload carries
+ * from one scaler to the next (kd_scaler_adopt).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -482,6 +483,99 @@ static void test_drain_fails_waiters(void **state)
     close_call(&b);
 }
 
+/* A reload's next configuration, written over the fixture's file (same base_dir). */
+static struct kd_scaler *next_scaler(struct fixture *f, const char *text,
+                                     struct kd_config **ret_config)
+{
+    struct kd_config_overrides ov = {0};
+    struct kd_scaler *scaler;
+    char err[512];
+    FILE *fp = fopen(f->path, "w");
+
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    if (kd_config_load(f->path, &ov, NULL, ret_config, err, sizeof(err)) < 0)
+        fail_msg("config: %s", err);
+    if (kd_scaler_create(*ret_config, f->base, &scaler, err, sizeof(err)) < 0)
+        fail_msg("scaler: %s", err);
+    assert_int_equal(kd_scaler_register(scaler, (struct kd_grpc_server *)f), 0);
+    return scaler;
+}
+
+static const char config_new_policy[] =
+    "plugin_dir = \"" KD_SCALER_FIXTURE_DIR "\";\n"
+    "sources = ( { replicas = 4; timeout = \"30ms\"; plugin = \"scripted\"; name = \"s\"; } );\n"
+    "policies = ( { name = \"p\"; plugin = \"first\"; lead_time = \"10m\"; } );\n"
+    "workloads = (\n"
+    "  { match = \"fb-*\"; source = \"s\"; policy = \"p\"; fallback_replicas = 9; },\n"
+    "  { match = \"w-*\"; source = \"s\"; policy = \"p\"; }\n"
+    ");\n";
+
+static const char config_new_source[] =
+    "plugin_dir = \"" KD_SCALER_FIXTURE_DIR "\";\n"
+    "sources = ( { name = \"s\"; plugin = \"scripted\"; timeout = \"30ms\"; replicas = 5; } );\n"
+    "policies = ( { name = \"p\"; plugin = \"first\"; lead_time = \"5m\"; } );\n"
+    "workloads = ( { match = \"w-*\"; source = \"s\"; policy = \"p\"; } );\n";
+
+static const char config_new_route[] =
+    "plugin_dir = \"" KD_SCALER_FIXTURE_DIR "\";\n"
+    "sources = ( { name = \"s\"; plugin = \"scripted\"; timeout = \"30ms\"; replicas = 5; },\n"
+    "            { name = \"t\"; plugin = \"scripted\"; timeout = \"30ms\"; replicas = 5; } );\n"
+    "policies = ( { name = \"p\"; plugin = \"first\"; lead_time = \"5m\"; } );\n"
+    "workloads = ( { match = \"w-*\"; source = \"t\"; policy = \"p\"; } );\n";
+
+/* Reload: forecasts from a source whose definition did not change are answered at once by the
+ * new scaler; a changed source, or a workload now routed to another source, fetches anew. */
+static void test_adopt_unchanged_sources(void **state)
+{
+    struct fixture *f = *state;
+    struct kd_grpc_call a = {0}, b = {0}, c = {0}, d = {0}, e = {0};
+    struct kd_config *config2, *config3, *config4;
+    struct kd_scaler_stats st;
+
+    get_metrics(&a, "w-async");
+    get_metrics(&b, "fb-async");
+    run_until_finished(f, &a);
+    run_until_finished(f, &b);
+    close_call(&a);
+    close_call(&b);
+
+    /* Only the policy changed (and the source's keys were reordered). */
+    struct kd_scaler *scaler2 = next_scaler(f, config_new_policy, &config2);
+    assert_int_equal(kd_scaler_adopt(scaler2, f->scaler), 2);
+    kd_scaler_stats(scaler2, &st);
+    assert_int_equal(st.cache_entries, 2);
+    get_metrics(&c, "w-async");
+    assert_true(c.finished); /* warm: no fetch to wait for */
+    assert_int_equal(metric_value(&c, "kedastral-w-async-desired-replicas"), 4);
+    close_call(&c);
+
+    /* The source's options changed: its forecasts are not carried. */
+    struct kd_scaler *scaler3 = next_scaler(f, config_new_source, &config3);
+    assert_int_equal(kd_scaler_adopt(scaler3, scaler2), 0);
+    get_metrics(&d, "w-async");
+    assert_false(d.finished);
+    run_until_finished(f, &d);
+    assert_int_equal(metric_value(&d, "kedastral-w-async-desired-replicas"), 5);
+    close_call(&d);
+
+    /* "s" is unchanged, but w-* now routes to "t" (defined alike): fetched from "t". */
+    struct kd_scaler *scaler4 = next_scaler(f, config_new_route, &config4);
+    assert_int_equal(kd_scaler_adopt(scaler4, scaler3), 0);
+    get_metrics(&e, "w-async");
+    assert_false(e.finished);
+    run_until_finished(f, &e);
+    close_call(&e);
+
+    kd_scaler_destroy(scaler4);
+    kd_scaler_destroy(scaler3);
+    kd_scaler_destroy(scaler2);
+    kd_config_free(config4);
+    kd_config_free(config3);
+    kd_config_free(config2);
+}
+
 int main(void)
 {
     kd_log_setup(KD_LOG_ERROR, KD_LOG_TEXT);
@@ -498,6 +592,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stream_is_active, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_is_active, setup_sync_close, teardown),
         cmocka_unit_test_setup_teardown(test_drain_fails_waiters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_unchanged_sources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_adopt_unchanged_sources, setup_sync_close, teardown),
         cmocka_unit_test_setup_teardown(test_drain_fails_waiters, setup_sync_close, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,187 @@
+# SPDX-License-Identifier: Apache-2.0
+"""SIGHUP reload against the real daemon: cached forecasts of unchanged sources survive a reload
+(checked with the stub forecaster's request counter), a changed source fetches anew, and a
+changed gRPC listen address moves the port (bind first, old kept on failure). Clients are
+python3-grpcio and plain sockets; nothing is shared with the daemon's code."""
+import os
+import re
+import signal
+import socket
+import time
+import unittest
+
+import grpc
+
+from daemon import Daemon, Stub, WORK, es, SERVICE, http_get
+
+WEB = [2, 2, 3, 3, 4, 5, 5, 5]  # lead 5m -> 5, lead 1m -> 2
+
+
+def http_config(url, lead="5m", listen=None, extra=""):
+    # refresh 1h: no background refresh, so every GET the stub counts is one the test caused.
+    listen_line = f'listen = "{listen}";' if listen else ""
+    return f"""
+log_level = "debug";
+{listen_line}
+{extra}
+sources = ( {{ name = "fc"; plugin = "http"; url = "{url}"; refresh = "1h"; }} );
+policies = ( {{ name = "lookahead"; plugin = "max"; lead_time = "{lead}"; }} );
+workloads = ( {{ match = "*"; source = "fc"; policy = "lookahead"; }} );
+"""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def refused(port):
+    with socket.socket() as s:
+        try:
+            s.connect(("127.0.0.1", port))
+        except ConnectionRefusedError:
+            return True
+    return False
+
+
+class ReloadBase(unittest.TestCase):
+    daemon = None
+
+    def rewrite(self, text):
+        tmp = self.daemon.config + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.daemon.config)
+
+    def reload(self, n, ok=True):
+        self.daemon.proc.send_signal(signal.SIGHUP)
+        pattern = r"reload: configuration applied" if ok else r"reload failed"
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if len(re.findall(pattern, self.daemon.log())) >= n:
+                return
+            time.sleep(0.05)
+        self.fail(f"no {pattern!r} #{n}:\n{self.daemon.log()}")
+
+    def value(self, workload, channel=None):
+        ref = es.ScaledObjectRef(name=workload, namespace="default")
+        req = es.GetMetricsRequest(scaledObjectRef=ref, metricName="m")
+        call = (channel or self.daemon.channel).unary_unary(
+            SERVICE + "GetMetrics", request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=es.GetMetricsResponse.FromString)
+        return call(req, timeout=10).metricValues[0].metricValueFloat
+
+
+class ReloadCacheTest(ReloadBase):
+    def setUp(self):
+        self.stub = Stub({"web": {"mode": "fresh", "desiredReplicas": WEB},
+                          "api": {"mode": "fresh", "desiredReplicas": WEB}})
+        self.daemon = Daemon(http_config(self.stub.url), name="reload-cache")
+
+    def tearDown(self):
+        code = self.daemon.stop()
+        self.stub.stop()
+        self.assertEqual(code, 0, self.daemon.log())
+
+    def test_unchanged_source_keeps_cache_changed_source_fetches(self):
+        self.assertEqual(self.value("web"), 5)
+        self.assertEqual(self.value("api"), 5)
+        self.assertEqual(self.stub.count("web"), 1)
+
+        # Only the policy changed: the http source is the same, so no new GET.
+        self.rewrite(http_config(self.stub.url, lead="1m"))
+        self.reload(1)
+        self.assertRegex(self.daemon.log(), r"reload: configuration applied.*2 cached "
+                                            r"forecasts kept")
+        self.assertEqual(self.value("web"), 2)  # the new policy, on the carried forecast
+        self.assertEqual(self.value("api"), 2)
+        self.assertEqual(self.stub.count("web"), 1)
+        self.assertEqual(self.stub.count("api"), 1)
+
+        # The source's url changed: the next call fetches from the new forecaster.
+        other = Stub({"web": {"mode": "fresh", "desiredReplicas": [7, 7]}})
+        try:
+            self.rewrite(http_config(other.url, lead="1m"))
+            self.reload(2)
+            self.assertRegex(self.daemon.log(), r"0 cached forecasts kept")
+            self.assertEqual(self.value("web"), 7)
+            self.assertEqual(other.count("web"), 1)
+            self.assertEqual(self.stub.count("web"), 1)
+        finally:
+            other.stop()
+
+
+class ReloadListenTest(ReloadBase):
+    def setUp(self):
+        self.stub = Stub({"*": {"mode": "fresh", "desiredReplicas": WEB}})
+        self.first = free_port()
+        self.daemon = Daemon(http_config(self.stub.url, listen=f"127.0.0.1:{self.first}"),
+                             name="reload-listen", listen=None)
+
+    def tearDown(self):
+        code = self.daemon.stop()
+        self.stub.stop()
+        self.assertEqual(code, 0, self.daemon.log())
+
+    def reload_counts(self):
+        text = http_get(self.daemon.http_port, "/metrics")[2]
+        counts = []
+        for result in ("success", "failure"):
+            m = re.search(r'^kedastral_scaler_config_reloads_total\{result="%s"\} (\S+)$'
+                          % result, text, re.M)
+            counts.append(float(m.group(1)))
+        return tuple(counts)
+
+    def test_listen_moves_and_unbindable_keeps_old(self):
+        self.assertEqual(self.daemon.port, self.first)
+        self.assertEqual(self.value("web"), 5)
+        # A stream on the old connection outlives the move.
+        stream = self.daemon.stream_is_active(es.ScaledObjectRef(name="web",
+                                                                 namespace="default"))
+        self.assertTrue(next(stream).result)
+
+        second = free_port()
+        self.rewrite(http_config(self.stub.url, listen=f"127.0.0.1:{second}"))
+        self.reload(1)
+        self.assertRegex(self.daemon.log(),
+                         rf"grpc server listening address=127\.0\.0\.1:{second} port={second}")
+        self.assertTrue(refused(self.first))
+        with grpc.insecure_channel(f"127.0.0.1:{second}") as channel:
+            self.assertEqual(self.value("web", channel), 5)
+        # The connection accepted on the old port goes on serving calls.
+        self.assertEqual(self.value("web"), 5)
+
+        # An address that cannot be bound: the reload fails, the current port keeps serving.
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            taken = busy.getsockname()[1]
+            self.rewrite(http_config(self.stub.url, lead="1m", listen=f"127.0.0.1:{taken}"))
+            self.reload(1, ok=False)
+        self.assertRegex(self.daemon.log(),
+                         r"reload failed.*" + re.escape(self.daemon.config)
+                         + rf": cannot listen on 127\.0\.0\.1:{taken}: Address already in use")
+        with grpc.insecure_channel(f"127.0.0.1:{second}") as channel:
+            self.assertEqual(self.value("web", channel), 5)  # old config: lead 5m
+        self.assertEqual(self.reload_counts(), (1, 1))
+
+        # max_message_size applies to calls started after the reload.
+        self.rewrite(http_config(self.stub.url, listen=f"127.0.0.1:{second}",
+                                 extra="max_message_size = 64;"))
+        self.reload(2)
+        ref = es.ScaledObjectRef(name="web", namespace="default",
+                                 scalerMetadata={"pad": "x" * 200})
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.daemon.get_metrics(ref, "m")
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+        self.assertEqual(self.value("web"), 5)
+
+        self.daemon.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(list(stream), [])
+        self.assertEqual(stream.code(), grpc.StatusCode.OK)
+        self.assertEqual(self.daemon.proc.wait(20), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
