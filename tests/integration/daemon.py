@@ -154,6 +154,24 @@ class Daemon:
                                          response_deserializer=es.IsActiveResponse.FromString)
         return call(ref, timeout=timeout)
 
+    def rewrite_config(self, text):
+        """Replaces the config file atomically, as an operator's editor or a ConfigMap does."""
+        tmp = self.config + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, self.config)
+
+    def reload(self, n, ok=True, timeout=10.0):
+        """SIGHUP, then waits for the n-th "applied" (or "failed") reload line."""
+        self.proc.send_signal(signal.SIGHUP)
+        pattern = r"reload: configuration applied" if ok else r"reload failed"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(re.findall(pattern, self.log())) >= n:
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"no {pattern!r} #{n}:\n{self.log()}")
+
     def stop(self, sig=signal.SIGTERM, timeout=20):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

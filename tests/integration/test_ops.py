@@ -290,22 +290,6 @@ class ReloadTest(unittest.TestCase):
         return (daemon or self.daemon).get_metrics(self.daemon.ref("web"), "m") \
             .metricValues[0].metricValueFloat
 
-    def rewrite(self, text):
-        tmp = self.daemon.config + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, self.daemon.config)
-
-    def reload(self, n, ok=True):
-        self.daemon.proc.send_signal(signal.SIGHUP)
-        pattern = r"reload: configuration applied" if ok else r"reload failed"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if len(re.findall(pattern, self.daemon.log())) >= n:
-                return
-            time.sleep(0.05)
-        self.fail(f"no {pattern!r} #{n}:\n{self.daemon.log()}")
-
     def reload_counts(self):
         s = samples(http_get(self.daemon.http_port, "/metrics")[2])
         return tuple(s[("kedastral_scaler_config_reloads_total",
@@ -315,19 +299,20 @@ class ReloadTest(unittest.TestCase):
         self.assertEqual(self.web(), 5)
         stream = self.daemon.stream_is_active(self.daemon.ref("web"))
         self.assertTrue(next(stream).result)
-        self.rewrite(config(self.dir, lead="1m"))
-        self.reload(1)
+        self.daemon.rewrite_config(config(self.dir, lead="1m"))
+        self.daemon.reload(1)
         self.assertEqual(self.web(), 2)  # new value served
         self.assertEqual(self.reload_counts(), (1, 0))
 
         # Syntax error on line 3: logged with file:line, the old (1m) config keeps serving.
-        self.rewrite('log_level = "debug";\n\nsources = ( {{ name = "x" }\n')
-        self.reload(1, ok=False)
+        self.daemon.rewrite_config('log_level = "debug";\n\nsources = ( {{ name = "x" }\n')
+        self.daemon.reload(1, ok=False)
         self.assertRegex(self.daemon.log(), re.escape(self.daemon.config) + r":3: ")
         self.assertEqual(self.web(), 2)
         # A plugin that does not exist: named with file:line too.
-        self.rewrite(config(self.dir).replace('plugin = "max"', 'plugin = "nosuch"'))
-        self.reload(2, ok=False)
+        self.daemon.rewrite_config(
+            config(self.dir).replace('plugin = "max"', 'plugin = "nosuch"'))
+        self.daemon.reload(2, ok=False)
         self.assertRegex(self.daemon.log(), r"reload failed.*" + re.escape(self.daemon.config)
                          + r":\d+: .*nosuch")
         self.assertEqual(self.web(), 2)
@@ -367,8 +352,8 @@ class ReloadTest(unittest.TestCase):
         try:
             for i, lead in enumerate(("1m", "5m", "1m"), start=1):
                 time.sleep(0.3)
-                self.rewrite(config(self.dir, lead=lead))
-                self.reload(i)
+                self.daemon.rewrite_config(config(self.dir, lead=lead))
+                self.daemon.reload(i)
             time.sleep(0.3)
         finally:
             stop.set()

@@ -3,16 +3,14 @@
 (checked with the stub forecaster's request counter), a changed source fetches anew, and a
 changed gRPC listen address moves the port (bind first, old kept on failure). Clients are
 python3-grpcio and plain sockets; nothing is shared with the daemon's code."""
-import os
 import re
 import signal
 import socket
-import time
 import unittest
 
 import grpc
 
-from daemon import Daemon, Stub, WORK, es, SERVICE, http_get
+from daemon import Daemon, Stub, es, SERVICE, http_get
 
 WEB = [2, 2, 3, 3, 4, 5, 5, 5]  # lead 5m -> 5, lead 1m -> 2
 
@@ -48,22 +46,6 @@ def refused(port):
 class ReloadBase(unittest.TestCase):
     daemon = None
 
-    def rewrite(self, text):
-        tmp = self.daemon.config + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, self.daemon.config)
-
-    def reload(self, n, ok=True):
-        self.daemon.proc.send_signal(signal.SIGHUP)
-        pattern = r"reload: configuration applied" if ok else r"reload failed"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if len(re.findall(pattern, self.daemon.log())) >= n:
-                return
-            time.sleep(0.05)
-        self.fail(f"no {pattern!r} #{n}:\n{self.daemon.log()}")
-
     def value(self, workload, channel=None):
         ref = es.ScaledObjectRef(name=workload, namespace="default")
         req = es.GetMetricsRequest(scaledObjectRef=ref, metricName="m")
@@ -90,8 +72,8 @@ class ReloadCacheTest(ReloadBase):
         self.assertEqual(self.stub.count("web"), 1)
 
         # Only the policy changed: the http source is the same, so no new GET.
-        self.rewrite(http_config(self.stub.url, lead="1m"))
-        self.reload(1)
+        self.daemon.rewrite_config(http_config(self.stub.url, lead="1m"))
+        self.daemon.reload(1)
         self.assertRegex(self.daemon.log(), r"reload: configuration applied.*2 cached "
                                             r"forecasts kept")
         self.assertEqual(self.value("web"), 2)  # the new policy, on the carried forecast
@@ -102,8 +84,8 @@ class ReloadCacheTest(ReloadBase):
         # The source's url changed: the next call fetches from the new forecaster.
         other = Stub({"web": {"mode": "fresh", "desiredReplicas": [7, 7]}})
         try:
-            self.rewrite(http_config(other.url, lead="1m"))
-            self.reload(2)
+            self.daemon.rewrite_config(http_config(other.url, lead="1m"))
+            self.daemon.reload(2)
             self.assertRegex(self.daemon.log(), r"0 cached forecasts kept")
             self.assertEqual(self.value("web"), 7)
             self.assertEqual(other.count("web"), 1)
@@ -142,8 +124,8 @@ class ReloadListenTest(ReloadBase):
         self.assertTrue(next(stream).result)
 
         second = free_port()
-        self.rewrite(http_config(self.stub.url, listen=f"127.0.0.1:{second}"))
-        self.reload(1)
+        self.daemon.rewrite_config(http_config(self.stub.url, listen=f"127.0.0.1:{second}"))
+        self.daemon.reload(1)
         self.assertRegex(self.daemon.log(),
                          rf"grpc server listening address=127\.0\.0\.1:{second} port={second}")
         self.assertTrue(refused(self.first))
@@ -157,8 +139,8 @@ class ReloadListenTest(ReloadBase):
             busy.bind(("127.0.0.1", 0))
             busy.listen(1)
             taken = busy.getsockname()[1]
-            self.rewrite(http_config(self.stub.url, lead="1m", listen=f"127.0.0.1:{taken}"))
-            self.reload(1, ok=False)
+            self.daemon.rewrite_config(http_config(self.stub.url, lead="1m", listen=f"127.0.0.1:{taken}"))
+            self.daemon.reload(1, ok=False)
         self.assertRegex(self.daemon.log(),
                          r"reload failed.*" + re.escape(self.daemon.config)
                          + rf": cannot listen on 127\.0\.0\.1:{taken}: Address already in use")
@@ -167,9 +149,9 @@ class ReloadListenTest(ReloadBase):
         self.assertEqual(self.reload_counts(), (1, 1))
 
         # max_message_size applies to calls started after the reload.
-        self.rewrite(http_config(self.stub.url, listen=f"127.0.0.1:{second}",
+        self.daemon.rewrite_config(http_config(self.stub.url, listen=f"127.0.0.1:{second}",
                                  extra="max_message_size = 64;"))
-        self.reload(2)
+        self.daemon.reload(2)
         ref = es.ScaledObjectRef(name="web", namespace="default",
                                  scalerMetadata={"pad": "x" * 200})
         with self.assertRaises(grpc.RpcError) as cm:
