@@ -309,6 +309,29 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("not a duration", r.stderr)
 
+    def test_bad_lead_time_env_is_ignored_with_a_word(self):
+        # Upstream silently falls back to 5m on an invalid LEAD_TIME; we fall back and say so.
+        conf = os.path.join(os.environ["KD_SOURCE_DIR"], "etc", "kedastral-scaler.conf")
+        r = run_cli(["--check-config", "--config", conf, "--plugin-dir",
+                     os.environ["KD_PLUGIN_DIR"]], env={"LEAD_TIME": "5 minutes"})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('ignoring LEAD_TIME="5 minutes"', r.stderr)
+
+    def test_bad_bool_flag(self):
+        r = run_cli(["--tls-enabled=maybe"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("write true or false", r.stderr)
+
+    def test_flag_without_value(self):
+        r = run_cli(["--config"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("needs a value", r.stderr)
+
+    def test_missing_config_file(self):
+        r = run_cli(["--check-config", "--config", "/nonexistent/kd.conf"])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("/nonexistent/kd.conf", r.stderr)
+
     def test_check_config_ok(self):
         d = os.path.join(WORK, "cli-ok")
         os.makedirs(d, exist_ok=True)
