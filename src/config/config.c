@@ -199,11 +199,6 @@ static char *resolve(const char *base_dir, const char *path)
     return out;
 }
 
-char *kd_config_resolve_path(const struct kd_config *config, const char *path)
-{
-    return resolve(config->base_dir, path);
-}
-
 /* ---- Top-level scalars -------------------------------------------------------------------- */
 
 static int parse_level(struct loader *l, const config_setting_t *s)

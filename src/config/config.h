@@ -109,7 +109,4 @@ int kd_config_load(const char *path, const struct kd_config_overrides *ov,
 
 void kd_config_free(struct kd_config *config);
 
-/* Resolve `path` against config->base_dir unless absolute; returns malloc'd or NULL. */
-char *kd_config_resolve_path(const struct kd_config *config, const char *path);
-
 #endif /* KD_CONFIG_H */

@@ -1297,11 +1297,6 @@ bool kd_grpc_call_is_finished(const struct kd_grpc_call *call)
     return call->is_finished;
 }
 
-int64_t kd_grpc_call_deadline_ms(const struct kd_grpc_call *call)
-{
-    return call->deadline_ms;
-}
-
 void kd_grpc_call_set_user(struct kd_grpc_call *call, void *user)
 {
     call->user = user;
@@ -1310,9 +1305,4 @@ void kd_grpc_call_set_user(struct kd_grpc_call *call, void *user)
 void *kd_grpc_call_user(const struct kd_grpc_call *call)
 {
     return call->user;
-}
-
-const char *kd_grpc_call_path(const struct kd_grpc_call *call)
-{
-    return call->path;
 }

@@ -141,15 +141,8 @@ int kd_grpc_call_finishf(struct kd_grpc_call *call, enum kd_grpc_status status, 
 
 bool kd_grpc_call_is_finished(const struct kd_grpc_call *call);
 
-/* Absolute deadline on the monotonic clock (milliseconds, as kd_time_mono_ms()), or INT64_MAX
- * when the call has none (streams without grpc-timeout). */
-int64_t kd_grpc_call_deadline_ms(const struct kd_grpc_call *call);
-
 /* One opaque pointer for the handler. */
 void kd_grpc_call_set_user(struct kd_grpc_call *call, void *user);
 void *kd_grpc_call_user(const struct kd_grpc_call *call);
-
-/* The ":path" of the call, for logs. */
-const char *kd_grpc_call_path(const struct kd_grpc_call *call);
 
 #endif /* KD_GRPC_SERVER_H */

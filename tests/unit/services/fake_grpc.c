@@ -171,12 +171,6 @@ bool kd_grpc_call_is_finished(const struct kd_grpc_call *call)
     return call->finished;
 }
 
-int64_t kd_grpc_call_deadline_ms(const struct kd_grpc_call *call)
-{
-    (void)call;
-    return INT64_MAX;
-}
-
 void kd_grpc_call_set_user(struct kd_grpc_call *call, void *user)
 {
     call->user = user;
@@ -185,9 +179,4 @@ void kd_grpc_call_set_user(struct kd_grpc_call *call, void *user)
 void *kd_grpc_call_user(const struct kd_grpc_call *call)
 {
     return call->user;
-}
-
-const char *kd_grpc_call_path(const struct kd_grpc_call *call)
-{
-    return call->method->path;
 }
