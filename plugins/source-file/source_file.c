@@ -27,7 +27,6 @@ struct file_config { /* filled by the host from file_options */
     int64_t poll_ms;
 };
 
-/* What a stat() says about the file; a change in any field means "read it again". */
 struct file_state {
     const struct kd_host *host;
     const struct kd_instance *inst;
@@ -38,68 +37,6 @@ struct file_state {
     struct kd_file_identity attempted; /* the last version tried, so a broken one logs once */
     struct event *poll_timer;
 };
-
-static int read_file(const char *path, char **ret_text, size_t *ret_len,
-                     struct kd_file_identity *ret_id, char *err, size_t err_len)
-{
-    struct stat sb;
-    int rc;
-
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, err_len, "%s", strerror(-rc));
-        return rc;
-    }
-    if (fstat(fd, &sb) != 0) {
-        rc = -errno;
-        snprintf(err, err_len, "%s", strerror(-rc));
-        goto fail_fd;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        rc = -EINVAL;
-        snprintf(err, err_len, "not a regular file");
-        goto fail_fd;
-    }
-    if ((uint64_t)sb.st_size > KD_FORECAST_JSON_MAX_BYTES) {
-        rc = -EFBIG;
-        snprintf(err, err_len, "%lld bytes, at most %u", (long long)sb.st_size,
-                 KD_FORECAST_JSON_MAX_BYTES);
-        goto fail_fd;
-    }
-
-    size_t cap = (size_t)sb.st_size, len = 0;
-    char *text = malloc(cap ? cap : 1);
-    if (!text) {
-        rc = -ENOMEM;
-        snprintf(err, err_len, "out of memory for %zu bytes", cap);
-        goto fail_fd;
-    }
-    while (len < cap) {
-        ssize_t got = read(fd, text + len, cap - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = -errno;
-            snprintf(err, err_len, "read: %s", strerror(-rc));
-            goto fail_text;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    close(fd);
-    kd_file_identity_of(&sb, ret_id);
-    *ret_text = text;
-    *ret_len = len;
-    return 0;
-
-fail_text:
-    free(text);
-fail_fd:
-    close(fd);
-    return rc;
-}
 
 /* Read, parse and index the file; nothing in `st` changes, the caller swaps on success. */
 static int load(const struct file_state *st, struct kd_forecast_doc **ret_doc,
@@ -112,7 +49,8 @@ static int load(const struct file_state *st, struct kd_forecast_doc **ret_doc,
     char *text = NULL;
     size_t len = 0;
 
-    int rc = read_file(st->config->path, &text, &len, &id, err, err_len);
+    int rc =
+        kd_file_read(st->config->path, KD_FORECAST_JSON_MAX_BYTES, &text, &len, &id, err, err_len);
     if (rc < 0)
         return rc;
     rc = kd_forecast_json_parse(text, len, &doc, err, err_len);
@@ -143,16 +81,12 @@ static void log_loaded(const struct file_state *st, enum kd_log_level level, con
 static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct file_state *st = arg;
-    struct kd_file_identity id = {0};
-    struct stat sb;
+    struct kd_file_identity id;
     char err[256];
 
     (void)fd;
     (void)what;
-    if (stat(st->config->path, &sb) == 0)
-        kd_file_identity_of(&sb, &id);
-    else
-        id.error = errno;
+    kd_file_identity_stat(st->config->path, &id);
     if (kd_file_identity_equal(&id, &st->loaded) || kd_file_identity_equal(&id, &st->attempted))
         return;
     st->attempted = id;

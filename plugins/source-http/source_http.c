@@ -95,45 +95,15 @@ static const char *opt(const char *value)
 static int read_token(const char *path, char **ret_header, struct kd_file_identity *ret_id,
                       char *err, size_t err_len)
 {
-    char text[HTTP_TOKEN_MAX + 1];
-    size_t len = 0;
-    struct stat sb;
-    int rc;
+    struct kd_file_identity id;
+    char *text;
+    size_t len;
 
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        rc = -errno;
-        snprintf(err, err_len, "%s", strerror(-rc));
-        return rc;
-    }
-    if (fstat(fd, &sb) != 0) {
-        rc = -errno;
-        snprintf(err, err_len, "%s", strerror(-rc));
-        goto fail_fd;
-    }
-    if (!S_ISREG(sb.st_mode)) {
-        rc = -EINVAL;
-        snprintf(err, err_len, "not a regular file");
-        goto fail_fd;
-    }
-    while (len <= HTTP_TOKEN_MAX) {
-        ssize_t got = read(fd, text + len, sizeof(text) - len);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0) {
-            rc = -errno;
-            snprintf(err, err_len, "read: %s", strerror(-rc));
-            goto fail_fd;
-        }
-        if (got == 0)
-            break;
-        len += (size_t)got;
-    }
-    close(fd);
-    if (len > HTTP_TOKEN_MAX) {
+    int rc = kd_file_read(path, HTTP_TOKEN_MAX, &text, &len, &id, err, err_len);
+    if (rc == -EFBIG)
         snprintf(err, err_len, "longer than %d bytes; is it really a token?", HTTP_TOKEN_MAX);
-        return -EFBIG;
-    }
+    if (rc < 0)
+        return rc;
 
     /* Files usually end with a newline; anything else unprintable would forge headers. */
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
@@ -141,13 +111,15 @@ static int read_token(const char *path, char **ret_header, struct kd_file_identi
         len--;
     if (len == 0) {
         snprintf(err, err_len, "empty");
-        return -EINVAL;
+        rc = -EINVAL;
+        goto fail_text;
     }
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         if (c <= ' ' || c >= 0x7f) {
             snprintf(err, err_len, "byte %zu is not a printable character (0x%02x)", i, c);
-            return -EINVAL;
+            rc = -EINVAL;
+            goto fail_text;
         }
     }
     text[len] = '\0';
@@ -155,14 +127,16 @@ static int read_token(const char *path, char **ret_header, struct kd_file_identi
     char *header;
     if (asprintf(&header, "Authorization: Bearer %s", text) < 0) {
         snprintf(err, err_len, "out of memory");
-        return -ENOMEM;
+        rc = -ENOMEM;
+        goto fail_text;
     }
-    kd_file_identity_of(&sb, ret_id);
+    free(text);
+    *ret_id = id;
     *ret_header = header;
     return 0;
 
-fail_fd:
-    close(fd);
+fail_text:
+    free(text);
     return rc;
 }
 
@@ -170,17 +144,13 @@ fail_fd:
 static void refresh_token(struct http_state *st)
 {
     const char *path = opt(st->config->bearer_token_file);
-    struct kd_file_identity id = {0};
-    struct stat sb;
+    struct kd_file_identity id;
     char err[256];
     char *header;
 
     if (!path)
         return;
-    if (stat(path, &sb) == 0)
-        kd_file_identity_of(&sb, &id);
-    else
-        id.error = errno;
+    kd_file_identity_stat(path, &id);
     if (kd_file_identity_equal(&id, &st->token_loaded) ||
         kd_file_identity_equal(&id, &st->token_attempted))
         return;
