@@ -105,6 +105,7 @@ struct kd_grpc_server {
     struct event_base *base;
     struct kd_grpc_server_config cfg;
     nghttp2_session_callbacks *callbacks;
+    nghttp2_option *options;
     struct evconnlistener *listener;
     int port;
 
@@ -818,7 +819,7 @@ static int conn_start(struct kd_grpc_conn *conn)
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, server->cfg.max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW_SIZE},
     };
-    int rv = nghttp2_session_server_new(&conn->session, server->callbacks, conn);
+    int rv = nghttp2_session_server_new2(&conn->session, server->callbacks, conn, server->options);
     if (rv != 0)
         return -ENOMEM;
     rv = nghttp2_submit_settings(conn->session, NGHTTP2_FLAG_NONE, iv, 2);
@@ -919,11 +920,18 @@ int kd_grpc_server_create(struct event_base *base, const struct kd_grpc_server_c
     nghttp2_session_callbacks_set_on_frame_recv_callback(server->callbacks, on_frame_recv);
     nghttp2_session_callbacks_set_on_frame_send_callback(server->callbacks, on_frame_send);
     nghttp2_session_callbacks_set_on_stream_close_callback(server->callbacks, on_stream_close);
+    if (nghttp2_option_new(&server->options) != 0)
+        goto fail_options;
+    /* A server keeps closed streams for the priority tree, up to MAX_CONCURRENT_STREAMS per
+     * connection (about 1 MB each at 10,000): we do not use priorities. */
+    nghttp2_option_set_no_closed_streams(server->options, 1);
     evtimer_assign(&server->goaway_ev, base, on_goaway, server);
     evtimer_assign(&server->drain_ev, base, on_drain_end, server);
     *ret_server = server;
     return 0;
 
+fail_options:
+    nghttp2_session_callbacks_del(server->callbacks);
 fail_callbacks:
     free(server);
 fail_server:
@@ -1242,6 +1250,7 @@ void kd_grpc_server_destroy(struct kd_grpc_server *server)
         free(server->services[i]);
     free(server->services);
     free(server->routes);
+    nghttp2_option_del(server->options);
     nghttp2_session_callbacks_del(server->callbacks);
     free(server);
 }
