@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One /api/v1/query_range response body, checked against the range it answers. Pure: no I/O,
+ * no logging; errors come back as one line in `err`.
+ */
+#ifndef KD_PROM_RESPONSE_H
+#define KD_PROM_RESPONSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "prom_plan.h"
+
+#define KD_PROM_RESPONSE_MAX_SERIES_NAMED 3 /* label sets quoted when a query returns many */
+
+/*
+ * Parse `len` bytes of `body` (no NUL needed) as the answer to `range` at `step_ms`, into
+ * points[0..range->n_points): the value at range->start_ms + j * step_ms, or NAN where the
+ * series has no point. Returns:
+ *   0         one series, or none (an empty result: every point NAN, *ret_n_series 0)
+ *   -EPROTO   "status":"error": err holds "<errorType>: <error>" as Prometheus wrote them
+ *   -E2BIG    more than one series: err names the first label sets, {job="a", ...}
+ *   -ERANGE   a NaN, +Inf or -Inf value: err says which and at what time
+ *   -EBADMSG  anything else: not JSON, not a matrix, a value that is not a numeric string,
+ *             a native histogram, a time off the range's grid or twice
+ *   -ENOMEM
+ * points and *ret_n_series are unspecified on failure.
+ */
+int kd_prom_response_parse(const char *body, size_t len, const struct kd_prom_range *range,
+                           int64_t step_ms, double *points, size_t *ret_n_series, char *err,
+                           size_t err_len);
+
+#endif /* KD_PROM_RESPONSE_H */
