@@ -15,24 +15,31 @@ struct event_base;
 struct kd_grpc_server;
 struct kd_grpc_call; /* one RPC = one HTTP/2 stream; transport-owned */
 
+/* The gRPC status codes: one table, from which the enum, the names and the decimal strings
+ * come (grpc_status.h). */
+#define KD_GRPC_STATUS_MAP(X)                                                                      \
+    X(OK, 0)                                                                                       \
+    X(CANCELLED, 1)                                                                                \
+    X(UNKNOWN, 2)                                                                                  \
+    X(INVALID_ARGUMENT, 3)                                                                         \
+    X(DEADLINE_EXCEEDED, 4)                                                                        \
+    X(NOT_FOUND, 5)                                                                                \
+    X(ALREADY_EXISTS, 6)                                                                           \
+    X(PERMISSION_DENIED, 7)                                                                        \
+    X(RESOURCE_EXHAUSTED, 8)                                                                       \
+    X(FAILED_PRECONDITION, 9)                                                                      \
+    X(ABORTED, 10)                                                                                 \
+    X(OUT_OF_RANGE, 11)                                                                            \
+    X(UNIMPLEMENTED, 12)                                                                           \
+    X(INTERNAL, 13)                                                                                \
+    X(UNAVAILABLE, 14)                                                                             \
+    X(DATA_LOSS, 15)                                                                               \
+    X(UNAUTHENTICATED, 16)
+
 enum kd_grpc_status {
-    KD_GRPC_OK = 0,
-    KD_GRPC_CANCELLED = 1,
-    KD_GRPC_UNKNOWN = 2,
-    KD_GRPC_INVALID_ARGUMENT = 3,
-    KD_GRPC_DEADLINE_EXCEEDED = 4,
-    KD_GRPC_NOT_FOUND = 5,
-    KD_GRPC_ALREADY_EXISTS = 6,
-    KD_GRPC_PERMISSION_DENIED = 7,
-    KD_GRPC_RESOURCE_EXHAUSTED = 8,
-    KD_GRPC_FAILED_PRECONDITION = 9,
-    KD_GRPC_ABORTED = 10,
-    KD_GRPC_OUT_OF_RANGE = 11,
-    KD_GRPC_UNIMPLEMENTED = 12,
-    KD_GRPC_INTERNAL = 13,
-    KD_GRPC_UNAVAILABLE = 14,
-    KD_GRPC_DATA_LOSS = 15,
-    KD_GRPC_UNAUTHENTICATED = 16,
+#define KD_GRPC_STATUS_ENUM(name, code) KD_GRPC_##name = code,
+    KD_GRPC_STATUS_MAP(KD_GRPC_STATUS_ENUM)
+#undef KD_GRPC_STATUS_ENUM
 };
 
 enum kd_grpc_method_kind {
@@ -63,8 +70,8 @@ struct kd_grpc_method {
 };
 
 struct kd_grpc_server_config {
-    size_t max_message_size;        /* request messages above this: RESOURCE_EXHAUSTED; 4 MiB */
-    int64_t default_deadline_ms;    /* unary calls without grpc-timeout; e.g. 30000 */
+    size_t max_message_size;         /* request messages above this: RESOURCE_EXHAUSTED; 4 MiB */
+    int64_t default_deadline_ms;     /* unary calls without grpc-timeout; e.g. 30000 */
     uint32_t max_concurrent_streams; /* advertised in SETTINGS; >= 1000 */
 };
 
@@ -116,8 +123,8 @@ size_t kd_grpc_server_connections(const struct kd_grpc_server *server);
  * called once every connection is closed or after `grace_ms`, whichever is first (remaining
  * connections are then dropped). Services should finish their long-lived streams first.
  */
-void kd_grpc_server_drain(struct kd_grpc_server *server, int64_t grace_ms,
-                          void (*done)(void *arg), void *arg);
+void kd_grpc_server_drain(struct kd_grpc_server *server, int64_t grace_ms, void (*done)(void *arg),
+                          void *arg);
 
 void kd_grpc_server_destroy(struct kd_grpc_server *server);
 
@@ -132,8 +139,7 @@ int kd_grpc_call_send(struct kd_grpc_call *call, const uint8_t *msg, size_t len)
  * transport). If nothing was sent yet this is one Trailers-Only HEADERS block; otherwise the
  * queued messages go out, then the trailers. Idempotent: later calls return -EALREADY.
  */
-int kd_grpc_call_finish(struct kd_grpc_call *call, enum kd_grpc_status status,
-                        const char *message);
+int kd_grpc_call_finish(struct kd_grpc_call *call, enum kd_grpc_status status, const char *message);
 
 /* printf-style convenience around kd_grpc_call_finish(). */
 int kd_grpc_call_finishf(struct kd_grpc_call *call, enum kd_grpc_status status, const char *fmt,

@@ -2,33 +2,20 @@
 /* Status code strings and grpc-message encoding (see grpc_status.h). */
 #include "grpc/grpc_status.h"
 
-static const char *const code_strs[] = {
-    "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13", "14", "15", "16",
-};
+#include <stdio.h>
+#include <string.h>
 
-static const char *const names[] = {
-    [KD_GRPC_OK] = "OK",
-    [KD_GRPC_CANCELLED] = "CANCELLED",
-    [KD_GRPC_UNKNOWN] = "UNKNOWN",
-    [KD_GRPC_INVALID_ARGUMENT] = "INVALID_ARGUMENT",
-    [KD_GRPC_DEADLINE_EXCEEDED] = "DEADLINE_EXCEEDED",
-    [KD_GRPC_NOT_FOUND] = "NOT_FOUND",
-    [KD_GRPC_ALREADY_EXISTS] = "ALREADY_EXISTS",
-    [KD_GRPC_PERMISSION_DENIED] = "PERMISSION_DENIED",
-    [KD_GRPC_RESOURCE_EXHAUSTED] = "RESOURCE_EXHAUSTED",
-    [KD_GRPC_FAILED_PRECONDITION] = "FAILED_PRECONDITION",
-    [KD_GRPC_ABORTED] = "ABORTED",
-    [KD_GRPC_OUT_OF_RANGE] = "OUT_OF_RANGE",
-    [KD_GRPC_UNIMPLEMENTED] = "UNIMPLEMENTED",
-    [KD_GRPC_INTERNAL] = "INTERNAL",
-    [KD_GRPC_UNAVAILABLE] = "UNAVAILABLE",
-    [KD_GRPC_DATA_LOSS] = "DATA_LOSS",
-    [KD_GRPC_UNAUTHENTICATED] = "UNAUTHENTICATED",
-};
+#define CODE_STR(name, code) [KD_GRPC_##name] = #code,
+static const char *const code_strs[] = {KD_GRPC_STATUS_MAP(CODE_STR)};
+#undef CODE_STR
+
+#define NAME(name, code) [KD_GRPC_##name] = #name,
+static const char *const names[] = {KD_GRPC_STATUS_MAP(NAME)};
+#undef NAME
 
 static int is_known(enum kd_grpc_status status)
 {
-    return (unsigned)status < sizeof(names) / sizeof(names[0]);
+    return (unsigned)status < sizeof(names) / sizeof(names[0]) && names[status];
 }
 
 const char *kd_grpc_status_code_str(enum kd_grpc_status status)
@@ -90,4 +77,36 @@ size_t kd_grpc_status_encode_message(const char *msg, char *buf, size_t size)
     }
     buf[out] = '\0';
     return out;
+}
+
+void kd_grpc_status_quote(const char *s, char *buf, size_t size)
+{
+    size_t out = 0;
+    if (size < 3) {
+        if (size > 0)
+            buf[0] = '\0';
+        return;
+    }
+    buf[out++] = '"';
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        char tmp[5];
+        size_t n;
+        if (*p == '"' || *p == '\\') {
+            tmp[0] = '\\';
+            tmp[1] = (char)*p;
+            n = 2;
+        } else if (*p < 0x20 || *p > 0x7e) {
+            snprintf(tmp, sizeof(tmp), "\\x%02x", *p);
+            n = 4;
+        } else {
+            tmp[0] = (char)*p;
+            n = 1;
+        }
+        if (out + n + 2 > size)
+            break;
+        memcpy(buf + out, tmp, n);
+        out += n;
+    }
+    buf[out++] = '"';
+    buf[out] = '\0';
 }

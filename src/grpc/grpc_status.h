@@ -26,4 +26,11 @@ const char *kd_grpc_status_name(enum kd_grpc_status status);
  */
 size_t kd_grpc_status_encode_message(const char *msg, char *buf, size_t size);
 
+/*
+ * Go's %q, close enough for error texts: `s` (NULL reads as "") in double quotes, with '"',
+ * '\\' and bytes outside 0x20..0x7E escaped. Cut to fit `size` (at least 3 for "\"\""); always
+ * NUL-terminated.
+ */
+void kd_grpc_status_quote(const char *s, char *buf, size_t size);
+
 #endif /* KD_GRPC_STATUS_H */

@@ -6,8 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -15,6 +13,7 @@
 #include <event2/keyvalq_struct.h>
 
 #include "ops/metrics.h"
+#include "util/addr.h"
 
 /* Like upstream's server: slow clients are cut off, the loop is never held. */
 #define ADMIN_HTTP_TIMEOUT_S 30
@@ -106,58 +105,12 @@ static void on_request(struct evhttp_request *req, void *arg)
                    h->ready ? "OK" : (h->live ? "not ready" : "draining"));
 }
 
-/* "host:port", "[v6]:port", ":port" -> host (NULL: any) and port. */
-static int split_address(const char *address, char *host, size_t host_len, const char **ret_host,
-                         int *ret_port)
-{
-    const char *colon;
-    const char *h = address;
-    size_t hlen;
-
-    if (address[0] == '[') {
-        const char *close = strchr(address, ']');
-        if (!close || close[1] != ':')
-            return -EINVAL;
-        h = address + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-    } else {
-        colon = strrchr(address, ':');
-        if (!colon || memchr(address, ':', (size_t)(colon - address)))
-            return -EINVAL;
-        hlen = (size_t)(colon - address);
-    }
-    char *end;
-    errno = 0;
-    long port = strtol(colon + 1, &end, 10);
-    if (!colon[1] || *end || errno || port < 0 || port > 65535 || hlen >= host_len)
-        return -EINVAL;
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-    *ret_host = hlen ? host : "0.0.0.0";
-    *ret_port = (int)port;
-    return 0;
-}
-
-static int bound_port(struct evhttp_bound_socket *socket)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof(ss);
-
-    if (getsockname(evhttp_bound_socket_get_fd(socket), (struct sockaddr *)&ss, &len) != 0)
-        return -1;
-    if (ss.ss_family == AF_INET6)
-        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
 int kd_admin_http_create(struct event_base *base, const char *address, struct kd_metrics *metrics,
                          const struct kd_admin_http_hooks *hooks, struct kd_admin_http **ret_http)
 {
-    char host_buf[256];
-    const char *host;
-    int port;
-    int r = split_address(address, host_buf, sizeof(host_buf), &host, &port);
+    char host[KD_ADDR_HOST_MAX + 1];
+    uint16_t port;
+    int r = kd_addr_split(address, host, sizeof(host), &port);
 
     if (r < 0)
         return r;
@@ -181,12 +134,12 @@ int kd_admin_http_create(struct event_base *base, const char *address, struct kd
     evhttp_set_timeout(h->http, ADMIN_HTTP_TIMEOUT_S);
     evhttp_set_gencb(h->http, on_request, h);
     errno = 0;
-    h->socket = evhttp_bind_socket_with_handle(h->http, host, (ev_uint16_t)port);
+    h->socket = evhttp_bind_socket_with_handle(h->http, host, port);
     if (!h->socket) {
         r = errno ? -errno : -EADDRNOTAVAIL;
         goto fail_bind;
     }
-    h->port = bound_port(h->socket);
+    h->port = kd_addr_local_port(evhttp_bound_socket_get_fd(h->socket));
     *ret_http = h;
     return 0;
 

@@ -95,10 +95,30 @@ static void test_truncate_long(void **state)
     assert_memory_equal(buf + n - 3, "%25", 3);
 }
 
+static void test_quote(void **state)
+{
+    (void)state;
+    char buf[16];
+
+    kd_grpc_status_quote("a\"b\\c", buf, sizeof(buf));
+    assert_string_equal(buf, "\"a\\\"b\\\\c\"");
+    kd_grpc_status_quote(NULL, buf, sizeof(buf));
+    assert_string_equal(buf, "\"\"");
+    kd_grpc_status_quote("\x01\xff", buf, sizeof(buf));
+    assert_string_equal(buf, "\"\\x01\\xff\"");
+    kd_grpc_status_quote("0123456789abcdef", buf, sizeof(buf)); /* cut, still quoted */
+    assert_string_equal(buf, "\"0123456789abc\"");
+    kd_grpc_status_quote("\x01", buf, 6); /* an escape that does not fit is left out */
+    assert_string_equal(buf, "\"\"");
+    kd_grpc_status_quote("x", buf, 2);
+    assert_string_equal(buf, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_code_strings),
+        cmocka_unit_test(test_quote),
         cmocka_unit_test(test_encode),
         cmocka_unit_test(test_truncate),
         cmocka_unit_test(test_truncate_long),

@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One RPC (see grpc_call.h): request validation in grpc-go's order, routing, deadlines,
+ * dispatch, response framing and the status, as Trailers-Only or as trailers. */
+#include "grpc/grpc_call.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <nghttp2/nghttp2.h>
+
+#include "grpc/grpc_conn.h"
+#include "grpc/grpc_server_impl.h"
+#include "grpc/grpc_status.h"
+#include "grpc/grpc_timeout.h"
+#include "util/time.h"
+
+#define MAKE_NV(name, value)                                                                       \
+    {                                                                                              \
+        (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, strlen(value),                    \
+            NGHTTP2_NV_FLAG_NONE                                                                   \
+    }
+
+/* The one extra header of a Trailers-Only reply to a compressed message. */
+static const nghttp2_nv accept_identity = {(uint8_t *)"grpc-accept-encoding", (uint8_t *)"identity",
+                                           sizeof("grpc-accept-encoding") - 1,
+                                           sizeof("identity") - 1, NGHTTP2_NV_FLAG_NONE};
+
+static char *dup_n(const uint8_t *s, size_t n)
+{
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static bool is_grpc_content_type(const uint8_t *v, size_t n)
+{
+    static const char base[] = "application/grpc";
+    size_t blen = sizeof(base) - 1;
+    if (n < blen || memcmp(v, base, blen) != 0)
+        return false;
+    return n == blen || v[blen] == '+' || v[blen] == ';';
+}
+
+static bool name_is(const uint8_t *name, size_t len, const char *lit)
+{
+    return strlen(lit) == len && memcmp(name, lit, len) == 0;
+}
+
+/* ---- Lifetime ------------------------------------------------------------------------------ */
+
+struct kd_grpc_call *kd_grpc_call_new(struct kd_grpc_conn *conn, int32_t stream_id)
+{
+    struct kd_grpc_call *call = calloc(1, sizeof(*call));
+    if (!call)
+        return NULL;
+    call->conn = conn;
+    call->stream_id = stream_id;
+    call->is_identity_encoding = true;
+    call->rst_code = NGHTTP2_NO_ERROR;
+    call->deadline_ms = INT64_MAX;
+    kd_list_push_front(&conn->calls, &call->link);
+    return call;
+}
+
+void kd_grpc_call_free(struct kd_grpc_call *call)
+{
+    if (call->has_deadline)
+        evtimer_del(&call->deadline_ev);
+    kd_list_remove(&call->link);
+    if (call->is_dispatched && call->method->on_close)
+        call->method->on_close(call, call->method->arg);
+    kd_grpc_frame_decoder_fini(&call->dec);
+    if (call->out)
+        evbuffer_free(call->out);
+    free(call->request);
+    free(call->message);
+    free(call->bad_value);
+    free(call->encoding);
+    free(call->path);
+    free(call);
+}
+
+/* ---- Response ------------------------------------------------------------------------------ */
+
+static void submit_trailer(struct kd_grpc_call *call)
+{
+    nghttp2_nv nva[2] = {
+        MAKE_NV("grpc-status", kd_grpc_status_code_str(call->status)),
+        MAKE_NV("grpc-message", call->message ? call->message : ""),
+    };
+    call->is_trailer_submitted = true;
+    int rv =
+        nghttp2_submit_trailer(call->conn->session, call->stream_id, nva, call->message ? 2 : 1);
+    if (rv != 0)
+        KD_GRPC_LOG_DEBUG("stream %d: trailer: %s", call->stream_id, nghttp2_strerror(rv));
+}
+
+static ssize_t read_response(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
+                             size_t length, uint32_t *data_flags, nghttp2_data_source *source,
+                             void *user_data)
+{
+    struct kd_grpc_call *call = source->ptr;
+    (void)session;
+    (void)stream_id;
+    (void)user_data;
+
+    int n = call->out ? evbuffer_remove(call->out, buf, length) : 0;
+    if (n < 0)
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    bool is_empty = !call->out || evbuffer_get_length(call->out) == 0;
+    if (is_empty && call->is_finished) {
+        *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
+        if (!call->is_trailer_submitted)
+            submit_trailer(call);
+        return n;
+    }
+    if (n == 0) {
+        call->is_deferred = true;
+        return NGHTTP2_ERR_DEFERRED;
+    }
+    return n;
+}
+
+static int submit_headers(struct kd_grpc_call *call)
+{
+    nghttp2_nv nva[2] = {
+        MAKE_NV(":status", "200"),
+        MAKE_NV("content-type", "application/grpc"),
+    };
+    nghttp2_data_provider dp = {.source = {.ptr = call}, .read_callback = read_response};
+    int rv = nghttp2_submit_response(call->conn->session, call->stream_id, nva, 2, &dp);
+    if (rv != 0) {
+        KD_GRPC_LOG_DEBUG("stream %d: response: %s", call->stream_id, nghttp2_strerror(rv));
+        return -EPIPE;
+    }
+    call->is_response_submitted = true;
+    return 0;
+}
+
+static void resume(struct kd_grpc_call *call)
+{
+    if (call->is_deferred) {
+        call->is_deferred = false;
+        nghttp2_session_resume_data(call->conn->session, call->stream_id);
+    }
+}
+
+/* Decide the status of a call. Before any response this is one Trailers-Only HEADERS block
+ * with `http_status` ("200" except for the early HTTP-level rejections) and `extra` (NULL or
+ * one more header). After a response it becomes the trailers, once the messages are out. */
+static int finish(struct kd_grpc_call *call, const char *http_status, enum kd_grpc_status status,
+                  const char *message, const nghttp2_nv *extra)
+{
+    if (call->is_finished)
+        return -EALREADY;
+    if (!call->conn->session)
+        return -EPIPE;
+    call->is_finished = true;
+    call->status = status;
+
+    char encoded[KD_GRPC_STATUS_MESSAGE_MAX + 1];
+    size_t enc_len = 0;
+    if (message && *message)
+        enc_len = kd_grpc_status_encode_message(message, encoded, sizeof(encoded));
+
+    if (call->is_response_submitted) {
+        if (enc_len > 0) {
+            call->message = strdup(encoded);
+            if (!call->message)
+                KD_GRPC_LOG_WARN("stream %d: out of memory for grpc-message", call->stream_id);
+        }
+        resume(call);
+        kd_grpc_conn_schedule_send(call->conn);
+        return 0;
+    }
+
+    nghttp2_nv nva[5] = {
+        MAKE_NV(":status", http_status),
+        MAKE_NV("content-type", "application/grpc"),
+        MAKE_NV("grpc-status", kd_grpc_status_code_str(status)),
+    };
+    size_t n = 3;
+    if (enc_len > 0)
+        nva[n++] = (nghttp2_nv)MAKE_NV("grpc-message", encoded);
+    if (extra)
+        nva[n++] = *extra;
+    call->is_response_submitted = true;
+    call->is_trailer_submitted = true;
+    int rv = nghttp2_submit_response(call->conn->session, call->stream_id, nva, n, NULL);
+    if (rv != 0)
+        KD_GRPC_LOG_DEBUG("stream %d: trailers-only: %s", call->stream_id, nghttp2_strerror(rv));
+    kd_grpc_conn_schedule_send(call->conn);
+    return 0;
+}
+
+/* finish() with a printf-style message. */
+static int vfinishf(struct kd_grpc_call *call, const char *http_status, enum kd_grpc_status status,
+                    const nghttp2_nv *extra, const char *fmt, va_list ap)
+    __attribute__((format(printf, 5, 0)));
+
+static int vfinishf(struct kd_grpc_call *call, const char *http_status, enum kd_grpc_status status,
+                    const nghttp2_nv *extra, const char *fmt, va_list ap)
+{
+    char text[KD_GRPC_STATUS_MESSAGE_MAX + 1];
+    vsnprintf(text, sizeof(text), fmt, ap);
+    return finish(call, http_status, status, text, extra);
+}
+
+static int finishf(struct kd_grpc_call *call, const char *http_status, enum kd_grpc_status status,
+                   const nghttp2_nv *extra, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int finishf(struct kd_grpc_call *call, const char *http_status, enum kd_grpc_status status,
+                   const nghttp2_nv *extra, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfinishf(call, http_status, status, extra, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* ---- Deadline ------------------------------------------------------------------------------ */
+
+static void on_deadline(evutil_socket_t fd, short events, void *arg)
+{
+    struct kd_grpc_call *call = arg;
+    (void)fd;
+    (void)events;
+    call->rst_code = NGHTTP2_CANCEL;
+    if (kd_grpc_call_finish(call, KD_GRPC_DEADLINE_EXCEEDED, "deadline exceeded") == -EALREADY) {
+        /* Finished but its output is stuck behind flow control: stop waiting. */
+        nghttp2_submit_rst_stream(call->conn->session, NGHTTP2_FLAG_NONE, call->stream_id,
+                                  NGHTTP2_CANCEL);
+        kd_grpc_conn_schedule_send(call->conn);
+    }
+}
+
+static void start_deadline(struct kd_grpc_call *call, int64_t timeout_ms)
+{
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    call->deadline_ms = kd_time_mono_ms() + timeout_ms;
+    evtimer_assign(&call->deadline_ev, call->conn->server->base, on_deadline, call);
+    evtimer_add(&call->deadline_ev, &tv);
+    call->has_deadline = true;
+}
+
+/* ---- Request ------------------------------------------------------------------------------- */
+
+static void keep_bad_value(struct kd_grpc_call *call, const uint8_t *value, size_t len)
+{
+    if (!call->bad_value)
+        call->bad_value = dup_n(value, len);
+}
+
+int kd_grpc_call_on_header(struct kd_grpc_call *call, const uint8_t *name, size_t namelen,
+                           const uint8_t *value, size_t valuelen)
+{
+    if (name_is(name, namelen, ":path")) {
+        free(call->path);
+        call->path = dup_n(value, valuelen);
+        if (!call->path)
+            return -ENOMEM;
+    } else if (name_is(name, namelen, ":method")) {
+        call->is_post = name_is(value, valuelen, "POST");
+        if (!call->is_post)
+            keep_bad_value(call, value, valuelen);
+    } else if (name_is(name, namelen, "content-type")) {
+        call->has_content_type = true;
+        call->is_grpc_content_type = is_grpc_content_type(value, valuelen);
+        if (!call->is_grpc_content_type) {
+            free(call->bad_value);
+            call->bad_value = dup_n(value, valuelen);
+        }
+    } else if (name_is(name, namelen, "grpc-timeout")) {
+        call->has_timeout = true;
+        if (kd_grpc_timeout_parse((const char *)value, valuelen, &call->timeout_ms) != 0) {
+            call->is_timeout_bad = true;
+            keep_bad_value(call, value, valuelen);
+        }
+    } else if (name_is(name, namelen, "grpc-encoding")) {
+        call->is_identity_encoding = name_is(value, valuelen, "identity");
+        free(call->encoding);
+        call->encoding = call->is_identity_encoding ? NULL : dup_n(value, valuelen);
+    }
+    return 0;
+}
+
+/* Answer an unroutable path with grpc-go's words. */
+static void reject_path(struct kd_grpc_call *call)
+{
+    char text[1024];
+    kd_grpc_router_explain(&call->conn->server->router, call->path, text, sizeof(text));
+    kd_grpc_call_finish(call, KD_GRPC_UNIMPLEMENTED, text);
+}
+
+/* The HTTP-level checks, in grpc-go's order; false when the call was answered. */
+static bool check_request_headers(struct kd_grpc_call *call)
+{
+    char q[768];
+
+    if (!call->is_grpc_content_type) {
+        kd_grpc_status_quote(call->has_content_type ? call->bad_value : "", q, sizeof(q));
+        finishf(call, "415", KD_GRPC_INVALID_ARGUMENT, NULL, "invalid gRPC request content-type %s",
+                q);
+        return false;
+    }
+    if (call->is_timeout_bad) {
+        kd_grpc_status_quote(call->bad_value, q, sizeof(q));
+        finishf(call, "400", KD_GRPC_INTERNAL, NULL, "malformed grpc-timeout: %s", q);
+        return false;
+    }
+    if (!call->is_post) {
+        kd_grpc_status_quote(call->bad_value, q, sizeof(q));
+        finishf(call, "405", KD_GRPC_INTERNAL, NULL,
+                "Received a HEADERS frame with :method %s which should be POST", q);
+        return false;
+    }
+    return true;
+}
+
+void kd_grpc_call_on_headers_end(struct kd_grpc_call *call)
+{
+    struct kd_grpc_server *server = call->conn->server;
+
+    if (!check_request_headers(call))
+        return;
+    call->method = call->path ? kd_grpc_router_find(&server->router, call->path) : NULL;
+    if (!call->method) {
+        if (!call->path)
+            call->path = strdup("");
+        if (call->path)
+            reject_path(call);
+        else
+            kd_grpc_call_finish(call, KD_GRPC_INTERNAL, "out of memory");
+        return;
+    }
+
+    kd_grpc_frame_decoder_init(&call->dec, server->cfg.max_message_size);
+    call->is_validated = true;
+    if (call->has_timeout)
+        start_deadline(call, call->timeout_ms);
+    else if (call->method->kind == KD_GRPC_UNARY && server->cfg.default_deadline_ms > 0)
+        start_deadline(call, server->cfg.default_deadline_ms);
+    else
+        call->deadline_ms = INT64_MAX;
+}
+
+void kd_grpc_call_forget_service(struct kd_grpc_call *call, const char *service, size_t len)
+{
+    if (!call->is_dispatched && call->method &&
+        kd_grpc_method_in_service(call->method, service, len))
+        call->method = NULL;
+}
+
+/* A call whose service was unregistered before dispatch has method NULL: it goes to whatever
+ * serves its path now. False when the call was answered. */
+static bool reroute(struct kd_grpc_call *call)
+{
+    if (call->method)
+        return true;
+    call->method = kd_grpc_router_find(&call->conn->server->router, call->path);
+    if (call->method)
+        return true;
+    reject_path(call);
+    return false;
+}
+
+/* We decompress nothing, so both cases get UNIMPLEMENTED plus the one encoding we accept:
+ * the answer a client can act on (doc/compression.md). */
+static void reject_compressed(struct kd_grpc_call *call)
+{
+    if (call->is_identity_encoding) {
+        finish(call, "200", KD_GRPC_UNIMPLEMENTED,
+               "grpc: compressed flag set with identity or empty encoding", &accept_identity);
+        return;
+    }
+    char q[128];
+    kd_grpc_status_quote(call->encoding, q, sizeof(q));
+    finishf(call, "200", KD_GRPC_UNIMPLEMENTED, &accept_identity,
+            "grpc: Decompressor is not installed for grpc-encoding %s", q);
+}
+
+static void on_request_message(struct kd_grpc_call *call, const struct kd_grpc_frame_message *m)
+{
+    if (!reroute(call))
+        return;
+    if (m->is_compressed) {
+        reject_compressed(call);
+        return;
+    }
+    call->n_messages++;
+    if (call->method->kind == KD_GRPC_BIDI_STREAMING) {
+        call->is_dispatched = true;
+        call->method->on_message(call, m->data, m->len, call->method->arg);
+        return;
+    }
+    if (call->n_messages > 1) {
+        kd_grpc_call_finish(call, KD_GRPC_INTERNAL,
+                            "grpc: cardinality violation: expected <EOF> for non client-streaming "
+                            "RPCs, but received another message");
+        return;
+    }
+    call->request = malloc(m->len ? m->len : 1);
+    if (!call->request) {
+        kd_grpc_call_finish(call, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+        return;
+    }
+    memcpy(call->request, m->data, m->len);
+    call->request_len = m->len;
+}
+
+void kd_grpc_call_on_data(struct kd_grpc_call *call, const uint8_t *data, size_t len)
+{
+    if (!call->is_validated)
+        return;
+    while (len > 0 && !call->is_finished) {
+        struct kd_grpc_frame_message m;
+        size_t used = 0;
+        int rc = kd_grpc_frame_decode(&call->dec, data, len, &used, &m);
+        if (rc == -EMSGSIZE) {
+            kd_grpc_call_finishf(call, KD_GRPC_RESOURCE_EXHAUSTED,
+                                 "grpc: received message larger than max (%u vs. %zu)",
+                                 call->dec.msg_len, call->dec.max_message_size);
+            return;
+        }
+        if (rc < 0) {
+            kd_grpc_call_finish(call, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
+            return;
+        }
+        data += used;
+        len -= used;
+        if (rc == 1)
+            on_request_message(call, &m);
+    }
+}
+
+void kd_grpc_call_on_end_stream(struct kd_grpc_call *call)
+{
+    if (!call->is_validated || call->is_finished || !reroute(call))
+        return;
+    if (!kd_grpc_frame_decoder_is_idle(&call->dec)) {
+        kd_grpc_call_finish(call, KD_GRPC_INTERNAL, "grpc: unexpected EOF inside a message");
+        return;
+    }
+    if (call->method->kind == KD_GRPC_BIDI_STREAMING) {
+        if (!call->is_dispatched)
+            kd_grpc_call_finish(call, KD_GRPC_OK, NULL);
+        else if (call->method->on_half_close)
+            call->method->on_half_close(call, call->method->arg);
+        return;
+    }
+    if (call->n_messages == 0) {
+        kd_grpc_call_finish(call, KD_GRPC_INTERNAL,
+                            "grpc: cardinality violation: received no request message from "
+                            "non-client-streaming RPC");
+        return;
+    }
+    call->is_dispatched = true;
+    call->method->on_message(call, call->request, call->request_len, call->method->arg);
+    free(call->request);
+    call->request = NULL;
+}
+
+/* ---- Per-call API (grpc_server.h) ------------------------------------------------------------ */
+
+int kd_grpc_call_send(struct kd_grpc_call *call, const uint8_t *msg, size_t len)
+{
+    uint8_t header[KD_GRPC_FRAME_HEADER_LEN];
+
+    if (call->is_finished || !call->conn->session)
+        return -EPIPE;
+    if (kd_grpc_frame_encode_header(len, header) != 0)
+        return -EMSGSIZE;
+    if (!call->out) {
+        call->out = evbuffer_new();
+        if (!call->out)
+            return -ENOMEM;
+    }
+    if (evbuffer_expand(call->out, sizeof(header) + len) != 0 ||
+        evbuffer_add(call->out, header, sizeof(header)) != 0 ||
+        (len > 0 && evbuffer_add(call->out, msg, len) != 0))
+        return -ENOMEM;
+    if (!call->is_response_submitted) {
+        int rc = submit_headers(call);
+        if (rc < 0)
+            return rc;
+    } else {
+        resume(call);
+    }
+    kd_grpc_conn_schedule_send(call->conn);
+    return 0;
+}
+
+int kd_grpc_call_finish(struct kd_grpc_call *call, enum kd_grpc_status status, const char *message)
+{
+    return finish(call, "200", status, message, NULL);
+}
+
+int kd_grpc_call_finishf(struct kd_grpc_call *call, enum kd_grpc_status status, const char *fmt,
+                         ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfinishf(call, "200", status, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+bool kd_grpc_call_is_finished(const struct kd_grpc_call *call)
+{
+    return call->is_finished;
+}
+
+void kd_grpc_call_set_user(struct kd_grpc_call *call, void *user)
+{
+    call->user = user;
+}
+
+void *kd_grpc_call_user(const struct kd_grpc_call *call)
+{
+    return call->user;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * grpc/grpc_call.c: one RPC on one HTTP/2 stream. The connection feeds it request headers,
+ * DATA and end of stream; the call validates them in grpc-go's order, routes, enforces the
+ * deadline, dispatches to the method and frames what the handler sends (kd_grpc_call_send,
+ * kd_grpc_call_finish in grpc_server.h).
+ */
+#ifndef KD_GRPC_CALL_H
+#define KD_GRPC_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/event_struct.h>
+
+#include "grpc/grpc_frame.h"
+#include "grpc/grpc_server.h"
+#include "util/list.h"
+
+struct evbuffer;
+struct kd_grpc_conn;
+
+struct kd_grpc_call {
+    struct kd_grpc_conn *conn;
+    struct kd_list link; /* conn->calls */
+    int32_t stream_id;
+    const struct kd_grpc_method *method;
+    char *path;
+
+    /* Request header facts, gathered by on_header and judged at the end of the headers. */
+    bool is_post;
+    bool has_content_type;
+    bool is_grpc_content_type;
+    bool has_timeout;
+    bool is_timeout_bad;
+    bool is_identity_encoding; /* no grpc-encoding, or "identity" */
+    int64_t timeout_ms;
+    char *bad_value; /* offending :method, content-type or grpc-timeout, for the error text */
+    char *encoding;
+
+    bool is_validated;  /* headers accepted; DATA is parsed from now on */
+    bool is_dispatched; /* on_message ran: on_close is owed */
+    bool is_finished;   /* status decided; nothing more may be sent */
+    bool is_response_submitted;
+    bool is_deferred; /* the data provider is waiting for kd_grpc_call_send */
+    bool is_trailer_submitted;
+    bool has_deadline;
+    uint32_t rst_code; /* sent after our END_STREAM if the client is still sending */
+
+    struct kd_grpc_frame_decoder dec;
+    unsigned n_messages;
+    uint8_t *request; /* the single message of UNARY / SERVER_STREAMING, until EOS */
+    size_t request_len;
+
+    struct evbuffer *out; /* framed response messages not yet given to nghttp2 */
+    enum kd_grpc_status status;
+    char *message; /* encoded grpc-message for the trailers, or NULL */
+    struct event deadline_ev;
+    int64_t deadline_ms;
+    void *user;
+};
+
+/* A call for a new request stream, linked into conn->calls; NULL when out of memory. */
+struct kd_grpc_call *kd_grpc_call_new(struct kd_grpc_conn *conn, int32_t stream_id);
+
+/* Unlink and free; runs the method's on_close if the call was dispatched. */
+void kd_grpc_call_free(struct kd_grpc_call *call);
+
+/* One request header. -ENOMEM. */
+int kd_grpc_call_on_header(struct kd_grpc_call *call, const uint8_t *name, size_t namelen,
+                           const uint8_t *value, size_t valuelen);
+
+/* End of the request headers: validate, route, start the deadline. */
+void kd_grpc_call_on_headers_end(struct kd_grpc_call *call);
+
+/* A chunk of request DATA (ignored unless the headers were accepted). */
+void kd_grpc_call_on_data(struct kd_grpc_call *call, const uint8_t *data, size_t len);
+
+/* The client half-closed (END_STREAM). */
+void kd_grpc_call_on_end_stream(struct kd_grpc_call *call);
+
+/* `service` was unregistered: a call routed to it but not dispatched yet is routed again when
+ * its request is complete (live reload), since the old table's owner may be gone. */
+void kd_grpc_call_forget_service(struct kd_grpc_call *call, const char *service, size_t len);
+
+#endif /* KD_GRPC_CALL_H */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * grpc/grpc_conn.c: one client connection, a bufferevent and an nghttp2 server session, the
+ * nghttp2 callbacks that feed calls (grpc_call.c), and the connection's part of the drain.
+ * The connection does not care what kind of bufferevent it is given: a socket right after
+ * accept (h2c), or a TLS one once its handshake selected h2.
+ */
+#ifndef KD_GRPC_CONN_H
+#define KD_GRPC_CONN_H
+
+#include <stdbool.h>
+
+#include <event2/event_struct.h>
+#include <nghttp2/nghttp2.h>
+
+#include "util/list.h"
+
+struct bufferevent;
+struct kd_grpc_server;
+
+struct kd_grpc_conn {
+    struct kd_grpc_server *server;
+    struct kd_list link; /* server->conns */
+    struct bufferevent *bev;
+    nghttp2_session *session; /* NULL once the connection is being freed */
+    struct kd_list calls;     /* struct kd_grpc_call.link, for teardown */
+    struct event send_ev;     /* deferred nghttp2_session_send, so handlers never re-enter */
+    bool is_closing;          /* flush what is buffered, then free */
+};
+
+/* The callbacks every session of a server shares; the caller frees them with
+ * nghttp2_session_callbacks_del(). -ENOMEM. */
+int kd_grpc_conn_callbacks_new(nghttp2_session_callbacks **ret_callbacks);
+
+/*
+ * Start serving HTTP/2 on `bev` (which the connection owns from now on, also on failure: it
+ * is freed then). Sends our SETTINGS, links the connection into the server. -ENOMEM.
+ */
+int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev);
+
+/* Release the connection and every call on it (their on_close run). */
+void kd_grpc_conn_free(struct kd_grpc_conn *conn);
+
+/* Flush what nghttp2 has queued, from the loop (never re-entering a handler). */
+void kd_grpc_conn_schedule_send(struct kd_grpc_conn *conn);
+
+/* Drain, first step: GOAWAY with the last stream id 2^31-1 (new streams still accepted). */
+void kd_grpc_conn_shutdown_notice(struct kd_grpc_conn *conn);
+
+/* Drain, second step: GOAWAY with the last stream id processed; running calls go on. */
+void kd_grpc_conn_goaway(struct kd_grpc_conn *conn);
+
+#endif /* KD_GRPC_CONN_H */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the server (grpc_server.c), its connections (grpc_conn.c) and calls (grpc_call.c)
+ * share. Private to src/grpc/: services see only grpc_server.h.
+ */
+#ifndef KD_GRPC_SERVER_IMPL_H
+#define KD_GRPC_SERVER_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <event2/event_struct.h>
+#include <nghttp2/nghttp2.h>
+
+#include "grpc/grpc_router.h"
+#include "grpc/grpc_server.h"
+#include "util/list.h"
+#include "util/log.h"
+
+#define KD_GRPC_LOG_DEBUG(...)                                                                     \
+    do {                                                                                           \
+        if (kd_log_enabled(KD_LOG_DEBUG))                                                          \
+            kd_log_prefixed(KD_LOG_DEBUG, "grpc", __VA_ARGS__);                                    \
+    } while (0)
+#define KD_GRPC_LOG_WARN(...) kd_log_prefixed(KD_LOG_WARN, "grpc", __VA_ARGS__)
+#define KD_GRPC_LOG_INFO(...) kd_log_prefixed(KD_LOG_INFO, "grpc", __VA_ARGS__)
+
+struct evconnlistener;
+
+struct kd_grpc_server {
+    struct event_base *base;
+    struct kd_grpc_server_config cfg;
+    nghttp2_session_callbacks *callbacks; /* grpc_conn.c's, shared by every session */
+    nghttp2_option *options;
+    struct evconnlistener *listener;
+    int port;
+    struct kd_grpc_router router;
+
+    struct kd_list conns; /* struct kd_grpc_conn.link */
+    size_t n_conns;
+
+    bool is_draining;
+    struct event goaway_ev;
+    struct event drain_ev; /* made active when the last connection goes while draining */
+    void (*drain_done)(void *arg);
+    void *drain_arg;
+};
+
+#endif /* KD_GRPC_SERVER_IMPL_H */
