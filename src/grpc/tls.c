@@ -1,0 +1,582 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* OpenSSL server contexts for the gRPC listener, their reload and the file watch. */
+#include "grpc/tls.h"
+
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "util/errbuf.h"
+#include "util/log.h"
+
+#define LOG_DEBUG(...)                                                                             \
+    do {                                                                                           \
+        if (kd_log_enabled(KD_LOG_DEBUG))                                                          \
+            kd_log_prefixed(KD_LOG_DEBUG, "tls", __VA_ARGS__);                                     \
+    } while (0)
+#define LOG_INFO(...) kd_log_prefixed(KD_LOG_INFO, "tls", __VA_ARGS__)
+#define LOG_WARN(...) kd_log_prefixed(KD_LOG_WARN, "tls", __VA_ARGS__)
+
+/* Mozilla's "intermediate" TLS 1.2 list: forward secrecy and AEAD only, none of the suites
+ * RFC 9113 appendix A forbids for HTTP/2. TLS 1.3 suites are OpenSSL's defaults. */
+#define TLS12_CIPHERS                                                                              \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+enum { FILE_CERT, FILE_KEY, FILE_CA, N_FILES };
+
+struct file_id {
+    int error; /* errno of a failed stat(), 0 when the fields are valid */
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+};
+
+struct kd_tls {
+    struct kd_tls_config cfg; /* file names point into `paths` */
+    char *paths[N_FILES];
+    SSL_CTX *ctx; /* current material; every SSL holds its own reference */
+    uint64_t generation;
+    struct file_id ids[N_FILES]; /* what the current or last attempted load saw */
+    char last_error[512];        /* the failure last logged by the watch, "" after a success */
+    struct event *poll_ev;
+};
+
+/* The SSL's "refusal already logged" flag (the ALPN callback logs; the handshake error after
+ * it must not log again). */
+static int g_logged_index = -1;
+
+static const char *const file_roles[N_FILES] = {"cert", "key", "client_ca"};
+
+/* ---- Configuration ------------------------------------------------------------------------ */
+
+void kd_tls_config_init(struct kd_tls_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->client_auth = KD_TLS_CLIENT_AUTH_NONE;
+    cfg->min_version = KD_TLS_1_2;
+    cfg->poll_ms = KD_TLS_POLL_MS;
+}
+
+static const char *const auth_names[] = {"none", "optional", "require"};
+
+int kd_tls_parse_client_auth(const char *text, enum kd_tls_client_auth *ret_auth)
+{
+    for (size_t i = 0; i < sizeof(auth_names) / sizeof(auth_names[0]); i++) {
+        if (strcmp(text, auth_names[i]) == 0) {
+            *ret_auth = (enum kd_tls_client_auth)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+const char *kd_tls_client_auth_name(enum kd_tls_client_auth auth)
+{
+    return (unsigned)auth < sizeof(auth_names) / sizeof(auth_names[0]) ? auth_names[auth] : "?";
+}
+
+int kd_tls_parse_min_version(const char *text, enum kd_tls_version *ret_version)
+{
+    if (strcmp(text, "1.2") == 0)
+        *ret_version = KD_TLS_1_2;
+    else if (strcmp(text, "1.3") == 0)
+        *ret_version = KD_TLS_1_3;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+int kd_tls_config_check(const struct kd_tls_config *cfg, char *err, size_t err_len)
+{
+    if (!cfg->cert_file || !*cfg->cert_file || !cfg->key_file || !*cfg->key_file) {
+        kd_errbuf_printf(err, err_len, "TLS needs both a certificate and a key file");
+        return -EINVAL;
+    }
+    bool has_ca = cfg->client_ca_file && *cfg->client_ca_file;
+    if (cfg->client_auth != KD_TLS_CLIENT_AUTH_NONE && !has_ca) {
+        kd_errbuf_printf(err, err_len, "client_auth \"%s\" needs a client_ca file",
+                         kd_tls_client_auth_name(cfg->client_auth));
+        return -EINVAL;
+    }
+    if ((unsigned)cfg->client_auth > KD_TLS_CLIENT_AUTH_REQUIRE) {
+        kd_errbuf_printf(err, err_len, "unknown client_auth %d", (int)cfg->client_auth);
+        return -EINVAL;
+    }
+    if (cfg->min_version != KD_TLS_1_2 && cfg->min_version != KD_TLS_1_3) {
+        kd_errbuf_printf(err, err_len, "min_version must be TLS 1.2 or 1.3");
+        return -EINVAL;
+    }
+    if (cfg->poll_ms < 0) {
+        kd_errbuf_printf(err, err_len, "poll interval must be >= 0");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* ---- Errors and names ---------------------------------------------------------------------- */
+
+/* The most specific reason on OpenSSL's error queue, the innermost, pushed first ("no start
+ * line" rather than "PEM lib"); then the queue is cleared so that it never leaks into an
+ * unrelated connection's diagnosis. */
+static void openssl_reason(char *buf, size_t size)
+{
+    unsigned long last = ERR_get_error();
+    ERR_clear_error();
+    if (last == 0) {
+        kd_errbuf_printf(buf, size, "unknown OpenSSL error");
+        return;
+    }
+    const char *reason = ERR_reason_error_string(last);
+    if (reason)
+        kd_errbuf_printf(buf, size, "%s", reason);
+    else
+        ERR_error_string_n(last, buf, size);
+}
+
+static void name_oneline(const X509_NAME *name, char *buf, size_t size)
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    buf[0] = '\0';
+    if (!bio)
+        return;
+    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+        int n = BIO_read(bio, buf, (int)size - 1);
+        buf[n > 0 ? n : 0] = '\0';
+    }
+    BIO_free(bio);
+}
+
+static void time_text(const ASN1_TIME *t, char *buf, size_t size)
+{
+    struct tm tm;
+    if (t && ASN1_TIME_to_tm(t, &tm) == 1)
+        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    else
+        kd_errbuf_printf(buf, size, "?");
+}
+
+/* ---- Files --------------------------------------------------------------------------------- */
+
+static void file_id_stat(const char *path, struct file_id *id)
+{
+    struct stat sb;
+    memset(id, 0, sizeof(*id));
+    if (!path)
+        return;
+    if (stat(path, &sb) != 0) {
+        id->error = errno;
+        return;
+    }
+    id->dev = sb.st_dev;
+    id->ino = sb.st_ino;
+    id->size = sb.st_size;
+    id->mtime = sb.st_mtim;
+    id->ctime = sb.st_ctim;
+}
+
+static bool file_id_equal(const struct file_id *a, const struct file_id *b)
+{
+    if (a->error || b->error)
+        return a->error == b->error;
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/* ---- ALPN ---------------------------------------------------------------------------------- */
+
+static void peer_text(SSL *ssl, char *buf, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    int fd = SSL_get_fd(ssl);
+
+    kd_errbuf_printf(buf, size, "?");
+    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+        return;
+    if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return;
+    kd_errbuf_printf(buf, size, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
+}
+
+/* The client's ALPN list, printable: "http/1.1,spdy/3" (for the refusal line). */
+static void alpn_list_text(const unsigned char *in, unsigned inlen, char *buf, size_t size)
+{
+    size_t out = 0;
+    buf[0] = '\0';
+    for (unsigned i = 0; i < inlen && out + 4 < size;) {
+        unsigned n = in[i++];
+        if (n > inlen - i)
+            break;
+        if (out > 0)
+            buf[out++] = ',';
+        for (unsigned j = 0; j < n && out + 4 < size; j++) {
+            unsigned char c = in[i + j];
+            buf[out++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+        }
+        i += n;
+    }
+    buf[out] = '\0';
+}
+
+static int on_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                          const unsigned char *in, unsigned int inlen, void *arg)
+{
+    (void)arg;
+    for (unsigned i = 0; i < inlen;) {
+        unsigned n = in[i++];
+        if (n > inlen - i)
+            break;
+        if (n == 2 && in[i] == 'h' && in[i + 1] == '2') {
+            *out = in + i;
+            *outlen = 2;
+            return SSL_TLSEXT_ERR_OK;
+        }
+        i += n;
+    }
+    char peer[NI_MAXHOST + NI_MAXSERV + 4], offered[256];
+    peer_text(ssl, peer, sizeof(peer));
+    alpn_list_text(in, inlen, offered, sizeof(offered));
+    LOG_WARN("refusing %s: its ALPN offers %s, not h2 (gRPC needs HTTP/2 over TLS)", peer,
+             offered[0] ? offered : "nothing");
+    SSL_set_ex_data(ssl, g_logged_index, (void *)1);
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+/* ---- Contexts ------------------------------------------------------------------------------ */
+
+/* Never prompt on a terminal for an encrypted key: it fails to load instead. */
+static int no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)arg;
+    return -1;
+}
+
+static int fail_file(int role, const char *path, char *err, size_t err_len)
+{
+    char reason[256];
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        int e = errno;
+        ERR_clear_error();
+        kd_errbuf_printf(err, err_len, "%s \"%s\": %s", file_roles[role], path, strerror(e));
+        return -e;
+    }
+    openssl_reason(reason, sizeof(reason));
+    kd_errbuf_printf(err, err_len, "%s \"%s\": %s", file_roles[role], path, reason);
+    return -EPROTO;
+}
+
+static int build_ctx(const struct kd_tls_config *cfg, SSL_CTX **ret_ctx, char *err, size_t err_len)
+{
+    char reason[256];
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    int rc;
+
+    ERR_clear_error();
+    if (!ctx) {
+        kd_errbuf_printf(err, err_len, "out of memory creating a TLS context");
+        return -ENOMEM;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
+    if (!SSL_CTX_set_min_proto_version(ctx, (int)cfg->min_version) ||
+        !SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS)) {
+        openssl_reason(reason, sizeof(reason));
+        kd_errbuf_printf(err, err_len, "TLS context: %s", reason);
+        rc = -EPROTO;
+        goto fail;
+    }
+    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
+        rc = fail_file(FILE_CERT, cfg->cert_file, err, err_len);
+        goto fail;
+    }
+    /* OpenSSL checks the key against the certificate as it loads it. */
+    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1 &&
+        ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
+        rc = fail_file(FILE_KEY, cfg->key_file, err, err_len);
+        goto fail;
+    }
+    if (ERR_peek_error() != 0 || SSL_CTX_check_private_key(ctx) != 1) {
+        openssl_reason(reason, sizeof(reason));
+        kd_errbuf_printf(err, err_len, "key \"%s\" does not match cert \"%s\": %s", cfg->key_file,
+                         cfg->cert_file, reason);
+        rc = -EPROTO;
+        goto fail;
+    }
+    if (cfg->client_auth != KD_TLS_CLIENT_AUTH_NONE) {
+        /* No client CA list is sent in the CertificateRequest: Go's crypto/tls (KEDA) then
+         * offers its certificate whatever its issuer, instead of silently sending none when
+         * an intermediate is not named (KEDA issue #7017). Verification is unchanged. */
+        if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca_file, NULL) != 1) {
+            rc = fail_file(FILE_CA, cfg->client_ca_file, err, err_len);
+            goto fail;
+        }
+        int mode = SSL_VERIFY_PEER;
+        if (cfg->client_auth == KD_TLS_CLIENT_AUTH_REQUIRE)
+            mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        SSL_CTX_set_verify(ctx, mode, NULL);
+    }
+    /* Resumed sessions skip verification: they must not cross a context built on other
+     * material, and need an id context once peers are verified. */
+    static const unsigned char sid_ctx[] = "kedastral-scaler";
+    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
+    SSL_CTX_set_alpn_select_cb(ctx, on_alpn_select, NULL);
+    *ret_ctx = ctx;
+    return 0;
+
+fail:
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+static void log_loaded(const struct kd_tls *tls, const char *how)
+{
+    X509 *cert = SSL_CTX_get0_certificate(tls->ctx);
+    char subject[256] = "", issuer[256] = "", not_after[32] = "?";
+    if (cert) {
+        name_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+        name_oneline(X509_get_issuer_name(cert), issuer, sizeof(issuer));
+        time_text(X509_get0_notAfter(cert), not_after, sizeof(not_after));
+    }
+    LOG_INFO("%s certificate \"%s\" (subject %s, issuer %s, expires %s), client_auth %s, "
+             "TLS >= 1.%d",
+             how, tls->cfg.cert_file, subject, issuer, not_after,
+             kd_tls_client_auth_name(tls->cfg.client_auth),
+             tls->cfg.min_version == KD_TLS_1_3 ? 3 : 2);
+}
+
+/* Build from the files; on success the new context replaces the old. The identities are taken
+ * before reading, so a file that changes while it is read is read again on the next poll. */
+static int load(struct kd_tls *tls, char *err, size_t err_len)
+{
+    SSL_CTX *ctx;
+    for (int i = 0; i < N_FILES; i++)
+        file_id_stat(tls->paths[i], &tls->ids[i]);
+    int rc = build_ctx(&tls->cfg, &ctx, err, err_len);
+    if (rc != 0)
+        return rc;
+    SSL_CTX_free(tls->ctx);
+    tls->ctx = ctx;
+    tls->generation++;
+    return 0;
+}
+
+int kd_tls_check_files(struct kd_tls *tls)
+{
+    char err[sizeof(tls->last_error)];
+    bool changed = false;
+    for (int i = 0; i < N_FILES && !changed; i++) {
+        struct file_id id;
+        file_id_stat(tls->paths[i], &id);
+        changed = !file_id_equal(&id, &tls->ids[i]);
+    }
+    if (!changed)
+        return 0;
+    int rc = load(tls, err, sizeof(err));
+    if (rc == 0) {
+        tls->last_error[0] = '\0';
+        log_loaded(tls, "files changed: new handshakes use");
+    } else if (strcmp(err, tls->last_error) != 0) {
+        /* Once per distinct failure: a half-written pair is retried on every change, and
+         * logged again only when it fails differently. */
+        LOG_WARN("files changed but cannot be used, keeping the current certificate: %s", err);
+        snprintf(tls->last_error, sizeof(tls->last_error), "%s", err);
+    }
+    return rc;
+}
+
+static void on_poll(evutil_socket_t fd, short events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    kd_tls_check_files(arg);
+}
+
+int kd_tls_create(struct event_base *base, const struct kd_tls_config *cfg, struct kd_tls **ret_tls,
+                  char *err, size_t err_len)
+{
+    int rc = kd_tls_config_check(cfg, err, err_len);
+    if (rc != 0)
+        return rc;
+    if (g_logged_index < 0) {
+        g_logged_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+        if (g_logged_index < 0) {
+            kd_errbuf_printf(err, err_len, "out of memory");
+            return -ENOMEM;
+        }
+    }
+
+    struct kd_tls *tls = calloc(1, sizeof(*tls));
+    if (!tls)
+        goto fail_alloc;
+    tls->cfg = *cfg;
+    const char *files[N_FILES] = {cfg->cert_file, cfg->key_file,
+                                  cfg->client_auth != KD_TLS_CLIENT_AUTH_NONE ? cfg->client_ca_file
+                                                                              : NULL};
+    for (int i = 0; i < N_FILES; i++) {
+        if (files[i] && !(tls->paths[i] = strdup(files[i])))
+            goto fail_paths;
+    }
+    tls->cfg.cert_file = tls->paths[FILE_CERT];
+    tls->cfg.key_file = tls->paths[FILE_KEY];
+    tls->cfg.client_ca_file = tls->paths[FILE_CA];
+
+    rc = load(tls, err, err_len);
+    if (rc != 0)
+        goto fail_load;
+    if (base && cfg->poll_ms > 0) {
+        struct timeval tv = {(time_t)(cfg->poll_ms / 1000),
+                             (suseconds_t)(cfg->poll_ms % 1000) * 1000};
+        tls->poll_ev = event_new(base, -1, EV_PERSIST, on_poll, tls);
+        if (!tls->poll_ev || event_add(tls->poll_ev, &tv) != 0)
+            goto fail_paths;
+    }
+    *ret_tls = tls;
+    return 0;
+
+fail_paths:
+    rc = -ENOMEM;
+    kd_errbuf_printf(err, err_len, "out of memory");
+fail_load:
+    kd_tls_destroy(tls);
+    return rc;
+fail_alloc:
+    kd_errbuf_printf(err, err_len, "out of memory");
+    return -ENOMEM;
+}
+
+int kd_tls_reload(struct kd_tls *tls)
+{
+    char err[sizeof(tls->last_error)];
+    int rc = load(tls, err, sizeof(err));
+    if (rc == 0) {
+        tls->last_error[0] = '\0';
+        log_loaded(tls, "reloaded: new handshakes use");
+    } else {
+        LOG_WARN("reload failed, keeping the current certificate: %s", err);
+        snprintf(tls->last_error, sizeof(tls->last_error), "%s", err);
+    }
+    return rc;
+}
+
+uint64_t kd_tls_generation(const struct kd_tls *tls)
+{
+    return tls->generation;
+}
+
+void kd_tls_destroy(struct kd_tls *tls)
+{
+    if (!tls)
+        return;
+    if (tls->poll_ev)
+        event_free(tls->poll_ev);
+    SSL_CTX_free(tls->ctx);
+    for (int i = 0; i < N_FILES; i++)
+        free(tls->paths[i]);
+    free(tls);
+}
+
+/* ---- Connections --------------------------------------------------------------------------- */
+
+SSL *kd_tls_ssl_new(struct kd_tls *tls)
+{
+    return SSL_new(tls->ctx);
+}
+
+struct bufferevent *kd_tls_bufferevent_new(struct kd_tls *tls, struct event_base *base,
+                                           evutil_socket_t fd, int options)
+{
+    SSL *ssl = kd_tls_ssl_new(tls);
+    if (!ssl)
+        return NULL;
+    /* Without BEV_OPT_CLOSE_ON_FREE libevent would leak the SSL; with it the SSL goes too. */
+    struct bufferevent *bev =
+        bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, options);
+    if (!bev) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    return bev;
+}
+
+bool kd_tls_handshake_done(struct bufferevent *bev)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    const unsigned char *proto = NULL;
+    unsigned len = 0;
+    if (!ssl)
+        return false;
+    SSL_get0_alpn_selected(ssl, &proto, &len);
+    if (len == 2 && memcmp(proto, "h2", 2) == 0) {
+        if (kd_log_enabled(KD_LOG_DEBUG)) {
+            char peer[NI_MAXHOST + NI_MAXSERV + 4];
+            peer_text(ssl, peer, sizeof(peer));
+            LOG_DEBUG("%s: %s %s, ALPN h2", peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+        }
+        return true;
+    }
+    char peer[NI_MAXHOST + NI_MAXSERV + 4];
+    peer_text(ssl, peer, sizeof(peer));
+    LOG_WARN("refusing %s: it sent no ALPN; gRPC over TLS needs ALPN h2", peer);
+    return false;
+}
+
+void kd_tls_handshake_failed(struct bufferevent *bev, short events)
+{
+    SSL *ssl = bufferevent_openssl_get_ssl(bev);
+    char peer[NI_MAXHOST + NI_MAXSERV + 4], reason[256];
+    unsigned long code, last = 0;
+
+    /* libevent moved the errors off OpenSSL's queue; take the most specific (the last). */
+    while ((code = bufferevent_get_openssl_error(bev)) != 0)
+        last = code;
+    ERR_clear_error();
+    if (!ssl || SSL_get_ex_data(ssl, g_logged_index))
+        return;
+    peer_text(ssl, peer, sizeof(peer));
+    if (last == 0) {
+        /* EOF or a socket error before or during the handshake: a TCP probe, a port scan, or
+         * a client that gave up. Not worth a line at info. */
+        LOG_DEBUG("%s closed before the TLS handshake finished%s", peer,
+                  (events & BEV_EVENT_ERROR) ? " (socket error)" : "");
+        return;
+    }
+    const char *r = ERR_reason_error_string(last);
+    kd_errbuf_printf(reason, sizeof(reason), "%s", r ? r : "unknown error");
+    int why = ERR_GET_REASON(last);
+    bool plaintext = ERR_GET_LIB(last) == ERR_LIB_SSL &&
+                     (why == SSL_R_WRONG_VERSION_NUMBER || why == SSL_R_HTTP_REQUEST ||
+                      why == SSL_R_PACKET_LENGTH_TOO_LONG);
+    long verify = SSL_get_verify_result(ssl);
+    if (plaintext)
+        LOG_INFO("TLS handshake with %s failed: %s (a plaintext client on the TLS port?)", peer,
+                 reason);
+    else if (verify != X509_V_OK)
+        LOG_INFO("TLS handshake with %s failed: %s: client certificate: %s", peer, reason,
+                 X509_verify_cert_error_string(verify));
+    else
+        LOG_INFO("TLS handshake with %s failed: %s", peer, reason);
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * TLS for the gRPC listener: one OpenSSL server context built from PEM files (certificate
+ * chain, key, optional client CA bundle), TLS >= 1.2, ALPN that selects "h2" and refuses
+ * everything else, client certificates required, optional or not asked for. The material is
+ * re-read when the files change (cert-manager, the kubelet's Secret symlink swap) or on
+ * kd_tls_reload(): new handshakes use the new context, connections already accepted keep the
+ * one they started with, and a broken new set keeps the old one and is logged once.
+ */
+#ifndef KD_GRPC_TLS_H
+#define KD_GRPC_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/util.h> /* evutil_socket_t */
+
+struct bufferevent;
+struct event_base;
+struct ssl_st;
+struct kd_tls;
+
+enum kd_tls_client_auth {
+    KD_TLS_CLIENT_AUTH_NONE,     /* no CertificateRequest: any client may connect */
+    KD_TLS_CLIENT_AUTH_OPTIONAL, /* asked for; a client without one may connect, a bad one may not
+                                  */
+    KD_TLS_CLIENT_AUTH_REQUIRE,  /* a certificate signed by client_ca is required */
+};
+
+enum kd_tls_version { KD_TLS_1_2 = 0x0303, KD_TLS_1_3 = 0x0304 }; /* the wire values */
+
+/* Default poll interval for file changes: three stat(2) calls, cheap enough to do often. */
+#define KD_TLS_POLL_MS 1000
+
+struct kd_tls_config {
+    const char *cert_file;      /* PEM chain, leaf first; required */
+    const char *key_file;       /* PEM private key, unencrypted; required */
+    const char *client_ca_file; /* PEM bundle that signs client certificates, or NULL */
+    enum kd_tls_client_auth client_auth;
+    enum kd_tls_version min_version;
+    int64_t poll_ms; /* how often the files are checked for changes; 0: never (reload only) */
+};
+
+/* Defaults: no files, client_auth none, TLS 1.2, KD_TLS_POLL_MS. */
+void kd_tls_config_init(struct kd_tls_config *cfg);
+
+/* "require" | "optional" | "none"; -EINVAL otherwise. */
+int kd_tls_parse_client_auth(const char *text, enum kd_tls_client_auth *ret_auth);
+const char *kd_tls_client_auth_name(enum kd_tls_client_auth auth);
+
+/* "1.2" | "1.3"; -EINVAL otherwise (older versions are refused). */
+int kd_tls_parse_min_version(const char *text, enum kd_tls_version *ret_version);
+
+/* The shape without touching files: cert and key present, client_auth optional or require
+ * only with a client_ca, a known min_version, poll_ms >= 0. -EINVAL with one line in err. */
+int kd_tls_config_check(const struct kd_tls_config *cfg, char *err, size_t err_len);
+
+/*
+ * Build the server context from cfg's files (copied; cfg may go away) and, with poll_ms > 0
+ * and a base, watch them. Errors: -EINVAL (shape, as kd_tls_config_check), -ENOENT/-EACCES
+ * (a file cannot be read), -EPROTO (OpenSSL refused the material: not PEM, key does not
+ * match the certificate, no certificate in client_ca), -ENOMEM; one line in err naming the
+ * file and OpenSSL's reason. Nothing is logged here: the caller has the config context.
+ */
+int kd_tls_create(struct event_base *base, const struct kd_tls_config *cfg, struct kd_tls **ret_tls,
+                  char *err, size_t err_len);
+
+/*
+ * Re-read every file now (SIGHUP). 0: the new material serves new handshakes (logged at
+ * info with the certificate's subject, issuer and expiry); -errno as for kd_tls_create: the
+ * current material keeps serving and the reason is logged at warn.
+ */
+int kd_tls_reload(struct kd_tls *tls);
+
+/*
+ * What the watch does every poll_ms: 0 if no file changed since the last load or attempt;
+ * otherwise the files are loaded as by kd_tls_reload(), except that a failure is logged only
+ * when it differs from the one logged last (a pair that stays broken is logged once).
+ */
+int kd_tls_check_files(struct kd_tls *tls);
+
+/* How many times material was loaded: 1 after create, +1 per successful reload. */
+uint64_t kd_tls_generation(const struct kd_tls *tls);
+
+/* Stop watching and drop this object's reference to the context. Connections accepted
+ * earlier hold their own reference and go on. NULL is ignored. */
+void kd_tls_destroy(struct kd_tls *tls);
+
+/* ---- For the listener ---------------------------------------------------------------------- */
+
+/* A server-side SSL on the current context (the caller owns it), or NULL on ENOMEM. */
+struct ssl_st *kd_tls_ssl_new(struct kd_tls *tls);
+
+/* An accepting bufferevent_openssl on fd with `options` (BEV_OPT_*), a dirty shutdown (EOF
+ * without close_notify) reported as EOF. NULL on ENOMEM; the fd is then not closed. */
+struct bufferevent *kd_tls_bufferevent_new(struct kd_tls *tls, struct event_base *base,
+                                           evutil_socket_t fd, int options);
+
+/*
+ * After BEV_EVENT_CONNECTED on such a bufferevent: true if "h2" was negotiated. A client
+ * that sent no ALPN at all completes the handshake (the select callback never runs) and is
+ * refused here: false, logged at warn saying why. The connection must then be closed.
+ */
+bool kd_tls_handshake_done(struct bufferevent *bev);
+
+/* After BEV_EVENT_ERROR or EOF before BEV_EVENT_CONNECTED: log why the handshake failed
+ * (info: certificate problems, protocol errors; debug: closed before a ClientHello, as
+ * TCP probes do). */
+void kd_tls_handshake_failed(struct bufferevent *bev, short events);
+
+#endif /* KD_GRPC_TLS_H */
