@@ -27,7 +27,7 @@ FROM debian:12-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         ca-certificates libevent-core-2.1-7 libevent-extra-2.1-7 libnghttp2-14 libprotobuf-c1 \
-        libconfig9 libcjson1 libcurl4 \
+        libconfig9 libcjson1 libcurl4 libevent-openssl-2.1-7 libssl3 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/bin/kedastral-scaler /usr/bin/kedastral-scaler
 COPY --from=build /out/usr/lib/kedastral-scaler/ /usr/lib/kedastral-scaler/
