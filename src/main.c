@@ -22,8 +22,10 @@
 #include "ops/metrics.h"
 #include "ops/process_stats.h"
 #include "ops/scaler_metrics.h"
+#include "ops/status_http.h"
 #include "plugin/plugin_host.h"
 #include "scaler/scaler.h"
+#include "scaler/scaler_status.h"
 #include "services/health.h"
 #include "services/reflection.h"
 #include "util/duration.h"
@@ -60,6 +62,12 @@ struct daemon {
     struct kd_scaler_metrics *scaler_metrics;
     struct kd_scaler_observer observer;
     struct kd_admin_http *admin;
+    struct kd_status_http status; /* /status, /status.json, verbose health */
+    int64_t started_ms;
+    uint64_t reloads_ok, reloads_failed;
+    int64_t last_reload_ms;
+    bool last_reload_ok;
+    char last_reload_error[1024];
     struct event *sig_term;
     struct event *sig_int;
     struct event *sig_hup;
@@ -340,6 +348,40 @@ static void before_scrape(void *arg)
     kd_scaler_metrics_pull(d->scaler_metrics, &pull);
 }
 
+static int status_snapshot(void *arg, const struct kd_status_query *query,
+                           struct kd_status_snapshot *ret_snapshot)
+{
+    struct daemon *d = arg;
+    const struct kd_config *c = d->config;
+    struct kd_status_daemon info = {
+        .version = KD_VERSION,
+        .config_file = c->path,
+        .listen = c->listen,
+        .http_listen = c->http_listen,
+        .started_ms = d->started_ms,
+        .reloads_ok = d->reloads_ok,
+        .reloads_failed = d->reloads_failed,
+        .last_reload_ms = d->last_reload_ms,
+        .last_reload_ok = d->last_reload_ok,
+        .last_reload_error = d->last_reload_error,
+        .max_message_size = c->max_message_size,
+        .default_deadline_ms = c->default_deadline_ms,
+        .shutdown_timeout_ms = c->shutdown_timeout_ms,
+    };
+    return kd_scaler_status_snapshot(d->scaler, &info, query, kd_time_now_ms(), ret_snapshot);
+}
+
+static void note_reload(struct daemon *d, bool ok, const char *err)
+{
+    d->last_reload_ms = kd_time_now_ms();
+    d->last_reload_ok = ok;
+    if (ok)
+        d->reloads_ok++;
+    else
+        d->reloads_failed++;
+    snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s", ok ? "" : err);
+}
+
 static void on_retired_released(void *arg, struct kd_scaler *scaler)
 {
     struct daemon *d = arg;
@@ -377,7 +419,12 @@ static void start_drain(struct daemon *d, const char *why)
 
 static void admin_start(struct daemon *d, const char *address)
 {
-    struct kd_admin_http_hooks hooks = {.before_scrape = before_scrape, .arg = d};
+    struct kd_admin_http_hooks hooks = {
+        .before_scrape = before_scrape,
+        .arg = d,
+        .route = kd_status_http_route,
+        .route_arg = &d->status,
+    };
     struct kd_admin_http *admin;
     int rc = kd_admin_http_create(d->base, address, d->metrics, &hooks, &admin);
 
@@ -474,6 +521,7 @@ static void reload(struct daemon *d)
     if (strcmp(config->http_listen, r->config->http_listen) != 0)
         admin_start(d, config->http_listen);
     kd_scaler_metrics_reload(d->scaler_metrics, true);
+    note_reload(d, true, NULL);
     KD_INFO("reload: configuration applied (%zu sources, %zu policies, %zu workload routes; "
             "%zu cached forecasts kept)",
             config->n_sources, config->n_policies, config->n_workloads, kept);
@@ -485,6 +533,7 @@ fail_scaler:
     kd_config_free(config);
 fail:
     kd_scaler_metrics_reload(d->scaler_metrics, false);
+    note_reload(d, false, err);
     KD_ERROR("reload failed, the running configuration keeps serving: %s", err);
 }
 
@@ -614,7 +663,8 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
 
-    struct daemon d = {.opts = &opts};
+    struct daemon d = {.opts = &opts, .started_ms = kd_time_now_ms()};
+    d.status = (struct kd_status_http){.enabled = true, .snapshot = status_snapshot, .arg = &d};
     char err[1024];
     rc = kd_config_load(opts.config_path, &opts.ov, default_plugin_dir(), &d.config, err,
                         sizeof(err));

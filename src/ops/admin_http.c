@@ -77,12 +77,67 @@ static void reply_metrics(struct kd_admin_http *h, struct evhttp_request *req)
     evbuffer_free(out);
 }
 
+static const char *reason_of(int code)
+{
+    switch (code) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return code >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+/* A route hook answered: send its reply. */
+static void reply_hook(struct evhttp_request *req, struct kd_admin_http_reply *r)
+{
+    struct evkeyvalq *headers = evhttp_request_get_output_headers(req);
+    struct evbuffer *out = evbuffer_new();
+
+    evhttp_add_header(headers, "Content-Type",
+                      r->content_type ? r->content_type : "text/plain; charset=utf-8");
+    if (r->code == 405)
+        evhttp_add_header(headers, "Allow", "GET, HEAD");
+    if (!out || (r->len && evbuffer_add(out, r->body, r->len) < 0)) {
+        free(r->body);
+        if (out)
+            evbuffer_free(out);
+        reply_text(req, 500, "Internal Server Error", "out of memory\n");
+        return;
+    }
+    free(r->body);
+    evhttp_send_reply(req, r->code, reason_of(r->code), out);
+    evbuffer_free(out);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct kd_admin_http *h = arg;
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
+
+    if (path && h->hooks.route) {
+        struct kd_admin_http_request hr = {
+            .path = path,
+            .query = evhttp_uri_get_query(uri),
+            .get = method == EVHTTP_REQ_GET || method == EVHTTP_REQ_HEAD,
+            .live = h->live,
+            .ready = h->ready,
+        };
+        struct kd_admin_http_reply reply = {0};
+        if (h->hooks.route(h->hooks.route_arg, &hr, &reply)) {
+            reply_hook(req, &reply);
+            return;
+        }
+    }
     bool is_metrics = path && strcmp(path, "/metrics") == 0;
     bool is_healthz = path && strcmp(path, "/healthz") == 0;
     bool is_readyz = path && strcmp(path, "/readyz") == 0;

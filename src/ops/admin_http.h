@@ -8,15 +8,37 @@
 #define KD_ADMIN_HTTP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct event_base;
 struct kd_metrics;
 struct kd_admin_http;
 
+/* One request as a route hook sees it. */
+struct kd_admin_http_request {
+    const char *path;
+    const char *query; /* raw, without '?'; NULL when absent */
+    bool get;          /* GET or HEAD */
+    bool live, ready;  /* the server's state (set_live, set_ready) */
+};
+
+/* A route hook's answer; `body` (malloc'd, may be NULL) is the server's to free. */
+struct kd_admin_http_reply {
+    int code;
+    const char *content_type;
+    char *body;
+    size_t len;
+};
+
 struct kd_admin_http_hooks {
     /* Called right before /metrics is written, to refresh pulled values (process_*, ...). */
     void (*before_scrape)(void *arg);
     void *arg;
+    /* Extra routes (the status endpoints), asked first: true with *reply filled answers the
+     * request, false leaves it to the built-in routes. Optional. */
+    bool (*route)(void *arg, const struct kd_admin_http_request *req,
+                  struct kd_admin_http_reply *reply);
+    void *route_arg;
 };
 
 /*

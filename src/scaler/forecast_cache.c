@@ -40,7 +40,9 @@ struct kd_cache_entry {
     enum kd_fetch_error error;
     char error_message[256];
     unsigned failures; /* consecutive */
-    bool stale;        /* as last noted by the service, for once-per-change logs */
+    int64_t failing_since_ms;
+    bool stale;                  /* as last noted by the service, for once-per-change logs */
+    int64_t refresh_due_mono_ms; /* 0: no refresh armed */
 
     int64_t last_asked_mono_ms;
     struct kd_cache_waiter *waiters;
@@ -150,6 +152,12 @@ int kd_forecast_cache_clone(const struct kd_forecast *forecast, struct kd_foreca
 static void fill_view(const struct kd_cache_entry *entry, struct kd_cache_view *view)
 {
     *view = (struct kd_cache_view){
+        .in_flight = entry->in_flight,
+        .stale = entry->stale,
+        .failures = entry->failures,
+        .failing_since_ms = entry->failures ? entry->failing_since_ms : 0,
+        .last_asked_mono_ms = entry->last_asked_mono_ms,
+        .refresh_due_mono_ms = entry->refresh_due_mono_ms,
         .entry = (struct kd_cache_entry *)entry,
         .workload = entry->workload,
         .route = entry->route,
@@ -194,6 +202,7 @@ static void schedule_refresh(struct kd_cache_entry *entry, int64_t delay_ms)
 {
     struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
     evtimer_add(entry->refresh_ev, &tv);
+    entry->refresh_due_mono_ms = kd_time_mono_ms() + delay_ms;
 }
 
 static void entry_log(const struct kd_cache_entry *entry, enum kd_log_level level, const char *fmt,
@@ -217,7 +226,11 @@ static void fetch_failed(struct kd_cache_entry *entry, enum kd_fetch_error error
     entry->error = error;
     snprintf(entry->error_message, sizeof(entry->error_message), "%s",
              message && *message ? message : "fetch failed");
+    if (cache->observer.on_fetch_error)
+        cache->observer.on_fetch_error(cache->observer.arg, entry->route->source->name,
+                                       entry->workload, entry->error_message);
     if (entry->failures++ == 0) {
+        entry->failing_since_ms = kd_time_now_ms();
         if (entry->forecast)
             entry_log(entry, KD_LOG_WARN,
                       "workload %s: %s; serving the last good forecast (fetched %" PRId64
@@ -316,6 +329,7 @@ static void start_fetch(struct kd_cache_entry *entry)
     if (entry->in_flight || entry->cache->draining)
         return;
     evtimer_del(entry->refresh_ev);
+    entry->refresh_due_mono_ms = 0;
     entry->fetch = (struct kd_fetch){.on_done = on_fetch_done, .on_fail = on_fetch_fail};
     entry->in_flight = true;
     entry->cache->stats.fetches++;
@@ -364,6 +378,7 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
+    entry->refresh_due_mono_ms = 0;
     if (entry->subscribers) {
         entry->last_asked_mono_ms = now;
     } else if (now - entry->last_asked_mono_ms >= entry->route->timing.idle_evict_ms) {
@@ -564,6 +579,17 @@ bool kd_forecast_cache_next(const struct kd_forecast_cache *cache, size_t *pos,
     return false;
 }
 
+bool kd_forecast_cache_next_any(const struct kd_forecast_cache *cache, size_t *pos,
+                                struct kd_cache_view *ret_view)
+{
+    void *value;
+
+    if (!kd_hashmap_next(&cache->entries, pos, NULL, &value))
+        return false;
+    fill_view(value, ret_view);
+    return true;
+}
+
 int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cache_view *from)
 {
     const struct kd_cache_entry *old = from->entry;
@@ -599,11 +625,14 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
                                                              : "fetch failed");
     if (old) {
         entry->failures = old->failures;
+        entry->failing_since_ms = old->failing_since_ms;
         entry->stale = old->stale;
         entry->last_asked_mono_ms = old->last_asked_mono_ms;
     }
-    if (entry->error && entry->failures == 0)
+    if (entry->error && entry->failures == 0) {
         entry->failures = 1;
+        entry->failing_since_ms = kd_time_now_ms();
+    }
 
     if (entry->failures > 0) {
         delay = kd_forecast_cache_backoff_ms(entry->failures, route->timing.refresh_ms,
@@ -650,6 +679,7 @@ void kd_forecast_cache_drain(struct kd_forecast_cache *cache)
             src->plugin->source->cancel(src->state, &entry->fetch);
         }
         evtimer_del(entry->refresh_ev);
+        entry->refresh_due_mono_ms = 0;
         while (entry->waiters) {
             struct kd_cache_waiter *w = entry->waiters;
             kd_forecast_cache_cancel_wait(w);

@@ -30,6 +30,13 @@ struct kd_cache_view {
     int64_t fetched_at_ms;              /* wall clock when it arrived; 0 if none */
     enum kd_fetch_error error;          /* 0: the last finished fetch succeeded */
     const char *error_message;          /* "" when error is 0 */
+    /* For the status page (scaler_status.c): */
+    bool in_flight;              /* a fetch is running */
+    bool stale;                  /* as last noted with kd_forecast_cache_note_stale() */
+    unsigned failures;           /* consecutive failed fetches */
+    int64_t failing_since_ms;    /* wall clock of the first of them; 0 when not failing */
+    int64_t last_asked_mono_ms;  /* monotonic clock of the last lookup or subscriber tick */
+    int64_t refresh_due_mono_ms; /* monotonic clock of the next refresh or retry; 0: none */
 };
 
 /* A call waiting for a cold workload's first answer. The caller owns the memory. */
@@ -65,6 +72,9 @@ struct kd_cache_observer {
                      double duration_s);
     /* An idle entry was dropped (its workload's series can go). */
     void (*on_evict)(void *arg, const char *workload);
+    /* After on_fetch for a failed fetch: what went wrong, in words. Optional. */
+    void (*on_fetch_error)(void *arg, const char *source, const char *workload,
+                           const char *message);
     void *arg;
 };
 
@@ -133,6 +143,10 @@ void kd_forecast_cache_stats(const struct kd_forecast_cache *cache,
  */
 bool kd_forecast_cache_next(const struct kd_forecast_cache *cache, size_t *pos,
                             struct kd_cache_view *ret_view);
+
+/* Like kd_forecast_cache_next(), cold entries included (forecast NULL, error 0). */
+bool kd_forecast_cache_next_any(const struct kd_forecast_cache *cache, size_t *pos,
+                                struct kd_cache_view *ret_view);
 
 /*
  * Reload: start `from->workload`'s entry in `cache` with what `from` (a view of the cache being

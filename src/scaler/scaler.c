@@ -22,6 +22,7 @@
 #include "scaler/external_scaler.h"
 #include "scaler/forecast_cache.h"
 #include "scaler/routes.h"
+#include "scaler/scaler_status.h"
 #include "scaler/source_identity.h"
 #include "util/hashmap.h"
 #include "util/log.h"
@@ -46,6 +47,7 @@ struct kd_scaler {
     struct scaler_call *streams; /* open StreamIsActive calls, ended on drain */
     size_t n_streams;
     struct kd_scaler_observer observer;
+    struct kd_status_tracker *tracker; /* per-source health for the status endpoints */
 
     /* Reload: a retired scaler frees itself (from release_ev) once open_calls drops to 0. */
     size_t open_calls;
@@ -474,6 +476,7 @@ static void release(struct kd_scaler *scaler)
         kd_forecast_cache_unsubscribe(&sc->sub);
     }
     kd_forecast_cache_destroy(scaler->cache);
+    kd_status_tracker_destroy(scaler->tracker);
     if (scaler->release_ev)
         event_free(scaler->release_ev);
     kd_routes_fini(&scaler->routes);
@@ -557,6 +560,12 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
         snprintf(err, err_len, "out of memory");
         goto fail;
     }
+    r = kd_status_tracker_create(scaler->sources, scaler->n_sources, &scaler->tracker);
+    if (r < 0) {
+        snprintf(err, err_len, "out of memory");
+        goto fail;
+    }
+    kd_scaler_set_observer(scaler, NULL);
     scaler->release_ev = evtimer_new(base, on_release, scaler);
     if (!scaler->release_ev) {
         r = -ENOMEM;
@@ -611,8 +620,22 @@ void kd_scaler_destroy(struct kd_scaler *scaler)
 
 void kd_scaler_set_observer(struct kd_scaler *scaler, const struct kd_scaler_observer *observer)
 {
+    struct kd_cache_observer chain;
+
     scaler->observer = observer ? *observer : (struct kd_scaler_observer){0};
-    kd_forecast_cache_set_observer(scaler->cache, observer ? &observer->cache : NULL);
+    kd_status_tracker_observer(scaler->tracker, observer ? &observer->cache : NULL, &chain);
+    kd_forecast_cache_set_observer(scaler->cache, &chain);
+}
+
+void kd_scaler_parts(const struct kd_scaler *scaler, struct kd_scaler_parts *ret_parts)
+{
+    *ret_parts = (struct kd_scaler_parts){
+        .cache = scaler->cache,
+        .routes = &scaler->routes,
+        .sources = scaler->sources,
+        .n_sources = scaler->n_sources,
+        .tracker = scaler->tracker,
+    };
 }
 
 void kd_scaler_stats(const struct kd_scaler *scaler, struct kd_scaler_stats *ret_stats)

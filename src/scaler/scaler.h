@@ -15,6 +15,9 @@ struct event_base;
 struct kd_config;
 struct kd_grpc_server;
 struct kd_scaler;
+struct kd_instance;
+struct kd_routes;
+struct kd_status_tracker;
 
 /* Load the plugins the config names, create their instances, build the routes. On error one
  * line in err (file:line when the config has it), negative errno, nothing left behind. */
@@ -80,5 +83,16 @@ void kd_scaler_retire(struct kd_scaler *scaler, void (*on_released)(void *arg, s
  * that cannot be copied (out of memory) is fetched anew too. Returns how many were carried.
  */
 size_t kd_scaler_adopt(struct kd_scaler *scaler, const struct kd_scaler *old);
+
+/* What a status snapshot reads (scaler_status.c); all borrowed from the scaler. */
+struct kd_scaler_parts {
+    const struct kd_forecast_cache *cache;
+    const struct kd_routes *routes;
+    struct kd_instance *const *sources;
+    size_t n_sources;
+    const struct kd_status_tracker *tracker;
+};
+
+void kd_scaler_parts(const struct kd_scaler *scaler, struct kd_scaler_parts *ret_parts);
 
 #endif /* KD_SCALER_H */

@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Status snapshots (see scaler_status.h): one pass over the cache entries, sorted by name for
+ * stable paging, and the answer GetMetrics would give now, computed by the same pure code
+ * (external_scaler.c) the gRPC path uses, so the page never disagrees with KEDA.
+ */
+#include "scaler/scaler_status.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "grpc/grpc_status.h"
+#include "plugin/plugin_host.h"
+#include "scaler/external_scaler.h"
+#include "scaler/forecast_cache.h"
+#include "scaler/routes.h"
+#include "scaler/scaler.h"
+#include "util/time.h"
+
+const char *const kd_status_fetch_result_names[KD_STATUS_FETCH_COUNT] = {
+    "success",
+    "error",
+    "not_found",
+    "timeout",
+};
+
+/* ---- tracker ------------------------------------------------------------------------------ */
+
+struct tracked_source {
+    const struct kd_instance *instance;
+    uint64_t fetches[KD_STATUS_FETCH_COUNT];
+    bool failing;
+    bool last_failed; /* the latest on_fetch was an error or timeout: keep its words */
+    int64_t failing_since_ms;
+    char last_error[256];
+    char last_error_workload[128];
+};
+
+struct kd_status_tracker {
+    struct tracked_source *sources;
+    size_t n_sources;
+    struct kd_cache_observer next;
+};
+
+int kd_status_tracker_create(struct kd_instance *const *sources, size_t n_sources,
+                             struct kd_status_tracker **ret_tracker)
+{
+    struct kd_status_tracker *t = calloc(1, sizeof(*t));
+
+    if (!t)
+        return -ENOMEM;
+    t->sources = calloc(n_sources ? n_sources : 1, sizeof(*t->sources));
+    if (!t->sources) {
+        free(t);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n_sources; i++)
+        t->sources[i].instance = sources[i];
+    t->n_sources = n_sources;
+    *ret_tracker = t;
+    return 0;
+}
+
+void kd_status_tracker_destroy(struct kd_status_tracker *tracker)
+{
+    if (!tracker)
+        return;
+    free(tracker->sources);
+    free(tracker);
+}
+
+/* A handful of sources: a scan is cheaper than a map. */
+static struct tracked_source *tracked(const struct kd_status_tracker *t, const char *name)
+{
+    for (size_t i = 0; i < t->n_sources; i++) {
+        if (strcmp(t->sources[i].instance->name, name) == 0)
+            return &t->sources[i];
+    }
+    return NULL;
+}
+
+static void on_fetch(void *arg, const char *source, enum kd_cache_fetch_result result,
+                     double duration_s)
+{
+    struct kd_status_tracker *t = arg;
+    struct tracked_source *s = tracked(t, source);
+
+    if (s) {
+        enum kd_status_fetch_result r = (enum kd_status_fetch_result)result;
+        if (r < KD_STATUS_FETCH_COUNT)
+            s->fetches[r]++;
+        s->last_failed = result == KD_CACHE_FETCH_ERROR || result == KD_CACHE_FETCH_TIMEOUT;
+        if (s->last_failed && !s->failing) {
+            s->failing = true;
+            s->failing_since_ms = kd_time_now_ms();
+        } else if (!s->last_failed) {
+            s->failing = false;
+            s->failing_since_ms = 0;
+        }
+    }
+    if (t->next.on_fetch)
+        t->next.on_fetch(t->next.arg, source, result, duration_s);
+}
+
+static void on_fetch_error(void *arg, const char *source, const char *workload, const char *message)
+{
+    struct kd_status_tracker *t = arg;
+    struct tracked_source *s = tracked(t, source);
+
+    if (s && s->last_failed) {
+        snprintf(s->last_error, sizeof(s->last_error), "%s", message);
+        snprintf(s->last_error_workload, sizeof(s->last_error_workload), "%s", workload);
+    }
+    if (t->next.on_fetch_error)
+        t->next.on_fetch_error(t->next.arg, source, workload, message);
+}
+
+static void on_evict(void *arg, const char *workload)
+{
+    struct kd_status_tracker *t = arg;
+
+    if (t->next.on_evict)
+        t->next.on_evict(t->next.arg, workload);
+}
+
+void kd_status_tracker_observer(struct kd_status_tracker *tracker,
+                                const struct kd_cache_observer *next,
+                                struct kd_cache_observer *ret_observer)
+{
+    tracker->next = next ? *next : (struct kd_cache_observer){0};
+    *ret_observer = (struct kd_cache_observer){
+        .on_fetch = on_fetch,
+        .on_evict = on_evict,
+        .on_fetch_error = on_fetch_error,
+        .arg = tracker,
+    };
+}
+
+/* ---- snapshot ----------------------------------------------------------------------------- */
+
+static int by_name(const void *a, const void *b)
+{
+    const struct kd_cache_view *x = a, *y = b;
+    return strcmp(x->workload, y->workload);
+}
+
+static void fill_source(const struct kd_scaler_parts *parts, size_t i, struct kd_status_source *s)
+{
+    const struct kd_instance *inst = parts->sources[i];
+    const struct tracked_source *t = &parts->tracker->sources[i];
+
+    *s = (struct kd_status_source){
+        .name = inst->name,
+        .plugin = inst->plugin->name,
+        .failing = t->failing,
+        .failing_since_ms = t->failing_since_ms,
+        .last_error = t->last_error,
+        .last_error_workload = t->last_error_workload,
+    };
+    memcpy(s->fetches, t->fetches, sizeof(s->fetches));
+    for (size_t r = 0; r < parts->routes->n; r++) {
+        const struct kd_route *route = &parts->routes->routes[r];
+        if (route->source == inst) {
+            s->refresh_ms = route->timing.refresh_ms;
+            s->timeout_ms = route->timing.timeout_ms;
+            s->idle_evict_ms = route->timing.idle_evict_ms;
+            break;
+        }
+    }
+}
+
+static void count_entry(struct kd_status_snapshot *snap, const struct kd_cache_view *view)
+{
+    for (size_t i = 0; i < snap->n_sources; i++) {
+        struct kd_status_source *s = &snap->sources[i];
+        if (strcmp(s->name, view->route->source->name) == 0) {
+            s->workloads++;
+            s->cached += view->forecast != NULL;
+            s->in_flight += view->in_flight;
+            return;
+        }
+    }
+}
+
+static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int64_t mono_ms,
+                          char *message, size_t message_len, struct kd_status_workload *w)
+{
+    const struct kd_route *route = view->route;
+    const struct kd_instance *policy = route->policy;
+    const struct kd_forecast *f = view->forecast;
+
+    *w = (struct kd_status_workload){
+        .name = view->workload,
+        .route = route->match,
+        .source = route->source->name,
+        .policy = policy->name,
+        .lead_time_ms = policy->plugin->policy->lookahead_ms(policy->state),
+        .stale_after_ms = route->stale_after_ms,
+        .fallback_replicas = route->fallback_replicas,
+        .fetching = view->in_flight,
+        .failures = view->failures,
+        .failing_since_ms = view->failing_since_ms,
+        .last_error = view->error ? view->error_message : "",
+        .not_found = view->error == KD_FETCH_NOT_FOUND,
+        .last_asked_ms = now_ms - (mono_ms - view->last_asked_mono_ms),
+        .refresh_due_ms =
+            view->refresh_due_mono_ms ? now_ms + (view->refresh_due_mono_ms - mono_ms) : 0,
+        .answer_message = message,
+    };
+    if (f) {
+        w->has_forecast = true;
+        w->generated_at_ms = f->generated_at_ms;
+        w->fetched_at_ms = view->fetched_at_ms;
+        w->step_s = f->step_seconds;
+        w->horizon_s = f->horizon_seconds;
+        w->n_points = f->n_desired_replicas;
+        w->desired_replicas = f->desired_replicas;
+    }
+
+    /* The very answer GetMetrics would give: same pure function, same clock. */
+    struct kd_scaler_reply reply;
+    struct kd_scaler_request request = {.method = KD_SCALER_GET_METRICS};
+    char metric[] = "status";
+    char *name = strdup(view->workload);
+
+    kd_external_scaler_reply_init(&reply);
+    if (!name) {
+        reply.status = KD_GRPC_RESOURCE_EXHAUSTED;
+        snprintf(reply.message, sizeof(reply.message), "out of memory");
+    } else {
+        request.workload = name;
+        request.metric_name = metric;
+        if (view->forecast || view->error)
+            kd_external_scaler_answer_metrics(&request, view, now_ms, &reply);
+        else {
+            reply.status = KD_GRPC_UNAVAILABLE;
+            snprintf(reply.message, sizeof(reply.message),
+                     "no forecast for %s yet: the first fetch is running", view->workload);
+        }
+    }
+    w->answer_code = (int)reply.status;
+    w->answer_status = kd_grpc_status_name(reply.status);
+    w->answer_value = reply.status == KD_GRPC_OK ? reply.value : 0;
+    w->stale = reply.stale;
+    snprintf(message, message_len, "%s", reply.status == KD_GRPC_OK ? "" : reply.message);
+    w->active = kd_external_scaler_is_active(view, now_ms);
+    kd_external_scaler_reply_fini(&reply);
+    free(name);
+}
+
+int kd_scaler_status_snapshot(const struct kd_scaler *scaler, const struct kd_status_daemon *daemon,
+                              const struct kd_status_query *query, int64_t now_ms,
+                              struct kd_status_snapshot *ret_snapshot)
+{
+    struct kd_status_snapshot snap = {
+        .now_ms = now_ms,
+        .limit = query->limit,
+        .after = query->after,
+        .workload = query->workload,
+    };
+    struct kd_scaler_parts parts;
+    struct kd_forecast_cache_stats stats;
+    struct kd_cache_view *views = NULL, view;
+    size_t n_views = 0, pos = 0;
+    int64_t mono_ms = kd_time_mono_ms(); /* pairs with now_ms, for the entries' times */
+
+    if (daemon)
+        snap.daemon = *daemon;
+    kd_scaler_parts(scaler, &parts);
+    kd_forecast_cache_stats(parts.cache, &stats);
+    snap.total_workloads = stats.entries;
+    snap.sources = calloc(parts.n_sources ? parts.n_sources : 1, sizeof(*snap.sources));
+    if (!snap.sources)
+        return -ENOMEM;
+    snap.n_sources = parts.n_sources;
+    for (size_t i = 0; i < parts.n_sources; i++)
+        fill_source(&parts, i, &snap.sources[i]);
+
+    /* One pass: source counts over every entry, and the page's candidates. */
+    if (query->limit > 0) {
+        views = malloc((stats.entries ? stats.entries : 1) * sizeof(*views));
+        if (!views)
+            goto fail;
+    }
+    while (kd_forecast_cache_next_any(parts.cache, &pos, &view)) {
+        count_entry(&snap, &view);
+        if (!views || n_views == stats.entries)
+            continue;
+        if (query->workload && strcmp(view.workload, query->workload) != 0)
+            continue;
+        if (query->after && strcmp(view.workload, query->after) <= 0)
+            continue;
+        views[n_views++] = view;
+    }
+    if (n_views > 1)
+        qsort(views, n_views, sizeof(*views), by_name);
+
+    size_t take = n_views < query->limit ? n_views : query->limit;
+    if (take > 0) {
+        snap.workloads = calloc(take, sizeof(*snap.workloads));
+        snap.messages = calloc(take, sizeof(*snap.messages));
+        if (!snap.workloads || !snap.messages)
+            goto fail;
+    }
+    for (size_t i = 0; i < take; i++)
+        fill_workload(&views[i], now_ms, mono_ms, snap.messages[i], sizeof(snap.messages[i]),
+                      &snap.workloads[i]);
+    snap.n_workloads = take;
+    if (take < n_views)
+        snap.next_after = snap.workloads[take - 1].name;
+    free(views);
+    *ret_snapshot = snap;
+    return 0;
+
+fail:
+    free(views);
+    kd_scaler_status_snapshot_fini(&snap);
+    return -ENOMEM;
+}
+
+void kd_scaler_status_snapshot_fini(struct kd_status_snapshot *snapshot)
+{
+    free(snapshot->sources);
+    free(snapshot->workloads);
+    free(snapshot->messages);
+    snapshot->sources = NULL;
+    snapshot->workloads = NULL;
+    snapshot->messages = NULL;
+    snapshot->n_sources = snapshot->n_workloads = 0;
+}
+
+bool kd_status_sources_down(const struct kd_status_snapshot *snapshot)
+{
+    if (snapshot->n_sources == 0)
+        return false;
+    for (size_t i = 0; i < snapshot->n_sources; i++) {
+        if (!snapshot->sources[i].failing || snapshot->sources[i].cached > 0)
+            return false;
+    }
+    return true;
+}

@@ -1,0 +1,260 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The status endpoints of the real daemon: /status.json (exact fields for a file-source
+workload, a failing http-source workload, paging over 1,000 workloads), /status (HTML, escaped,
+rendered by headless Chromium), /healthz?verbose and /readyz?verbose. Clients are http.client,
+python3-grpcio and Chromium; nothing is shared with the daemon's code."""
+import calendar
+import json
+import os
+import random
+import shutil
+import subprocess
+import time
+import unittest
+
+import grpc
+
+from daemon import Daemon, Stub, forecast, http_get, WORK
+
+NOW = int(time.time())
+# max over [0 .. 5m / 60s] = indexes 0..5 -> 8; the 9 just past the window must not count.
+CHECKOUT = [3, 4, 8, 5, 6, 7, 9, 2]
+
+
+def parse_time(text):
+    """RFC 3339 UTC with milliseconds -> Unix milliseconds (exact integers)."""
+    assert text.endswith("Z"), text
+    base, frac = text[:-1].split(".")
+    assert len(frac) == 3, text
+    return calendar.timegm(time.strptime(base, "%Y-%m-%dT%H:%M:%S")) * 1000 + int(frac)
+
+
+def iso_ms(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + ".000Z"
+
+
+def get_json(daemon, path):
+    status, ctype, body = http_get(daemon.http_port, path)
+    assert status == 200, (status, body)
+    assert ctype == "application/json", ctype
+    return json.loads(body)
+
+
+def setup_dir(name):
+    d = os.path.join(WORK, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    return d
+
+
+def write_json(path, doc):
+    with open(path, "w") as f:
+        json.dump(doc, f)
+
+
+def poll(fn, timeout=15.0):
+    """Calls fn until it returns something truthy (a functional wait, no timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = fn()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.1)
+
+
+def rpc_code(fn):
+    try:
+        fn()
+    except grpc.RpcError as e:
+        return e.code()
+    return grpc.StatusCode.OK
+
+
+WORKLOAD_KEYS = {"name", "state", "route", "source", "policy", "lead_time_ms", "stale_after_ms",
+                 "fallback_replicas", "forecast", "answer", "stale", "active", "fetch",
+                 "last_asked", "refresh_due"}
+
+
+class StatusJsonTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        d = setup_dir("status-json")
+        write_json(os.path.join(d, "live.json"), [forecast("checkout", CHECKOUT, NOW)])
+        cls.stub = Stub({"down-api": {"mode": "500"}, "*": {"mode": "fresh",
+                                                            "desiredReplicas": [1, 2]}})
+        cls.d = Daemon(f"""
+sources = (
+  {{ name = "live"; plugin = "file"; path = "{d}/live.json"; rebase = false; loop = false; }},
+  {{ name = "fc"; plugin = "http"; url = "{cls.stub.url}"; refresh = "1s"; timeout = "1500ms"; }}
+);
+policies = ( {{ name = "lookahead"; plugin = "max"; lead_time = "5m"; }} );
+workloads = (
+  {{ match = "checkout"; source = "live"; policy = "lookahead"; }},
+  {{ match = "*-api"; source = "fc"; policy = "lookahead"; fallback_replicas = 2;
+     stale_after = "1h"; }}
+);
+""", name="status-json")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        cls.stub.stop()
+        assert rc == 0, f"daemon exit code {rc}\n{cls.d.log()}"
+
+    def test_file_source_workload_exact(self):
+        d = self.d
+        self.assertEqual(d.get_metrics(d.ref("checkout"), "m").metricValues[0].metricValue, 8)
+        doc = get_json(d, "/status.json")
+        [w] = [w for w in doc["workloads"] if w["name"] == "checkout"]
+        self.assertEqual(set(w), WORKLOAD_KEYS)
+        self.assertEqual(w["state"], "ok")
+        self.assertEqual((w["route"], w["source"], w["policy"]),
+                         ("checkout", "live", "lookahead"))
+        self.assertEqual(w["lead_time_ms"], 300000)
+        self.assertEqual(w["stale_after_ms"], 600000)  # 2 x lead_time
+        self.assertIsNone(w["fallback_replicas"])
+        self.assertEqual(w["answer"], {"code": 0, "status": "OK", "value": 8})
+        self.assertFalse(w["stale"])
+        self.assertTrue(w["active"])
+        f = w["forecast"]
+        self.assertEqual(f["generated_at"], iso_ms(NOW))
+        self.assertEqual((f["step_s"], f["horizon_s"], f["points"]), (60, 480, 8))
+        self.assertNotIn("desired_replicas", f)  # only for ?workload=
+        now = parse_time(doc["now"])
+        self.assertEqual(round(f["age_s"] * 1000), now - NOW * 1000)
+        self.assertLessEqual(parse_time(f["fetched_at"]), now)
+        self.assertEqual(w["fetch"], {"in_flight": False, "failures": 0, "failing_since": None,
+                                      "last_error": None})
+        self.assertLessEqual(parse_time(w["last_asked"]), now)
+        # The next background refresh is armed, at most `refresh` (10 s) after the fetch.
+        due = parse_time(w["refresh_due"])
+        self.assertLessEqual(due, parse_time(f["fetched_at"]) + 10000)
+        self.assertGreater(due, parse_time(f["fetched_at"]))
+
+        one = get_json(d, "/status.json?workload=checkout")
+        self.assertEqual([x["name"] for x in one["workloads"]], ["checkout"])
+        self.assertEqual(one["workloads"][0]["forecast"]["desired_replicas"], CHECKOUT)
+
+        [src] = [s for s in doc["sources"] if s["name"] == "live"]
+        self.assertEqual(src["plugin"], "file")
+        self.assertEqual(src["state"], "ok")
+        self.assertIsNone(src["failing_since"])
+        self.assertGreaterEqual(src["fetches"]["success"], 1)
+        self.assertEqual((src["fetches"]["error"], src["fetches"]["timeout"]), (0, 0))
+        self.assertEqual((src["workloads"], src["cached"], src["in_flight"]), (1, 1, 0))
+        self.assertEqual((src["refresh_ms"], src["timeout_ms"], src["idle_evict_ms"]),
+                         (10000, 2000, 600000))
+
+    def test_failing_http_workload(self):
+        d = self.d
+        # No forecast ever, so no fallback either: the error is the answer.
+        self.assertEqual(rpc_code(lambda: d.get_metrics(d.ref("down-api"), "m")),
+                         grpc.StatusCode.UNAVAILABLE)
+        doc = get_json(d, "/status.json?workload=down-api")
+        [w] = doc["workloads"]
+        self.assertEqual(set(w), WORKLOAD_KEYS)
+        self.assertEqual(w["state"], "failing")
+        self.assertIsNone(w["forecast"])
+        self.assertEqual(w["answer"]["code"], 14)
+        self.assertEqual(w["answer"]["status"], "UNAVAILABLE")
+        self.assertNotIn("value", w["answer"])
+        self.assertIn("no forecast for down-api yet", w["answer"]["message"])
+        self.assertIn("500", w["answer"]["message"])
+        self.assertFalse(w["active"])
+        self.assertGreaterEqual(w["fetch"]["failures"], 1)
+        self.assertIn("500", w["fetch"]["last_error"])
+        self.assertLessEqual(parse_time(w["fetch"]["failing_since"]), parse_time(doc["now"]))
+        self.assertEqual(w["fallback_replicas"], 2)
+        self.assertEqual(w["stale_after_ms"], 3600000)
+
+        [src] = [s for s in doc["sources"] if s["name"] == "fc"]
+        self.assertEqual(src["plugin"], "http")
+        self.assertEqual(src["state"], "failing")
+        self.assertIn("500", src["last_error"])
+        self.assertEqual(src["last_error_workload"], "down-api")
+        self.assertGreaterEqual(src["fetches"]["error"], 1)
+        self.assertLessEqual(parse_time(src["failing_since"]), parse_time(doc["now"]))
+
+        # The source recovers once a workload of it is fetched successfully.
+        self.assertEqual(d.get_metrics(d.ref("up-api"), "m").metricValues[0].metricValue, 2)
+        up = get_json(d, "/status.json?workload=up-api")
+        self.assertEqual(up["workloads"][0]["answer"], {"code": 0, "status": "OK", "value": 2})
+
+    def test_daemon_section(self):
+        doc = get_json(self.d, "/status.json")
+        dm = doc["daemon"]
+        self.assertEqual(dm["config_file"], self.d.config)
+        self.assertEqual(dm["http_listen"], "127.0.0.1:0")
+        self.assertGreaterEqual(dm["uptime_s"], 0)
+        self.assertLessEqual(parse_time(dm["started_at"]), parse_time(doc["now"]))
+        self.assertEqual(dm["limits"], {"max_message_size": 4194304, "default_deadline_ms": 10000,
+                                        "shutdown_timeout_ms": 10000})
+        self.assertEqual(dm["reloads"], {"ok": 0, "failed": 0, "last_at": None,
+                                         "last_result": None, "last_error": None})
+
+    def test_unknown_workload_is_404_and_creates_nothing(self):
+        status, _, body = http_get(self.d.http_port, "/status.json?workload=ghost%3Cx%3E")
+        self.assertEqual(status, 404, body)
+        names = [w["name"] for w in get_json(self.d, "/status.json")["workloads"]]
+        self.assertNotIn("ghost<x>", names)
+
+    def test_bad_queries(self):
+        for q in ("limit=0", "limit=1001", "limit=x", "limit=", "after=%zz", "workload=%4"):
+            status, ctype, body = http_get(self.d.http_port, "/status.json?" + q)
+            self.assertEqual(status, 400, q)
+            self.assertTrue(ctype.startswith("text/plain"), ctype)
+        status, _, _ = http_get(self.d.http_port, "/status.json", method="POST")
+        self.assertEqual(status, 405)
+
+
+class PagingTest(unittest.TestCase):
+    N = 1000
+
+    def test_pages_cover_every_workload_once_in_order(self):
+        d = setup_dir("status-paging")
+        names = [f"w{i:04d}" for i in range(self.N)]
+        write_json(os.path.join(d, "many.json"), [forecast(n, [1, 2], NOW) for n in names])
+        daemon = Daemon(f"""
+sources = ( {{ name = "many"; plugin = "file"; path = "{d}/many.json"; rebase = false; }} );
+policies = ( {{ name = "p"; plugin = "max"; lead_time = "1m"; }} );
+workloads = ( {{ match = "*"; source = "many"; policy = "p"; }} );
+""", name="status-paging")
+        try:
+            shuffled = list(names)
+            random.Random(12).shuffle(shuffled)
+            futures = [daemon.channel.unary_unary(
+                "/externalscaler.ExternalScaler/IsActive",
+                request_serializer=lambda m: m.SerializeToString(),
+                response_deserializer=None).future(daemon.ref(n)) for n in shuffled]
+            for f in futures:
+                f.result(timeout=30)
+            seen, after, pages = [], None, 0
+            while True:
+                q = "/status.json?limit=128" + (f"&after={after}" if after else "")
+                doc = get_json(daemon, q)
+                pages += 1
+                self.assertEqual(doc["page"]["total"], self.N)
+                self.assertEqual(doc["page"]["limit"], 128)
+                self.assertEqual(doc["page"]["after"], after)
+                batch = [w["name"] for w in doc["workloads"]]
+                self.assertLessEqual(len(batch), 128)
+                seen += batch
+                after = doc["page"]["next_after"]
+                if after is None:
+                    break
+                self.assertEqual(after, batch[-1])
+            self.assertEqual(pages, 8)  # 7 x 128 + 104
+            self.assertEqual(seen, names)
+            # Default page size, and the largest page.
+            self.assertEqual(len(get_json(daemon, "/status.json")["workloads"]), 100)
+            full = get_json(daemon, "/status.json?limit=1000")
+            self.assertEqual([w["name"] for w in full["workloads"]], names)
+            self.assertIsNone(full["page"]["next_after"])
+            self.assertEqual(full["sources"][0]["workloads"], self.N)
+            self.assertEqual(full["sources"][0]["cached"], self.N)
+        finally:
+            self.assertEqual(daemon.stop(), 0, daemon.log())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
