@@ -36,8 +36,8 @@ int kd_prom_plan_check(const struct kd_prom_plan_params *p, char *err, size_t er
         err[0] = '\0';
     if (p->model != KD_PROM_SEASONAL && p->model != KD_PROM_LINEAR)
         FAIL("model must be \"seasonal\" or \"linear\"");
-    if (p->step_ms <= 0)
-        FAIL("step must be positive");
+    if (p->step_ms <= 0 || p->step_ms % 1000 != 0)
+        FAIL("step must be a positive whole number of seconds (the forecast's stepSeconds)");
     if (p->horizon_ms < p->step_ms)
         FAIL("horizon (%lld ms) must be at least one step (%lld ms)", (long long)p->horizon_ms,
              (long long)p->step_ms);

@@ -52,8 +52,7 @@ static void append_labels(const cJSON *metric, char *out, size_t out_len)
 #undef ADD
 }
 
-/* UTC, as Prometheus writes times in its own messages: 2026-12-02T06:00:00.000Z. */
-static void format_time(int64_t ms, char *out, size_t out_len)
+void kd_prom_response_format_time(int64_t ms, char *out, size_t out_len)
 {
     time_t s = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
     struct tm tm;
@@ -84,7 +83,7 @@ static int parse_points(const cJSON *values, const struct kd_prom_range *range, 
             return fail(-EBADMSG, err, err_len, "values[%zu]: time out of range", i);
         int64_t ms = (int64_t)llround(ms_f);
         int64_t off = ms - range->start_ms;
-        format_time(ms, when, sizeof(when));
+        kd_prom_response_format_time(ms, when, sizeof(when));
         if (off < 0 || off % step_ms != 0 || (uint64_t)(off / step_ms) >= range->n_points)
             return fail(-EBADMSG, err, err_len,
                         "values[%zu]: time %s is not on the query's grid (start %lld ms, step "

@@ -30,4 +30,7 @@ int kd_prom_response_parse(const char *body, size_t len, const struct kd_prom_ra
                            int64_t step_ms, double *points, size_t *ret_n_series, char *err,
                            size_t err_len);
 
+/* Unix milliseconds as UTC, the way Prometheus writes times: 2026-12-02T06:00:00.000Z. */
+void kd_prom_response_format_time(int64_t ms, char *out, size_t out_len);
+
 #endif /* KD_PROM_RESPONSE_H */

@@ -133,7 +133,8 @@ static void check_refuses_nonsense(void **state)
         {{KD_PROM_SEASONAL, MIN, HOUR, WEEK, 0, HOUR, 11000}, "seasons"},
         {{KD_PROM_SEASONAL, MIN, HOUR, WEEK, 3, HOUR, 0}, "max_points"},
         {{KD_PROM_SEASONAL, MIN, 2 * DAY, DAY, 3, HOUR, 11000}, "shorter than horizon"},
-        {{KD_PROM_SEASONAL, 1, WEEK, WEEK, 3, HOUR, 11000}, "more than"},
+        {{KD_PROM_SEASONAL, 1000, WEEK, WEEK, 3, HOUR, 11000}, "more than"},
+        {{KD_PROM_SEASONAL, 1500, HOUR, WEEK, 3, HOUR, 11000}, "whole number of seconds"},
         {{KD_PROM_LINEAR, MIN, HOUR, WEEK, 3, 1000, 11000}, "window"},
     };
     char err[256];
