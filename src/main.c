@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "config/settings.h"
 #include "grpc/grpc_server.h"
 #include "ops/admin_http.h"
 #include "ops/metrics.h"
@@ -28,7 +29,6 @@
 #include "scaler/scaler_status.h"
 #include "services/health.h"
 #include "services/reflection.h"
-#include "util/duration.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "version.h"
@@ -74,190 +74,136 @@ struct daemon {
     bool draining;
 };
 
+/* Flags that are not settings: what to do, and which file. */
+enum command { CMD_CONFIG, CMD_CHECK_CONFIG, CMD_DESCRIBE, CMD_VERSION, CMD_HELP, CMD_COUNT };
+
+static const struct command_info {
+    const char *flag;
+    const char *metavar; /* NULL: takes no value */
+    const char *help;
+} commands[CMD_COUNT] = {
+    [CMD_CONFIG] = {"config", "FILE",
+                    "libconfig file; without it: upstream mode (one http source at "
+                    "FORECASTER_URL, max policy at LEAD_TIME, route \"*\")"},
+    [CMD_CHECK_CONFIG] = {"check-config", NULL,
+                          "load the configuration and every plugin, then exit"},
+    [CMD_DESCRIBE] = {"describe", "PLUGIN", "print a plugin's options, e.g. source-file"},
+    [CMD_VERSION] = {"version", NULL, "print the version and exit"},
+    [CMD_HELP] = {"help", NULL, "this text"},
+};
+
+/* getopt values: commands, then one per row of kd_settings[]. */
+enum { OPT_COMMAND = 256, OPT_SETTING = OPT_COMMAND + CMD_COUNT };
+
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: kedastral-scaler [options]\n"
-            "\n"
-            "A KEDA external scaler that answers ahead of demand from forecasts.\n"
-            "\n"
-            "Options (flag > environment > config file > built-in default):\n"
-            "  --config FILE          libconfig file; without it: upstream mode (one http source\n"
-            "                         at FORECASTER_URL, max policy at LEAD_TIME, route \"*\")\n"
-            "  --listen ADDR          gRPC address for KEDA              [SCALER_LISTEN] (:50051)\n"
-            "  --http-listen ADDR     /metrics, /healthz, /readyz address              (:8082)\n"
-            "  --plugin-dir DIR       where <kind>-<name>.so plugins are found\n"
-            "  --log-level LEVEL      debug | info | warn | error        [LOG_LEVEL] (info)\n"
-            "  --log-format FORMAT    text | json                        [LOG_FORMAT] (text)\n"
-            "  --forecaster-url URL   default url of http sources        [FORECASTER_URL]\n"
-            "                         (http://localhost:8081)\n"
-            "  --lead-time DURATION   default lead_time of max policies  [LEAD_TIME] (5m)\n"
-            "  --tls-enabled          upstream mode: mTLS to the forecaster [TLS_ENABLED]\n"
-            "  --tls-cert-file FILE   client certificate (PEM)            [TLS_CERT_FILE]\n"
-            "  --tls-key-file FILE    client key (PEM)                    [TLS_KEY_FILE]\n"
-            "  --tls-ca-file FILE     CA for the forecaster's certificate [TLS_CA_FILE]\n"
-            "  --check-config         load the configuration and every plugin, then exit\n"
-            "  --describe PLUGIN      print a plugin's options, e.g. --describe source-file\n"
-            "  --version              print the version and exit\n"
-            "  --help                 this text\n"
-            "\n"
-            "Single-dash spellings (-listen=:50051) work too, as with the Go scaler.\n");
+    fprintf(out, "Usage: kedastral-scaler [options]\n"
+                 "\n"
+                 "A KEDA external scaler that answers ahead of demand from forecasts.\n"
+                 "\n");
+    for (size_t i = 0; i < CMD_COUNT; i++) {
+        char left[64];
+        snprintf(left, sizeof(left), "--%s%s%s", commands[i].flag, commands[i].metavar ? " " : "",
+                 commands[i].metavar ? commands[i].metavar : "");
+        kd_settings_usage_line(out, left, commands[i].help);
+    }
+    fprintf(out, "\nSettings (flag > environment > config file > built-in default):\n");
+    kd_settings_usage(out);
+    fprintf(out, "\nSingle-dash spellings (-listen=:50051) work too, as with the Go scaler.\n");
 }
 
-/* Upstream treats an empty variable as unset. */
-static const char *env_or_null(const char *name)
+static void build_longopts(struct option *longopts)
 {
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < CMD_COUNT; i++)
+        longopts[n++] =
+            (struct option){commands[i].flag, commands[i].metavar ? required_argument : no_argument,
+                            NULL, OPT_COMMAND + (int)i};
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        const struct kd_setting *s = &kd_settings[i];
+        /* Go's bool flags: -tls-enabled alone means true. */
+        if (s->flag)
+            longopts[n++] = (struct option){
+                s->flag, s->type == KD_SETTING_BOOL ? optional_argument : required_argument, NULL,
+                OPT_SETTING + (int)i};
+    }
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+/* Environment first, flags then overwrite: flag > env. Upstream treats an empty variable as
+ * unset, and silently ignores an invalid LEAD_TIME; we say so, then do the same. */
+static int read_environment(struct options *opts)
+{
+    char err[512];
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        const struct kd_setting *s = &kd_settings[i];
+        const char *v = s->env ? getenv(s->env) : NULL;
+        if (!v || !*v || kd_config_override(&opts->ov, s, true, v, err, sizeof(err)) == 0)
+            continue;
+        if (!(s->flags & KD_SETTING_ENV_LENIENT)) {
+            fprintf(stderr, "kedastral-scaler: %s: %s\n", s->env, err);
+            return -EINVAL;
+        }
+        fprintf(stderr, "kedastral-scaler: ignoring %s=\"%s\": %s\n", s->env, v, err);
+    }
+    return 0;
+}
+
+/* Returns 0, 1 (exit 0: --help/--version printed) or -EINVAL (exit 2). */
+static int run_command(enum command cmd, const char *arg, struct options *opts)
+{
+    switch (cmd) {
+    case CMD_CONFIG:
+        opts->config_path = arg;
+        return 0;
+    case CMD_CHECK_CONFIG:
+        opts->action = ACTION_CHECK_CONFIG;
+        return 0;
+    case CMD_DESCRIBE:
+        opts->action = ACTION_DESCRIBE;
+        opts->describe = arg;
+        return 0;
+    case CMD_VERSION:
+        printf("kedastral-scaler %s (plugin ABI %u.%u)\n", KD_VERSION, KD_PLUGIN_ABI_MAJOR,
+               KD_PLUGIN_ABI_MINOR);
+        return 1;
+    case CMD_HELP:
+    case CMD_COUNT:
+        break;
+    }
+    usage(stdout);
+    return 1;
 }
 
 /* Returns 0, 1 (exit 0: --help/--version printed) or -EINVAL (exit 2, usage printed). */
 static int parse_options(int argc, char **argv, struct options *opts)
 {
-    enum {
-        OPT_CONFIG = 256,
-        OPT_LISTEN,
-        OPT_HTTP_LISTEN,
-        OPT_PLUGIN_DIR,
-        OPT_LOG_LEVEL,
-        OPT_LOG_FORMAT,
-        OPT_FORECASTER_URL,
-        OPT_LEAD_TIME,
-        OPT_TLS_ENABLED,
-        OPT_TLS_CERT_FILE,
-        OPT_TLS_KEY_FILE,
-        OPT_TLS_CA_FILE,
-        OPT_CHECK_CONFIG,
-        OPT_DESCRIBE,
-        OPT_VERSION,
-        OPT_HELP,
-    };
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, OPT_CONFIG},
-        {"listen", required_argument, NULL, OPT_LISTEN},
-        {"http-listen", required_argument, NULL, OPT_HTTP_LISTEN},
-        {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
-        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
-        {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-        {"forecaster-url", required_argument, NULL, OPT_FORECASTER_URL},
-        {"lead-time", required_argument, NULL, OPT_LEAD_TIME},
-        {"tls-enabled", optional_argument, NULL, OPT_TLS_ENABLED},
-        {"tls-cert-file", required_argument, NULL, OPT_TLS_CERT_FILE},
-        {"tls-key-file", required_argument, NULL, OPT_TLS_KEY_FILE},
-        {"tls-ca-file", required_argument, NULL, OPT_TLS_CA_FILE},
-        {"check-config", no_argument, NULL, OPT_CHECK_CONFIG},
-        {"describe", required_argument, NULL, OPT_DESCRIBE},
-        {"version", no_argument, NULL, OPT_VERSION},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
+    struct option longopts[CMD_COUNT + KD_SETTINGS_MAX + 1];
+    char err[512];
+    int c, rc;
 
-    /* Environment first, flags then overwrite: flag > env. */
-    opts->ov.listen = env_or_null("SCALER_LISTEN");
-    opts->ov.forecaster_url = env_or_null("FORECASTER_URL");
-    opts->ov.log_level = env_or_null("LOG_LEVEL");
-    opts->ov.log_format = env_or_null("LOG_FORMAT");
-    opts->ov.lead_time = env_or_null("LEAD_TIME");
-    /* Upstream: TLS_ENABLED is true for "true" or "1", false for anything else. */
-    const char *tls_env = env_or_null("TLS_ENABLED");
-    opts->ov.tls_enabled = tls_env && (strcmp(tls_env, "true") == 0 || strcmp(tls_env, "1") == 0);
-    opts->ov.tls_cert_file = env_or_null("TLS_CERT_FILE");
-    opts->ov.tls_key_file = env_or_null("TLS_KEY_FILE");
-    opts->ov.tls_ca_file = env_or_null("TLS_CA_FILE");
-    if (opts->ov.lead_time) {
-        int64_t ms;
-        /* Upstream silently ignores an invalid LEAD_TIME; we say so, then do the same. */
-        if (kd_duration_parse(opts->ov.lead_time, &ms) != 0) {
-            fprintf(stderr,
-                    "kedastral-scaler: ignoring LEAD_TIME=\"%s\": not a duration like "
-                    "\"5m\"\n",
-                    opts->ov.lead_time);
-            opts->ov.lead_time = NULL;
-        }
-    }
-
+    build_longopts(longopts);
+    if (read_environment(opts) < 0)
+        return -EINVAL;
     opterr = 0;
-    int c;
     while ((c = getopt_long_only(argc, argv, ":", longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_CONFIG:
-            opts->config_path = optarg;
-            break;
-        case OPT_LISTEN:
-            opts->ov.listen = optarg;
-            break;
-        case OPT_HTTP_LISTEN:
-            opts->ov.http_listen = optarg;
-            break;
-        case OPT_PLUGIN_DIR:
-            opts->ov.plugin_dir = optarg;
-            break;
-        case OPT_LOG_LEVEL:
-            opts->ov.log_level = optarg;
-            break;
-        case OPT_LOG_FORMAT:
-            opts->ov.log_format = optarg;
-            break;
-        case OPT_FORECASTER_URL:
-            if (!*optarg) {
-                fprintf(stderr, "Error: -forecaster-url is required\n");
+        if (c >= OPT_SETTING) {
+            const struct kd_setting *s = &kd_settings[c - OPT_SETTING];
+            rc =
+                kd_config_override(&opts->ov, s, false, optarg ? optarg : "true", err, sizeof(err));
+            if (rc < 0) {
+                fprintf(stderr, "kedastral-scaler: --%s: %s\n", s->flag, err);
                 return -EINVAL;
             }
-            opts->ov.forecaster_url = optarg;
-            break;
-        case OPT_LEAD_TIME: {
-            int64_t ms;
-            if (kd_duration_parse(optarg, &ms) != 0) {
-                fprintf(stderr,
-                        "kedastral-scaler: --lead-time \"%s\": not a duration; write "
-                        "e.g. \"5m\", \"90s\", \"1h30m\"\n",
-                        optarg);
-                return -EINVAL;
-            }
-            opts->ov.lead_time = optarg;
-            break;
-        }
-        case OPT_TLS_ENABLED:
-            /* Go's bool flag: -tls-enabled, -tls-enabled=true|false|1|0 */
-            if (!optarg || strcmp(optarg, "true") == 0 || strcmp(optarg, "1") == 0) {
-                opts->ov.tls_enabled = true;
-            } else if (strcmp(optarg, "false") == 0 || strcmp(optarg, "0") == 0) {
-                opts->ov.tls_enabled = false;
-            } else {
-                fprintf(stderr, "kedastral-scaler: --tls-enabled=%s: write true or false\n",
-                        optarg);
-                return -EINVAL;
-            }
-            break;
-        case OPT_TLS_CERT_FILE:
-            opts->ov.tls_cert_file = optarg;
-            break;
-        case OPT_TLS_KEY_FILE:
-            opts->ov.tls_key_file = optarg;
-            break;
-        case OPT_TLS_CA_FILE:
-            opts->ov.tls_ca_file = optarg;
-            break;
-        case OPT_CHECK_CONFIG:
-            opts->action = ACTION_CHECK_CONFIG;
-            break;
-        case OPT_DESCRIBE:
-            opts->action = ACTION_DESCRIBE;
-            opts->describe = optarg;
-            break;
-        case OPT_VERSION:
-            printf("kedastral-scaler %s (plugin ABI %u.%u)\n", KD_VERSION, KD_PLUGIN_ABI_MAJOR,
-                   KD_PLUGIN_ABI_MINOR);
-            return 1;
-        case OPT_HELP:
-            usage(stdout);
-            return 1;
-        case ':':
-            fprintf(stderr, "kedastral-scaler: %s needs a value\n", argv[optind - 1]);
-            usage(stderr);
-            return -EINVAL;
-        default:
-            fprintf(stderr, "kedastral-scaler: unknown flag %s\n", argv[optind - 1]);
+        } else if (c >= OPT_COMMAND) {
+            rc = run_command((enum command)(c - OPT_COMMAND), optarg, opts);
+            if (rc != 0)
+                return rc;
+        } else {
+            if (c == ':')
+                fprintf(stderr, "kedastral-scaler: %s needs a value\n", argv[optind - 1]);
+            else
+                fprintf(stderr, "kedastral-scaler: unknown flag %s\n", argv[optind - 1]);
             usage(stderr);
             return -EINVAL;
         }
@@ -310,7 +256,8 @@ static int describe_plugin(const struct options *opts)
                 name);
         return 2;
     }
-    const char *dir = opts->ov.plugin_dir ? opts->ov.plugin_dir : default_plugin_dir();
+    size_t i = kd_setting_index(kd_setting_find("plugin_dir"));
+    const char *dir = opts->ov.set[i] ? opts->ov.value[i].text : default_plugin_dir();
     char err[512];
     struct kd_plugin_handle *handle;
     if (kd_plugin_host_open(dir, kind, name + 7, &handle, err, sizeof(err)) != 0) {
@@ -674,12 +621,10 @@ int main(int argc, char **argv)
     }
     kd_log_setup(d.config->log_level, d.config->log_format);
     if (opts.action == ACTION_RUN) {
-        char lead[32] = "";
-        if (d.config->host_defaults.lead_time)
-            snprintf(lead, sizeof(lead), "%s", d.config->host_defaults.lead_time);
+        const char *lead = kd_config_setting_text(d.config, "lead_time");
         KD_INFO("starting kedastral scaler version=%s config=%s listen=%s plugin_dir=%s%s%s",
                 KD_VERSION, d.config->path ? d.config->path : "<built-in>", d.config->listen,
-                d.config->plugin_dir, *lead ? " lead_time=" : "", lead);
+                d.config->plugin_dir, lead ? " lead_time=" : "", lead ? lead : "");
     }
 
     rc = daemon_start(&d, &opts);

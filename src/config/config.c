@@ -14,13 +14,7 @@
 #include "util/duration.h"
 
 #define BUILTIN_FILE "<built-in>"
-#define DEFAULT_LISTEN "0.0.0.0:50051"
-#define DEFAULT_HTTP_LISTEN "0.0.0.0:8082"
 #define DEFAULT_FORECASTER_URL "http://localhost:8081"
-#define DEFAULT_MAX_MESSAGE_SIZE (4 * 1024 * 1024)
-#define MAX_MESSAGE_SIZE_LIMIT INT32_MAX /* grpc-go's bound; lengths are 32-bit on the wire */
-#define DEFAULT_DEADLINE_MS 10000
-#define DEFAULT_SHUTDOWN_TIMEOUT_MS 10000
 #define DEFAULT_REFRESH_MS 10000
 #define DEFAULT_TIMEOUT_MS 2000
 #define DEFAULT_IDLE_EVICT_MS 600000
@@ -29,12 +23,12 @@ const char *const kd_config_source_keys[] = {"name",    "plugin",     "refresh",
                                              "timeout", "idle_evict", NULL};
 const char *const kd_config_policy_keys[] = {"name", "plugin", NULL};
 
-static const char *const top_keys[] = {
-    "listen",     "http_listen", "plugin_dir",       "log_level",
-    "log_format", "reflection",  "max_message_size", "default_deadline",
-    "sources",    "policies",    "workloads",        "shutdown_timeout",
-    NULL,
-};
+/* Top-level keys that are lists of groups, not settings (kd_settings[] has those). */
+static const char *const list_keys[] = {"sources", "policies", "workloads", NULL};
+
+_Static_assert(sizeof(enum kd_log_level) == sizeof(int) &&
+                   sizeof(enum kd_log_format) == sizeof(int),
+               "KD_SETTING_ENUM fields are stored as int");
 
 static const char *const workload_keys[] = {
     "match", "source", "policy", "stale_after", "fallback_replicas", NULL};
@@ -163,30 +157,6 @@ static int get_duration(struct loader *l, const config_setting_t *s, const char 
     return 0;
 }
 
-static int get_size(struct loader *l, const config_setting_t *s, const char *what,
-                    int64_t *ret_bytes)
-{
-    int type = config_setting_type(s);
-    int64_t v;
-    if (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64) {
-        v = config_setting_get_int64(s);
-    } else if (type == CONFIG_TYPE_STRING) {
-        const char *text = config_setting_get_string(s);
-        if (kd_size_parse(text, &v) < 0)
-            return fail_at(l, s,
-                           "%s: invalid size \"%s\"; write bytes or e.g. \"64KiB\", \"4MiB\", "
-                           "\"1GiB\"",
-                           what, text);
-    } else {
-        return fail_at(l, s, "%s: expected a size like \"4MiB\" or a number of bytes", what);
-    }
-    if (v < 1 || v > MAX_MESSAGE_SIZE_LIMIT)
-        return fail_at(l, s, "%s: must be between 1 and %d bytes (2GiB - 1)", what,
-                       MAX_MESSAGE_SIZE_LIMIT);
-    *ret_bytes = v;
-    return 0;
-}
-
 static char *resolve(const char *base_dir, const char *path)
 {
     char *out;
@@ -199,69 +169,206 @@ static char *resolve(const char *base_dir, const char *path)
     return out;
 }
 
-/* ---- Top-level scalars -------------------------------------------------------------------- */
+/* ---- Settings (kd_settings[]): defaults, file values, overrides ---------------------------- */
 
-static int parse_level(struct loader *l, const config_setting_t *s)
+static void *field_of(struct kd_config *c, const struct kd_setting *s)
 {
-    const char *text = NULL;
-    int r = get_string(l, s, "log_level", "a string: debug | info | warn | error", &text);
-    if (r < 0)
-        return r;
-    if (kd_log_parse_level(text, &l->c->log_level) < 0)
-        return fail_at(l, s,
-                       "log_level: \"%s\" is not a level; allowed: debug | info | warn | "
-                       "error",
-                       text);
-    return 0;
+    return (char *)c + s->offset;
 }
 
-static int parse_format(struct loader *l, const config_setting_t *s)
-{
-    const char *text = NULL;
-    int r = get_string(l, s, "log_format", "a string: text | json", &text);
-    if (r < 0)
-        return r;
-    if (kd_log_parse_format(text, &l->c->log_format) < 0)
-        return fail_at(l, s, "log_format: \"%s\" is not a format; allowed: text | json", text);
-    return 0;
-}
-
-static int parse_scalar(struct loader *l, config_setting_t *s, const char *name)
+/* The value into its field; strings are copied, paths made absolute against base_dir. */
+static int store(struct loader *l, const struct kd_setting *s, const struct kd_setting_value *v,
+                 const char *base_dir)
 {
     struct kd_config *c = l->c;
+    void *field = field_of(c, s);
+    char *text = strdup(v->text);
+    char *copy = NULL;
 
-    if (strcmp(name, "listen") == 0)
-        return dup_string(l, s, name, "a string like \"" DEFAULT_LISTEN "\"", &c->listen);
-    if (strcmp(name, "http_listen") == 0)
-        return dup_string(l, s, name, "a string like \"" DEFAULT_HTTP_LISTEN "\"", &c->http_listen);
-    if (strcmp(name, "plugin_dir") == 0) {
-        const char *text = NULL;
-        int r = get_string(l, s, name, "a directory as a string", &text);
+    if (!text)
+        return oom(l);
+    switch (s->type) {
+    case KD_SETTING_STRING:
+    case KD_SETTING_ADDRESS:
+        copy = strdup(v->text);
+        break;
+    case KD_SETTING_PATH:
+        copy = resolve(base_dir, v->text);
+        break;
+    case KD_SETTING_BOOL:
+        *(bool *)field = v->b;
+        break;
+    case KD_SETTING_INT:
+    case KD_SETTING_DURATION:
+    case KD_SETTING_SIZE:
+        *(int64_t *)field = v->i;
+        break;
+    case KD_SETTING_ENUM:
+        *(int *)field = (int)v->i;
+        break;
+    }
+    if (s->type == KD_SETTING_STRING || s->type == KD_SETTING_ADDRESS ||
+        s->type == KD_SETTING_PATH) {
+        if (!copy) {
+            free(text);
+            return oom(l);
+        }
+        free(*(char **)field);
+        *(char **)field = copy;
+    }
+    size_t index = kd_setting_index(s);
+    free(c->text[index]);
+    c->text[index] = text;
+    return 0;
+}
+
+static int apply_defaults(struct loader *l)
+{
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        const struct kd_setting *s = &kd_settings[i];
+        struct kd_setting_value v;
+        char why[256];
+        if (!s->def)
+            continue;
+        if (kd_setting_parse(s, s->def, false, &v, why, sizeof(why)) < 0)
+            return errf(l, "built-in default of %s: %s", s->key, why); /* a test checks all */
+        int r = store(l, s, &v, "/");
         if (r < 0)
             return r;
-        char *abs = resolve(c->base_dir, text);
-        if (!abs)
-            return oom(l);
-        free(c->plugin_dir);
-        c->plugin_dir = abs;
-        return 0;
     }
-    if (strcmp(name, "log_level") == 0)
-        return parse_level(l, s);
-    if (strcmp(name, "log_format") == 0)
-        return parse_format(l, s);
-    if (strcmp(name, "reflection") == 0) {
-        if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-            return fail_at(l, s, "reflection: expected true or false");
-        c->reflection = config_setting_get_bool(s) != 0;
-        return 0;
+    return 0;
+}
+
+/* What a file value of this type looks like, for "expected ..." messages. */
+static void expected(const struct kd_setting *s, char *buf, size_t len)
+{
+    switch (s->type) {
+    case KD_SETTING_ADDRESS:
+        snprintf(buf, len, "a string like \"%s\"", s->def ? s->def : "host:port");
+        return;
+    case KD_SETTING_PATH:
+        snprintf(buf, len, "a path as a string");
+        return;
+    case KD_SETTING_ENUM: {
+        size_t used = (size_t)snprintf(buf, len, "a string: ");
+        for (const char *p = s->choices; *p && used + 4 < len; p++)
+            used += (size_t)snprintf(buf + used, len - used, *p == '|' ? " | " : "%c", *p);
+        return;
     }
-    if (strcmp(name, "max_message_size") == 0)
-        return get_size(l, s, name, &c->max_message_size);
-    if (strcmp(name, "default_deadline") == 0)
-        return get_duration(l, s, name, &c->default_deadline_ms);
-    if (strcmp(name, "shutdown_timeout") == 0)
-        return get_duration(l, s, name, &c->shutdown_timeout_ms);
+    case KD_SETTING_BOOL:
+        snprintf(buf, len, "true or false");
+        return;
+    case KD_SETTING_INT:
+        snprintf(buf, len, "an integer");
+        return;
+    case KD_SETTING_SIZE:
+        snprintf(buf, len, "a size like \"4MiB\" or a number of bytes");
+        return;
+    case KD_SETTING_DURATION:
+        snprintf(buf, len, "a duration in quotes; %s", duration_hint);
+        return;
+    case KD_SETTING_STRING:
+        break;
+    }
+    snprintf(buf, len, "a string");
+}
+
+/* A file value, checked by type and range with the same parser as flags. */
+static int parse_setting(struct loader *l, const struct kd_setting *s, const config_setting_t *cs)
+{
+    int type = config_setting_type(cs);
+    bool integer = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+    struct kd_setting_value v = {0};
+    char why[512], number[32];
+
+    if (s->type == KD_SETTING_BOOL && type == CONFIG_TYPE_BOOL) {
+        v.b = config_setting_get_bool(cs) != 0;
+        v.text = v.b ? "true" : "false";
+    } else if ((s->type == KD_SETTING_INT || s->type == KD_SETTING_SIZE) && integer) {
+        v.i = config_setting_get_int64(cs);
+        snprintf(number, sizeof(number), "%lld", (long long)v.i);
+        v.text = number;
+        if (kd_setting_check_range(s, v.i, number, why, sizeof(why)) < 0)
+            return fail_at(l, cs, "%s: %s", s->key, why);
+    } else if (s->type == KD_SETTING_DURATION && integer) {
+        return fail_at(l, cs, "%s: a bare number is not a duration; %s (in quotes)", s->key,
+                       duration_hint);
+    } else if (type == CONFIG_TYPE_STRING && s->type != KD_SETTING_BOOL &&
+               s->type != KD_SETTING_INT) {
+        if (kd_setting_parse(s, config_setting_get_string(cs), false, &v, why, sizeof(why)) < 0)
+            return fail_at(l, cs, "%s: %s", s->key, why);
+    } else {
+        expected(s, why, sizeof(why));
+        return fail_at(l, cs, "%s: expected %s", s->key, why);
+    }
+    return store(l, s, &v, l->c->base_dir);
+}
+
+/* The settings a group ("limits") holds, or NULL if no setting key starts with "name.". */
+static bool is_group(const char *name)
+{
+    size_t len = strlen(name);
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        const char *key = kd_settings[i].key;
+        if (strncmp(key, name, len) == 0 && key[len] == '.')
+            return true;
+    }
+    return false;
+}
+
+/* The part of a file key below `group` ("" for the top level), *ret_len its first segment's
+ * length; NULL if the key is not in the file or not under the group. */
+static const char *below(const struct kd_setting *s, const char *group, size_t *ret_len)
+{
+    size_t glen = strlen(group);
+    if (s->flags & KD_SETTING_NOT_IN_FILE)
+        return NULL;
+    if (glen && (strncmp(s->key, group, glen) != 0 || s->key[glen] != '.'))
+        return NULL;
+    const char *rest = s->key + (glen ? glen + 1 : 0);
+    *ret_len = strcspn(rest, ".");
+    return rest;
+}
+
+/* "a, b, c": the file keys directly under `group` ("" for the top level), then `extra`. */
+static void allowed_keys(const char *group, const char *const *extra, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < kd_settings_count && used < len; i++) {
+        size_t n, m;
+        const char *rest = below(&kd_settings[i], group, &n);
+        bool seen = !rest; /* a group is listed once, at its first key */
+        for (size_t j = 0; j < i && !seen; j++) {
+            const char *other = below(&kd_settings[j], group, &m);
+            seen = other && m == n && strncmp(other, rest, n) == 0;
+        }
+        if (!seen)
+            used +=
+                (size_t)snprintf(buf + used, len - used, "%s%.*s", used ? ", " : "", (int)n, rest);
+    }
+    for (; extra && *extra && used < len; extra++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", *extra);
+}
+
+static int parse_setting_group(struct loader *l, const config_setting_t *g, const char *name)
+{
+    char key[128], allowed[512];
+    if (config_setting_type(g) != CONFIG_TYPE_GROUP)
+        return fail_at(l, g, "%s: expected a group, e.g. %s = { ... };", name, name);
+    for (int i = 0; i < config_setting_length(g); i++) {
+        const config_setting_t *m = config_setting_get_elem(g, (unsigned)i);
+        snprintf(key, sizeof(key), "%s.%s", name, config_setting_name(m));
+        const struct kd_setting *s = kd_setting_find(key);
+        if (!s) {
+            allowed_keys(name, NULL, allowed, sizeof(allowed));
+            return fail_at(l, m, "%s: unknown setting \"%s\"; allowed: %s", name,
+                           config_setting_name(m), allowed);
+        }
+        int r = parse_setting(l, s, m);
+        if (r < 0)
+            return r;
+    }
     return 0;
 }
 
@@ -587,12 +694,18 @@ static int parse_root(struct loader *l)
     for (int i = 0; i < config_setting_length(root); i++) {
         config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
         const char *name = config_setting_name(s);
-        if (!in_list(top_keys, name)) {
-            char allowed[512];
-            join(top_keys, allowed, sizeof(allowed));
-            return fail_at(l, s, "unknown setting \"%s\"; allowed: %s", name, allowed);
+        const struct kd_setting *setting = kd_setting_find(name);
+        if (setting && !(setting->flags & KD_SETTING_NOT_IN_FILE))
+            r = parse_setting(l, setting, s);
+        else if (is_group(name))
+            r = parse_setting_group(l, s, name);
+        else if (in_list(list_keys, name))
+            r = 0;
+        else {
+            char allowed[1024];
+            allowed_keys("", list_keys, allowed, sizeof(allowed));
+            r = fail_at(l, s, "unknown setting \"%s\"; allowed: %s", name, allowed);
         }
-        r = parse_scalar(l, s, name);
         if (r < 0)
             return r;
     }
@@ -606,56 +719,44 @@ static int parse_root(struct loader *l)
     return parse_workloads(l, config_setting_get_member(root, "workloads"));
 }
 
+int kd_config_override(struct kd_config_overrides *ov, const struct kd_setting *s, bool from_env,
+                       const char *text, char *err, size_t err_len)
+{
+    struct kd_setting_value v;
+    int r = kd_setting_parse(s, text, from_env, &v, err, err_len);
+    if (r < 0)
+        return r;
+    size_t i = kd_setting_index(s);
+    ov->set[i] = true;
+    ov->from_env[i] = from_env;
+    ov->value[i] = v;
+    return 0;
+}
+
+/* Flags and variables win over the file; their relative paths are relative to where the
+ * daemon was started (the file's own were resolved against the file). */
 static int apply_overrides(struct loader *l, const struct kd_config_overrides *ov,
                            const char *plugin_dir_default)
 {
     struct kd_config *c = l->c;
-    char *copy;
+    char cwd[PATH_MAX];
+    int r;
 
-    if (ov->listen) {
-        if (!(copy = strdup(ov->listen)))
-            return oom(l);
-        free(c->listen);
-        c->listen = copy;
+    if (!getcwd(cwd, sizeof(cwd)))
+        return errf(l, "cannot determine the working directory: %s", strerror(errno));
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        if (ov->set[i] && (r = store(l, &kd_settings[i], &ov->value[i], cwd)) < 0)
+            return r;
     }
-    if (ov->http_listen) {
-        if (!(copy = strdup(ov->http_listen)))
-            return oom(l);
-        free(c->http_listen);
-        c->http_listen = copy;
-    }
-    if (ov->log_level && kd_log_parse_level(ov->log_level, &c->log_level) < 0)
-        return errf(l,
-                    "log level \"%s\" (from --log-level or LOG_LEVEL) is not a level; "
-                    "allowed: debug | info | warn | error",
-                    ov->log_level);
-    if (ov->log_format && kd_log_parse_format(ov->log_format, &c->log_format) < 0)
-        return errf(l,
-                    "log format \"%s\" (from --log-format or LOG_FORMAT) is not a format; "
-                    "allowed: text | json",
-                    ov->log_format);
-
-    int64_t ms;
-    if (ov->lead_time && (kd_duration_parse(ov->lead_time, &ms) < 0 || ms < 0))
-        return errf(l, "lead time \"%s\" (from --lead-time or LEAD_TIME) is not a duration; %s",
-                    ov->lead_time, duration_hint);
-    c->host_defaults.lead_time = ov->lead_time;
-    c->host_defaults.forecaster_url = ov->forecaster_url;
-
-    /* Flags and env are relative to where the daemon was started; the file's own plugin_dir
-     * was resolved against the file. */
-    const char *dir = ov->plugin_dir ? ov->plugin_dir : c->plugin_dir ? NULL : plugin_dir_default;
-    if (dir) {
-        char cwd[PATH_MAX];
-        if (dir[0] != '/' && !getcwd(cwd, sizeof(cwd)))
-            return errf(l, "plugin_dir \"%s\": cannot resolve: %s", dir, strerror(errno));
-        if (!(copy = resolve(dir[0] == '/' ? "" : cwd, dir)))
-            return oom(l);
-        free(c->plugin_dir);
-        c->plugin_dir = copy;
+    if (!c->plugin_dir && plugin_dir_default) {
+        const struct kd_setting_value v = {.text = plugin_dir_default};
+        if ((r = store(l, kd_setting_find("plugin_dir"), &v, cwd)) < 0)
+            return r;
     }
     if (!c->plugin_dir)
         return errf(l, "no plugin_dir; set it in the file or with --plugin-dir");
+    c->host_defaults.lead_time = kd_config_setting_text(c, "lead_time");
+    c->host_defaults.forecaster_url = c->forecaster_url;
     return 0;
 }
 
@@ -684,7 +785,7 @@ static int read_file(struct loader *l, const char *path)
     return 0;
 }
 
-static int read_builtin(struct loader *l, const struct kd_config_overrides *ov)
+static int read_builtin(struct loader *l)
 {
     struct kd_config *c = l->c;
     char cwd[PATH_MAX];
@@ -695,22 +796,28 @@ static int read_builtin(struct loader *l, const struct kd_config_overrides *ov)
     if (!config_read_string(&c->cfg, builtin_text))
         return errf(l, "%s:%d: %s", BUILTIN_FILE, config_error_line(&c->cfg),
                     config_error_text(&c->cfg));
+    return 0;
+}
 
+/* The built-in http source takes the forecaster's url and upstream's client mTLS files. */
+static int builtin_source(struct loader *l)
+{
+    struct kd_config *c = l->c;
     config_setting_t *sources = config_lookup(&c->cfg, "sources");
     config_setting_t *group = sources ? config_setting_get_elem(sources, 0) : NULL;
     config_setting_t *url = group ? config_setting_add(group, "url", CONFIG_TYPE_STRING) : NULL;
-    if (!url || !config_setting_set_string(url, ov->forecaster_url ? ov->forecaster_url
-                                                                   : DEFAULT_FORECASTER_URL))
+    if (!url || !config_setting_set_string(url, c->forecaster_url ? c->forecaster_url
+                                                                  : DEFAULT_FORECASTER_URL))
         return oom(l);
-    if (!ov->tls_enabled)
+    if (!c->tls_enabled)
         return 0;
     /* As upstream's TLS.Validate(): all three files, or refuse to start. */
     const struct {
         const char *key, *value, *flag;
     } tls[] = {
-        {"tls_cert", ov->tls_cert_file, "--tls-cert-file / TLS_CERT_FILE"},
-        {"tls_key", ov->tls_key_file, "--tls-key-file / TLS_KEY_FILE"},
-        {"tls_ca", ov->tls_ca_file, "--tls-ca-file / TLS_CA_FILE"},
+        {"tls_cert", c->tls_cert_file, "--tls-cert-file / TLS_CERT_FILE"},
+        {"tls_key", c->tls_key_file, "--tls-key-file / TLS_KEY_FILE"},
+        {"tls_ca", c->tls_ca_file, "--tls-ca-file / TLS_CA_FILE"},
     };
     for (size_t i = 0; i < sizeof(tls) / sizeof(tls[0]); i++) {
         if (!tls[i].value || !*tls[i].value)
@@ -736,20 +843,10 @@ int kd_config_load(const char *path, const struct kd_config_overrides *ov,
     if (!c)
         return oom(&l);
     config_init(&c->cfg);
-    c->log_level = KD_LOG_INFO;
-    c->log_format = KD_LOG_TEXT;
-    c->reflection = true;
-    c->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
-    c->default_deadline_ms = DEFAULT_DEADLINE_MS;
-    c->shutdown_timeout_ms = DEFAULT_SHUTDOWN_TIMEOUT_MS;
-    c->listen = strdup(DEFAULT_LISTEN);
-    c->http_listen = strdup(DEFAULT_HTTP_LISTEN);
-    if (!c->listen || !c->http_listen) {
-        r = oom(&l);
+    r = apply_defaults(&l);
+    if (r < 0)
         goto fail_config;
-    }
-
-    r = path ? read_file(&l, path) : read_builtin(&l, ov);
+    r = path ? read_file(&l, path) : read_builtin(&l);
     if (r < 0)
         goto fail_config;
     r = parse_root(&l);
@@ -758,6 +855,8 @@ int kd_config_load(const char *path, const struct kd_config_overrides *ov,
     r = apply_overrides(&l, ov, plugin_dir_default);
     if (r < 0)
         goto fail_config;
+    if (!path && (r = builtin_source(&l)) < 0)
+        goto fail_config;
 
     *ret_config = c;
     return 0;
@@ -765,6 +864,12 @@ int kd_config_load(const char *path, const struct kd_config_overrides *ov,
 fail_config:
     kd_config_free(c);
     return r;
+}
+
+const char *kd_config_setting_text(const struct kd_config *config, const char *key)
+{
+    const struct kd_setting *s = kd_setting_find(key);
+    return s ? config->text[kd_setting_index(s)] : NULL;
 }
 
 void kd_config_free(struct kd_config *config)
@@ -790,8 +895,12 @@ void kd_config_free(struct kd_config *config)
     config_destroy(&config->cfg);
     free(config->path);
     free(config->base_dir);
-    free(config->listen);
-    free(config->http_listen);
-    free(config->plugin_dir);
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        const struct kd_setting *s = &kd_settings[i];
+        if (s->type == KD_SETTING_STRING || s->type == KD_SETTING_ADDRESS ||
+            s->type == KD_SETTING_PATH)
+            free(*(char **)field_of(config, s));
+        free(config->text[i]);
+    }
     free(config);
 }

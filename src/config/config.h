@@ -14,23 +14,17 @@
 
 #include <libconfig.h>
 
+#include "config/settings.h"
 #include "util/log.h"
 
-/* Values from flags or env (main merges them: flag > env). NULL: not given. */
+/*
+ * Values from flags or environment variables (main merges them: flag > env), each already
+ * parsed by kd_config_override(). Zeroed: nothing given.
+ */
 struct kd_config_overrides {
-    const char *listen;
-    const char *http_listen;
-    const char *plugin_dir;
-    const char *log_level;
-    const char *log_format;
-    const char *forecaster_url; /* default for http sources without url */
-    const char *lead_time;      /* default for max policies without lead_time */
-    /* Upstream's client mTLS to the forecaster (--tls-enabled, TLS_*): applied to the http
-     * source of the built-in configuration; a config file says tls_* per source instead. */
-    bool tls_enabled;
-    const char *tls_cert_file;
-    const char *tls_key_file;
-    const char *tls_ca_file;
+    bool set[KD_SETTINGS_MAX]; /* indexed by kd_setting_index() */
+    bool from_env[KD_SETTINGS_MAX];
+    struct kd_setting_value value[KD_SETTINGS_MAX]; /* .text points to the caller's text */
 };
 
 /* Daemon-wide settings that plugins may take as option defaults (kd_option.host_default). */
@@ -69,8 +63,8 @@ struct kd_config_workload {
 };
 
 struct kd_config {
-    char *path;      /* NULL for the built-in configuration */
-    char *base_dir;  /* relative paths (plugin_dir, plugin files) resolve against this */
+    char *path;     /* NULL for the built-in configuration */
+    char *base_dir; /* relative paths (plugin_dir, plugin files) resolve against this */
     char *listen;
     char *http_listen;
     char *plugin_dir; /* absolute after load */
@@ -80,7 +74,16 @@ struct kd_config {
     int64_t max_message_size;    /* bytes, default 4 MiB */
     int64_t default_deadline_ms; /* unary calls without grpc-timeout, default 10s */
     int64_t shutdown_timeout_ms; /* SIGTERM grace for running calls, default 10s */
-    struct kd_host_defaults host_defaults;
+    /* Upstream mode and plugin defaults: flags and environment only. */
+    char *forecaster_url; /* NULL: not given */
+    int64_t lead_time_ms; /* 0 when not given */
+    bool tls_enabled;     /* upstream's client mTLS to the forecaster: built-in config only */
+    char *tls_cert_file;
+    char *tls_key_file;
+    char *tls_ca_file;
+    struct kd_host_defaults host_defaults; /* point into text[] */
+    /* Each setting's text as given (file string, flag, variable, default); NULL: not given. */
+    char *text[KD_SETTINGS_MAX];
 
     struct kd_config_source *sources;
     size_t n_sources;
@@ -108,5 +111,17 @@ int kd_config_load(const char *path, const struct kd_config_overrides *ov,
                    size_t err_len);
 
 void kd_config_free(struct kd_config *config);
+
+/*
+ * Parse `text` for setting `s` as from its flag (from_env: from its variable) into `ov`;
+ * `text` must outlive `ov`. On error returns -EINVAL or -ERANGE with "what is wrong; what is
+ * allowed" in err (the caller names the flag or variable); `ov` untouched.
+ */
+int kd_config_override(struct kd_config_overrides *ov, const struct kd_setting *s, bool from_env,
+                       const char *text, char *err, size_t err_len);
+
+/* The text a daemon-wide setting was given ("lead_time" -> "5m"); NULL: not given. For plugin
+ * option defaults taken from a daemon setting. */
+const char *kd_config_setting_text(const struct kd_config *config, const char *key);
 
 #endif /* KD_CONFIG_H */

@@ -58,6 +58,16 @@ static int load_text(struct scratch *s, const char *text, const struct kd_config
     return kd_config_load(s->path, ov, "/opt/kd/plugins", ret_config, s->err, sizeof(s->err));
 }
 
+/* Set a setting as its flag would. */
+static void set(struct kd_config_overrides *ov, const char *key, const char *text)
+{
+    char err[256];
+    const struct kd_setting *setting = kd_setting_find(key);
+    assert_non_null(setting);
+    if (kd_config_override(ov, setting, false, text, err, sizeof(err)) != 0)
+        fail_msg("%s = %s: %s", key, text, err);
+}
+
 #define GOOD_TAIL                                                                                  \
     "sources = ( { name = \"demo\"; plugin = \"file\"; path = \"/d.json\"; } );\n"                 \
     "policies = ( { name = \"lookahead\"; plugin = \"max\"; lead_time = \"5m\"; } );\n"            \
@@ -180,33 +190,39 @@ struct error_case {
 static const struct error_case error_cases[] = {
     {"lisen = \"x\";\n" GOOD_TAIL,
      "%s:1: unknown setting \"lisen\"; allowed: listen, http_listen, plugin_dir, log_level, "
-     "log_format, reflection, max_message_size, default_deadline, sources, policies, workloads, "
-     "shutdown_timeout"},
+     "log_format, reflection, max_message_size, default_deadline, shutdown_timeout, sources, "
+     "policies, workloads"},
+    {"lead_time = \"5m\";\n" GOOD_TAIL,
+     "%s:1: unknown setting \"lead_time\"; allowed: listen, http_listen, plugin_dir, log_level, "
+     "log_format, reflection, max_message_size, default_deadline, shutdown_timeout, sources, "
+     "policies, workloads"},
     {"listen = 50051;\n" GOOD_TAIL, "%s:1: listen: expected a string like \"0.0.0.0:50051\""},
     {"\nhttp_listen = true;\n" GOOD_TAIL,
      "%s:2: http_listen: expected a string like \"0.0.0.0:8082\""},
-    {"plugin_dir = 1;\n" GOOD_TAIL, "%s:1: plugin_dir: expected a directory as a string"},
+    {"plugin_dir = 1;\n" GOOD_TAIL, "%s:1: plugin_dir: expected a path as a string"},
     {"log_level = \"verbose\";\n" GOOD_TAIL,
-     "%s:1: log_level: \"verbose\" is not a level; allowed: debug | info | warn | error"},
+     "%s:1: log_level: \"verbose\" is not allowed; write error | warn | info | debug"},
     {"log_level = 3;\n" GOOD_TAIL,
-     "%s:1: log_level: expected a string: debug | info | warn | error"},
+     "%s:1: log_level: expected a string: error | warn | info | debug"},
     {"log_format = \"xml\";\n" GOOD_TAIL,
-     "%s:1: log_format: \"xml\" is not a format; allowed: text | json"},
+     "%s:1: log_format: \"xml\" is not allowed; write text | json"},
     {"reflection = \"yes\";\n" GOOD_TAIL, "%s:1: reflection: expected true or false"},
     {"max_message_size = \"4 MiB\";\n" GOOD_TAIL,
      "%s:1: max_message_size: invalid size \"4 MiB\"; write bytes or e.g. \"64KiB\", \"4MiB\", "
      "\"1GiB\""},
     {"max_message_size = 0;\n" GOOD_TAIL,
-     "%s:1: max_message_size: must be between 1 and 2147483647 bytes (2GiB - 1)"},
+     "%s:1: max_message_size: 0 is out of range; allowed: 1 to 2147483647 bytes"},
     {"max_message_size = \"4GiB\";\n" GOOD_TAIL,
-     "%s:1: max_message_size: must be between 1 and 2147483647 bytes (2GiB - 1)"},
+     "%s:1: max_message_size: 4GiB is out of range; allowed: 1 to 2147483647 bytes"},
+    {"reflection = 1;\n" GOOD_TAIL, "%s:1: reflection: expected true or false"},
+    {"listen = \"\";\n" GOOD_TAIL, "%s:1: listen: empty; expected a value"},
     {"max_message_size = 1.5;\n" GOOD_TAIL,
      "%s:1: max_message_size: expected a size like \"4MiB\" or a number of bytes"},
     {"default_deadline = 10;\n" GOOD_TAIL,
      "%s:1: default_deadline: a bare number is not a duration; write e.g. \"250ms\", \"30s\", "
      "\"5m\", \"1h30m\", \"2d\" (in quotes)"},
     {"default_deadline = \"10x\";\n" GOOD_TAIL,
-     "%s:1: default_deadline: invalid duration \"10x\"; write e.g. \"250ms\", \"30s\", \"5m\", "
+     "%s:1: default_deadline: \"10x\" is not a duration; write e.g. \"250ms\", \"30s\", \"5m\", "
      "\"1h30m\", \"2d\""},
     {"default_deadline = \"0s\";\n" GOOD_TAIL,
      "%s:1: default_deadline: \"0s\" must be greater than zero"},
@@ -344,15 +360,14 @@ static void test_overrides_win(void **state)
 {
     struct scratch *s = *state;
     struct kd_config *c = NULL;
-    struct kd_config_overrides ov = {
-        .listen = "127.0.0.1:9",
-        .http_listen = "127.0.0.1:10",
-        .plugin_dir = "/flag/plugins",
-        .log_level = "error",
-        .log_format = "json",
-        .forecaster_url = "http://f:8081",
-        .lead_time = "15m",
-    };
+    struct kd_config_overrides ov = {0};
+    set(&ov, "listen", "127.0.0.1:9");
+    set(&ov, "http_listen", "127.0.0.1:10");
+    set(&ov, "plugin_dir", "/flag/plugins");
+    set(&ov, "log_level", "error");
+    set(&ov, "log_format", "json");
+    set(&ov, "forecaster_url", "http://f:8081");
+    set(&ov, "lead_time", "15m");
     int rc = load_text(s,
                        "listen = \"0.0.0.0:1\"; http_listen = \"0.0.0.0:2\";\n"
                        "plugin_dir = \"/file/plugins\"; log_level = \"debug\";\n"
@@ -365,8 +380,10 @@ static void test_overrides_win(void **state)
     assert_string_equal(c->plugin_dir, "/flag/plugins");
     assert_int_equal(c->log_level, KD_LOG_ERROR);
     assert_int_equal(c->log_format, KD_LOG_JSON);
-    assert_ptr_equal(c->host_defaults.lead_time, ov.lead_time);
-    assert_ptr_equal(c->host_defaults.forecaster_url, ov.forecaster_url);
+    assert_string_equal(c->host_defaults.lead_time, "15m");
+    assert_string_equal(c->host_defaults.forecaster_url, "http://f:8081");
+    assert_string_equal(kd_config_setting_text(c, "lead_time"), "15m");
+    assert_int_equal(c->lead_time_ms, 15 * 60 * 1000);
     kd_config_free(c);
 
     /* without overrides the file wins over the built-in defaults */
@@ -387,27 +404,43 @@ static void test_overrides_win(void **state)
 
 static void test_bad_overrides(void **state)
 {
-    struct scratch *s = *state;
+    (void)state;
     static const struct {
-        struct kd_config_overrides ov;
+        const char *key, *text;
+        bool from_env;
+        int rc;
         const char *message;
     } cases[] = {
-        {{.log_level = "loud"},
-         "log level \"loud\" (from --log-level or LOG_LEVEL) is not a level; allowed: debug | "
-         "info | warn | error"},
-        {{.log_format = "yaml"},
-         "log format \"yaml\" (from --log-format or LOG_FORMAT) is not a format; allowed: text | "
-         "json"},
-        {{.lead_time = "5"},
-         "lead time \"5\" (from --lead-time or LEAD_TIME) is not a duration; write e.g. "
-         "\"250ms\", \"30s\", \"5m\", \"1h30m\", \"2d\""},
+        {"log_level", "loud", false, -EINVAL,
+         "\"loud\" is not allowed; write error | warn | info | debug"},
+        {"log_format", "yaml", true, -EINVAL, "\"yaml\" is not allowed; write text | json"},
+        {"lead_time", "5", false, -EINVAL,
+         "\"5\" is not a duration; write e.g. \"250ms\", \"30s\", \"5m\", \"1h30m\", \"2d\""},
+        {"lead_time", "-5m", false, -ERANGE, "\"-5m\" is out of range; allowed: 0s to "},
+        {"tls_enabled", "maybe", false, -EINVAL, "\"maybe\": write true or false"},
+        {"listen", "", false, -EINVAL, "empty; expected a value"},
+        {"plugin_dir", "", true, -EINVAL, "empty; expected a path"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct kd_config *c = NULL;
-        assert_int_equal(load_text(s, GOOD_TAIL, &cases[i].ov, &c), -EINVAL);
-        assert_string_equal(s->err, cases[i].message);
-        assert_null(c);
+        struct kd_config_overrides ov = {0};
+        char err[256];
+        const struct kd_setting *setting = kd_setting_find(cases[i].key);
+        assert_int_equal(
+            kd_config_override(&ov, setting, cases[i].from_env, cases[i].text, err, sizeof(err)),
+            cases[i].rc);
+        if (strncmp(err, cases[i].message, strlen(cases[i].message)) != 0)
+            fail_msg("case %zu: got \"%s\"", i, err);
+        assert_false(ov.set[kd_setting_index(setting)]);
     }
+
+    /* Upstream's TLS_ENABLED: "true" or "1" is true, anything else false, never an error. */
+    struct kd_config_overrides ov = {0};
+    char err[64];
+    const struct kd_setting *tls = kd_setting_find("tls_enabled");
+    assert_int_equal(kd_config_override(&ov, tls, true, "yes", err, sizeof(err)), 0);
+    assert_false(ov.value[kd_setting_index(tls)].b);
+    assert_int_equal(kd_config_override(&ov, tls, true, "1", err, sizeof(err)), 0);
+    assert_true(ov.value[kd_setting_index(tls)].b);
 }
 
 static void test_relative_paths(void **state)
@@ -445,7 +478,8 @@ static void test_relative_paths(void **state)
     /* --plugin-dir is relative to where the daemon starts, not to the file */
     char cwd[PATH_MAX];
     assert_non_null(getcwd(cwd, sizeof(cwd)));
-    struct kd_config_overrides ov = {.plugin_dir = "build/plugins"};
+    struct kd_config_overrides ov = {0};
+    set(&ov, "plugin_dir", "build/plugins");
     rc = load_text(s, GOOD_TAIL, &ov, &c);
     assert_int_equal(rc, 0);
     assert_memory_equal(c->plugin_dir, cwd, strlen(cwd));
@@ -481,9 +515,10 @@ static void test_builtin(void **state)
     assert_string_equal(c->workloads[0].policy, "lead-time");
     kd_config_free(c);
 
-    struct kd_config_overrides ov = {.forecaster_url = "http://kedastral-forecaster:8081",
-                                     .lead_time = "10m",
-                                     .listen = ":50051"};
+    struct kd_config_overrides ov = {0};
+    set(&ov, "forecaster_url", "http://kedastral-forecaster:8081");
+    set(&ov, "lead_time", "10m");
+    set(&ov, "listen", ":50051");
     assert_int_equal(kd_config_load(NULL, &ov, "/p", &c, err, sizeof(err)), 0);
     assert_true(config_setting_lookup_string(c->sources[0].group, "url", &url));
     assert_string_equal(url, "http://kedastral-forecaster:8081");

@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The settings table, the one parser of a setting's text, and the two renderings of the
+ * table (--help, the README). Pure. */
+#include "config/settings.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "util/duration.h"
+#include "util/errbuf.h"
+
+#define FIELD(name) offsetof(struct kd_config, name)
+#define POSITIVE 1, INT64_MAX
+
+/*
+ * One row per setting; the order is the order of --help and of the README table. A row
+ * needs: key, type, offset, help; flag/env when operators set it that way; def (parsed at
+ * every load, so --help cannot disagree with the daemon); min/max for numbers.
+ */
+const struct kd_setting kd_settings[] = {
+    {.key = "listen",
+     .flag = "listen",
+     .env = "SCALER_LISTEN",
+     .type = KD_SETTING_ADDRESS,
+     .def = "0.0.0.0:50051",
+     .offset = FIELD(listen),
+     .metavar = "ADDR",
+     .help = "gRPC address for KEDA"},
+    {.key = "http_listen",
+     .flag = "http-listen",
+     .type = KD_SETTING_ADDRESS,
+     .def = "0.0.0.0:8082",
+     .offset = FIELD(http_listen),
+     .metavar = "ADDR",
+     .help = "/metrics, /healthz and /readyz address"},
+    {.key = "plugin_dir",
+     .flag = "plugin-dir",
+     .type = KD_SETTING_PATH,
+     .def_doc = "`<prefix>/lib/kedastral-scaler/plugins` next to the binary",
+     .offset = FIELD(plugin_dir),
+     .metavar = "DIR",
+     .help = "where the `<kind>-<name>.so` plugins are"},
+    {.key = "log_level",
+     .flag = "log-level",
+     .env = "LOG_LEVEL",
+     .type = KD_SETTING_ENUM,
+     .choices = "error|warn|info|debug", /* index = enum kd_log_level */
+     .def = "info",
+     .offset = FIELD(log_level),
+     .metavar = "LEVEL",
+     .help = "log level"},
+    {.key = "log_format",
+     .flag = "log-format",
+     .env = "LOG_FORMAT",
+     .type = KD_SETTING_ENUM,
+     .choices = "text|json", /* index = enum kd_log_format */
+     .def = "text",
+     .offset = FIELD(log_format),
+     .metavar = "FORMAT",
+     .help = "log line format"},
+    {.key = "reflection",
+     .type = KD_SETTING_BOOL,
+     .def = "true",
+     .offset = FIELD(reflection),
+     .help = "grpc.reflection v1 + v1alpha (not applied on reload)"},
+    {.key = "max_message_size",
+     .type = KD_SETTING_SIZE,
+     .def = "4MiB",
+     .min = 1,
+     .max = INT32_MAX /* grpc-go's bound; lengths are 32-bit on the wire */,
+     .offset = FIELD(max_message_size),
+     .help = "larger requests get RESOURCE_EXHAUSTED"},
+    {.key = "default_deadline",
+     .type = KD_SETTING_DURATION,
+     .def = "10s",
+     .min = 1,
+     .max = INT64_MAX,
+     .offset = FIELD(default_deadline_ms),
+     .help = "deadline of unary calls that carry no grpc-timeout"},
+    {.key = "shutdown_timeout",
+     .type = KD_SETTING_DURATION,
+     .def = "10s",
+     .min = 1,
+     .max = INT64_MAX,
+     .offset = FIELD(shutdown_timeout_ms),
+     .help = "SIGTERM grace for running calls"},
+    {.key = "forecaster_url",
+     .flag = "forecaster-url",
+     .env = "FORECASTER_URL",
+     .type = KD_SETTING_STRING,
+     .def_doc = "`http://localhost:8081`",
+     .offset = FIELD(forecaster_url),
+     .metavar = "URL",
+     .flags = KD_SETTING_NOT_IN_FILE,
+     .help = "default url of http sources"},
+    {.key = "lead_time",
+     .flag = "lead-time",
+     .env = "LEAD_TIME",
+     .type = KD_SETTING_DURATION,
+     .def_doc = "`5m`",
+     .min = 0,
+     .max = INT64_MAX,
+     .offset = FIELD(lead_time_ms),
+     .metavar = "DURATION",
+     .flags = KD_SETTING_NOT_IN_FILE | KD_SETTING_ENV_LENIENT,
+     .help = "default lead_time of max policies"},
+    {.key = "tls_enabled",
+     .flag = "tls-enabled",
+     .env = "TLS_ENABLED",
+     .type = KD_SETTING_BOOL,
+     .def = "false",
+     .offset = FIELD(tls_enabled),
+     .flags = KD_SETTING_NOT_IN_FILE,
+     .help = "upstream mode: mTLS to the forecaster (all three files below)"},
+    {.key = "tls_cert_file",
+     .flag = "tls-cert-file",
+     .env = "TLS_CERT_FILE",
+     .type = KD_SETTING_STRING,
+     .offset = FIELD(tls_cert_file),
+     .metavar = "FILE",
+     .flags = KD_SETTING_NOT_IN_FILE,
+     .help = "upstream mode: client certificate (PEM)"},
+    {.key = "tls_key_file",
+     .flag = "tls-key-file",
+     .env = "TLS_KEY_FILE",
+     .type = KD_SETTING_STRING,
+     .offset = FIELD(tls_key_file),
+     .metavar = "FILE",
+     .flags = KD_SETTING_NOT_IN_FILE,
+     .help = "upstream mode: client key (PEM)"},
+    {.key = "tls_ca_file",
+     .flag = "tls-ca-file",
+     .env = "TLS_CA_FILE",
+     .type = KD_SETTING_STRING,
+     .offset = FIELD(tls_ca_file),
+     .metavar = "FILE",
+     .flags = KD_SETTING_NOT_IN_FILE,
+     .help = "upstream mode: CA of the forecaster's certificate"},
+};
+
+const size_t kd_settings_count = sizeof(kd_settings) / sizeof(kd_settings[0]);
+
+_Static_assert(sizeof(kd_settings) / sizeof(kd_settings[0]) <= KD_SETTINGS_MAX,
+               "raise KD_SETTINGS_MAX");
+
+static const char duration_hint[] = "write e.g. \"250ms\", \"30s\", \"5m\", \"1h30m\", \"2d\"";
+
+const struct kd_setting *kd_setting_find(const char *key)
+{
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        if (strcmp(kd_settings[i].key, key) == 0)
+            return &kd_settings[i];
+    }
+    return NULL;
+}
+
+const char *kd_setting_type_name(const struct kd_setting *s)
+{
+    static const char *const names[] = {
+        [KD_SETTING_STRING] = "string", [KD_SETTING_ADDRESS] = "address",
+        [KD_SETTING_PATH] = "path",     [KD_SETTING_BOOL] = "bool",
+        [KD_SETTING_INT] = "integer",   [KD_SETTING_DURATION] = "duration",
+        [KD_SETTING_SIZE] = "size",     [KD_SETTING_ENUM] = "enum",
+    };
+    return names[s->type];
+}
+
+/* "a|b|c" -> index of text, or -1. */
+static int choice_index(const char *choices, const char *text)
+{
+    size_t len = strlen(text);
+    int index = 0;
+    for (const char *p = choices;; index++) {
+        const char *bar = strchr(p, '|');
+        size_t n = bar ? (size_t)(bar - p) : strlen(p);
+        if (n == len && strncmp(p, text, n) == 0)
+            return index;
+        if (!bar)
+            return -1;
+        p = bar + 1;
+    }
+}
+
+/* "a|b|c" -> "a | b | c" (sep " | ") */
+static void choices_text(const char *choices, const char *sep, char *buf, size_t len)
+{
+    size_t used = 0, n = strlen(sep);
+    for (const char *p = choices; *p && used + n + 1 < len; p++) {
+        if (*p == '|') {
+            memcpy(buf + used, sep, n);
+            used += n;
+        } else {
+            buf[used++] = *p;
+        }
+    }
+    buf[used] = '\0';
+}
+
+static int parse_bool(const struct kd_setting *s, const char *text, bool from_env,
+                      struct kd_setting_value *v, char *err, size_t err_len)
+{
+    (void)s;
+    if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0) {
+        v->b = true;
+    } else if (from_env || strcmp(text, "false") == 0 || strcmp(text, "0") == 0) {
+        v->b = false;
+    } else {
+        kd_errbuf_printf(err, err_len, "\"%s\": write true or false", text);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int parse_number(const struct kd_setting *s, const char *text, struct kd_setting_value *v,
+                        char *err, size_t err_len)
+{
+    int64_t n;
+    int r;
+    if (s->type == KD_SETTING_DURATION) {
+        r = kd_duration_parse(text, &n);
+        if (r < 0) {
+            kd_errbuf_printf(err, err_len, "\"%s\" is not a duration; %s", text, duration_hint);
+            return -EINVAL;
+        }
+    } else if (s->type == KD_SETTING_SIZE) {
+        r = kd_size_parse(text, &n);
+        if (r < 0) {
+            kd_errbuf_printf(err, err_len,
+                             "invalid size \"%s\"; write bytes or e.g. \"64KiB\", \"4MiB\", "
+                             "\"1GiB\"",
+                             text);
+            return -EINVAL;
+        }
+    } else {
+        char *end;
+        errno = 0;
+        long long ll = strtoll(text, &end, 10);
+        if (end == text || *end) {
+            kd_errbuf_printf(err, err_len, "\"%s\" is not an integer", text);
+            return -EINVAL;
+        }
+        if (errno == ERANGE)
+            ll = ll < 0 ? INT64_MIN : INT64_MAX;
+        n = ll;
+    }
+    v->i = n;
+    return kd_setting_check_range(s, n, text, err, err_len);
+}
+
+int kd_setting_check_range(const struct kd_setting *s, int64_t n, const char *text, char *err,
+                           size_t err_len)
+{
+    if (n >= s->min && n <= s->max)
+        return 0;
+    if (s->type == KD_SETTING_DURATION && s->min == 1 && s->max == INT64_MAX) {
+        kd_errbuf_printf(err, err_len, "\"%s\" must be greater than zero", text);
+    } else if (s->type == KD_SETTING_DURATION) {
+        char lo[32], hi[32];
+        kd_duration_format(s->min, lo, sizeof(lo));
+        kd_duration_format(s->max, hi, sizeof(hi));
+        kd_errbuf_printf(err, err_len, "\"%s\" is out of range; allowed: %s to %s", text, lo, hi);
+    } else {
+        kd_errbuf_printf(err, err_len, "%s is out of range; allowed: %" PRId64 " to %" PRId64 "%s",
+                         text, s->min, s->max, s->type == KD_SETTING_SIZE ? " bytes" : "");
+    }
+    return -ERANGE;
+}
+
+int kd_setting_parse(const struct kd_setting *s, const char *text, bool from_env,
+                     struct kd_setting_value *ret_value, char *err, size_t err_len)
+{
+    struct kd_setting_value v = {.text = text};
+    int r = 0;
+
+    switch (s->type) {
+    case KD_SETTING_STRING:
+    case KD_SETTING_ADDRESS:
+    case KD_SETTING_PATH:
+        if (!*text) {
+            kd_errbuf_printf(err, err_len, "empty; expected %s",
+                             s->type == KD_SETTING_PATH ? "a path" : "a value");
+            r = -EINVAL;
+        }
+        break;
+    case KD_SETTING_BOOL:
+        r = parse_bool(s, text, from_env, &v, err, err_len);
+        break;
+    case KD_SETTING_INT:
+    case KD_SETTING_DURATION:
+    case KD_SETTING_SIZE:
+        r = parse_number(s, text, &v, err, err_len);
+        break;
+    case KD_SETTING_ENUM: {
+        int index = choice_index(s->choices, text);
+        if (index < 0) {
+            char allowed[256];
+            choices_text(s->choices, " | ", allowed, sizeof(allowed));
+            kd_errbuf_printf(err, err_len, "\"%s\" is not allowed; write %s", text, allowed);
+            r = -EINVAL;
+        }
+        v.i = index;
+        break;
+    }
+    }
+    if (r == 0)
+        *ret_value = v;
+    return r;
+}
+
+/* ---- Renderings --------------------------------------------------------------------------- */
+
+static void describe_default(const struct kd_setting *s, char *buf, size_t len)
+{
+    if (s->def_doc)
+        snprintf(buf, len, "%s", s->def_doc);
+    else if (s->def)
+        snprintf(buf, len, "`%s`", s->def);
+    else
+        snprintf(buf, len, "none");
+}
+
+static void strip_backticks(char *text)
+{
+    char *out = text;
+    for (char *p = text; *p; p++) {
+        if (*p != '`')
+            *out++ = *p;
+    }
+    *out = '\0';
+}
+
+void kd_settings_usage_line(FILE *out, const char *left, const char *text)
+{
+    enum { INDENT = 27, WIDTH = 100 };
+    int col = fprintf(out, "  %-24s ", left);
+    if (col > INDENT)
+        col = fprintf(out, "\n%*s", INDENT, "") - 1;
+    while (*text) {
+        size_t word = strcspn(text, " ");
+        if (col > INDENT && col + (int)word + 1 > WIDTH)
+            col = fprintf(out, "\n%*s", INDENT, "") - 1;
+        else if (col > INDENT)
+            col += fprintf(out, " ");
+        col += fprintf(out, "%.*s", (int)word, text);
+        text += word;
+        text += strspn(text, " ");
+    }
+    fputc('\n', out);
+}
+
+void kd_settings_usage(FILE *out)
+{
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        const struct kd_setting *s = &kd_settings[i];
+        char left[64], def[160], allowed[160] = "", text[512];
+        if (!s->flag)
+            continue;
+        if (s->type == KD_SETTING_BOOL)
+            snprintf(left, sizeof(left), "--%s[=BOOL]", s->flag);
+        else
+            snprintf(left, sizeof(left), "--%s %s", s->flag, s->metavar ? s->metavar : "VALUE");
+        if (s->type == KD_SETTING_ENUM)
+            choices_text(s->choices, " | ", allowed, sizeof(allowed));
+        describe_default(s, def, sizeof(def));
+        snprintf(text, sizeof(text), "%s%s%s%s%s%s (%s)", s->help, *allowed ? ": " : "", allowed,
+                 s->env ? " [" : "", s->env ? s->env : "", s->env ? "]" : "", def);
+        strip_backticks(text);
+        kd_settings_usage_line(out, left, text);
+    }
+}
+
+void kd_settings_markdown(FILE *out)
+{
+    fputs("| file key | flag | env | type | default | meaning |\n", out);
+    fputs("|---|---|---|---|---|---|\n", out);
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        const struct kd_setting *s = &kd_settings[i];
+        char def[160], type[160];
+        describe_default(s, def, sizeof(def));
+        if (s->type == KD_SETTING_ENUM)
+            choices_text(s->choices, ", ", type, sizeof(type));
+        else if (s->type == KD_SETTING_INT)
+            snprintf(type, sizeof(type), "integer %" PRId64 "..%" PRId64, s->min, s->max);
+        else
+            snprintf(type, sizeof(type), "%s", kd_setting_type_name(s));
+        fprintf(out, "| %s%s%s | %s%s%s | %s%s%s | %s | %s | %s |\n",
+                s->flags & KD_SETTING_NOT_IN_FILE ? "" : "`",
+                s->flags & KD_SETTING_NOT_IN_FILE ? "" : s->key,
+                s->flags & KD_SETTING_NOT_IN_FILE ? "" : "`", s->flag ? "`--" : "",
+                s->flag ? s->flag : "", s->flag ? "`" : "", s->env ? "`" : "", s->env ? s->env : "",
+                s->env ? "`" : "", type, def, s->help);
+    }
+}
