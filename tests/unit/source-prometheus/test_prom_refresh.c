@@ -182,6 +182,7 @@ static void linear_forecast_and_too_few_samples(void **state)
 
     const double one[1][6] = {{NAN, NAN, 5, NAN, NAN, NAN}};
     assert_int_equal(kd_prom_refresh_create(&p, "ramp", "x", NOW, &r), 0);
+    plan = kd_prom_refresh_plan(r);
     for (size_t i = 0; i < 2; i++) {
         const char *body = body_for(&plan->ranges[i], &one[0][plan->ranges[i].first]);
         assert_int_equal(kd_prom_refresh_add(r, i, 200, body, strlen(body), err, sizeof(err)), 0);
