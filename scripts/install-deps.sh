@@ -18,6 +18,12 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   PKGS+=(nodejs npm)
 fi
 
+# Test-only, not needed to build or run the daemon: headless Chromium renders /status in the
+# status tests (scripts/test.sh passes --tests).
+if [ "${1:-}" = "--tests" ]; then
+  PKGS+=(chromium)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

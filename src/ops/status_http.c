@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "ops/status_format.h"
+#include "ops/status_html.h"
 #include "ops/status_json.h"
 
 #define JSON_TYPE "application/json"
+#define HTML_TYPE "text/html; charset=utf-8"
 #define TEXT_TYPE "text/plain; charset=utf-8"
 
 static bool reply_text(struct kd_admin_http_reply *reply, int code, const char *text)
@@ -92,15 +94,43 @@ static bool serve_json(const struct kd_status_http *sh, const struct kd_admin_ht
     return reply_body(reply, 200, JSON_TYPE, text, strlen(text));
 }
 
+static bool serve_html(const struct kd_status_http *sh, const struct kd_admin_http_request *req,
+                       struct kd_admin_http_reply *reply)
+{
+    char after[1024], workload[1024];
+    struct kd_status_query q;
+    struct kd_status_snapshot snap;
+    char *text = NULL;
+    size_t len = 0;
+
+    if (!parse_query(req->query, KD_STATUS_HTML_LIMIT_DEFAULT, KD_STATUS_HTML_LIMIT_MAX, &q, after,
+                     workload, sizeof(after), reply))
+        return true;
+    if (sh->snapshot(sh->arg, &q, &snap) < 0)
+        return reply_text(reply, 500, "out of memory\n");
+    FILE *f = open_memstream(&text, &len);
+    int r = f ? kd_status_html_render(&snap, f) : -ENOMEM;
+    bool missing = q.workload && snap.n_workloads == 0;
+    kd_scaler_status_snapshot_fini(&snap);
+    if (f && fclose(f) != 0)
+        r = -EIO;
+    if (r < 0) {
+        free(text);
+        return reply_text(reply, 500, "cannot render the page\n");
+    }
+    return reply_body(reply, missing ? 404 : 200, HTML_TYPE, text, len);
+}
+
 bool kd_status_http_route(void *arg, const struct kd_admin_http_request *req,
                           struct kd_admin_http_reply *reply)
 {
     const struct kd_status_http *sh = arg;
     bool is_json = strcmp(req->path, "/status.json") == 0;
+    bool is_html = strcmp(req->path, "/status") == 0;
 
-    if (!is_json || !sh->enabled || !sh->snapshot)
+    if ((!is_json && !is_html) || !sh->enabled || !sh->snapshot)
         return false;
     if (!req->get)
         return reply_text(reply, 405, "method not allowed; use GET\n");
-    return serve_json(sh, req, reply);
+    return is_json ? serve_json(sh, req, reply) : serve_html(sh, req, reply);
 }

@@ -77,6 +77,10 @@ struct kd_status_workload {
     size_t n_points;
     const int64_t *desired_replicas; /* n_points; the plan for generated_at + (i + 1) * step */
 
+    /* The indexes of desired_replicas the policy looked at, when the policy says. */
+    bool has_window;
+    size_t window_first, window_last;
+
     /* What GetMetrics would answer now: code 0 with value, or the code and message. */
     int answer_code;
     const char *answer_status; /* "OK", "UNAVAILABLE", ... */

@@ -12,8 +12,11 @@ import subprocess
 import time
 import unittest
 
+from html.parser import HTMLParser
+
 import grpc
 
+import chromium
 from daemon import Daemon, Stub, forecast, http_get, WORK
 
 NOW = int(time.time())
@@ -209,11 +212,13 @@ workloads = (
 
 
 class PagingTest(unittest.TestCase):
-    N = 1000
+    """10,000 workloads in the cache: JSON pages cover each once, in name order; HTML pages
+    stay small (bytes per row bounded) and link to the next page."""
+    N = 10000
 
     def test_pages_cover_every_workload_once_in_order(self):
         d = setup_dir("status-paging")
-        names = [f"w{i:04d}" for i in range(self.N)]
+        names = [f"w{i:05d}" for i in range(self.N)]
         write_json(os.path.join(d, "many.json"), [forecast(n, [1, 2], NOW) for n in names])
         daemon = Daemon(f"""
 sources = ( {{ name = "many"; plugin = "file"; path = "{d}/many.json"; rebase = false; }} );
@@ -223,38 +228,161 @@ workloads = ( {{ match = "*"; source = "many"; policy = "p"; }} );
         try:
             shuffled = list(names)
             random.Random(12).shuffle(shuffled)
-            futures = [daemon.channel.unary_unary(
-                "/externalscaler.ExternalScaler/IsActive",
-                request_serializer=lambda m: m.SerializeToString(),
-                response_deserializer=None).future(daemon.ref(n)) for n in shuffled]
-            for f in futures:
-                f.result(timeout=30)
+            call = daemon.channel.unary_unary("/externalscaler.ExternalScaler/IsActive",
+                                              request_serializer=lambda m: m.SerializeToString(),
+                                              response_deserializer=None)
+            for i in range(0, self.N, 1000):
+                for f in [call.future(daemon.ref(n)) for n in shuffled[i:i + 1000]]:
+                    f.result(timeout=60)
+
             seen, after, pages = [], None, 0
             while True:
-                q = "/status.json?limit=128" + (f"&after={after}" if after else "")
+                q = "/status.json?limit=1000" + (f"&after={after}" if after else "")
                 doc = get_json(daemon, q)
                 pages += 1
                 self.assertEqual(doc["page"]["total"], self.N)
-                self.assertEqual(doc["page"]["limit"], 128)
+                self.assertEqual(doc["page"]["limit"], 1000)
                 self.assertEqual(doc["page"]["after"], after)
                 batch = [w["name"] for w in doc["workloads"]]
-                self.assertLessEqual(len(batch), 128)
+                self.assertLessEqual(len(batch), 1000)
                 seen += batch
                 after = doc["page"]["next_after"]
                 if after is None:
                     break
                 self.assertEqual(after, batch[-1])
-            self.assertEqual(pages, 8)  # 7 x 128 + 104
+            self.assertEqual(pages, 10)
             self.assertEqual(seen, names)
-            # Default page size, and the largest page.
+            self.assertEqual(doc["sources"][0]["workloads"], self.N)
+            self.assertEqual(doc["sources"][0]["cached"], self.N)
+            # Default page size, an odd page size, and the last partial page.
             self.assertEqual(len(get_json(daemon, "/status.json")["workloads"]), 100)
-            full = get_json(daemon, "/status.json?limit=1000")
-            self.assertEqual([w["name"] for w in full["workloads"]], names)
-            self.assertIsNone(full["page"]["next_after"])
-            self.assertEqual(full["sources"][0]["workloads"], self.N)
-            self.assertEqual(full["sources"][0]["cached"], self.N)
+            doc = get_json(daemon, "/status.json?limit=128&after=w09900")
+            self.assertEqual([w["name"] for w in doc["workloads"]], names[9901:])
+            self.assertIsNone(doc["page"]["next_after"])
+
+            # HTML: 50 rows by default, at most 500; each row with its plot under 1 KiB.
+            status, _, body = http_get(daemon.http_port, "/status")
+            self.assertEqual(status, 200)
+            dom = Dom(body)
+            self.assertEqual((dom.rows, dom.polylines), (50, 50))
+            self.assertEqual(dom.names, names[:50])
+            self.assertLess(len(body.encode()), 50 * 1024 + 8192)
+            self.assertIn('href="/status?after=w00049&amp;limit=50"', body)
+            status, _, body = http_get(daemon.http_port, "/status?limit=500&after=w00049")
+            dom = Dom(body)
+            self.assertEqual(dom.names, names[50:550])
+            self.assertLess(len(body.encode()), 500 * 1024 + 8192)
+            status, _, _ = http_get(daemon.http_port, "/status?limit=501")
+            self.assertEqual(status, 400)
         finally:
             self.assertEqual(daemon.stop(), 0, daemon.log())
+
+
+class Dom(HTMLParser):
+    """Counts what the tests look for in a DOM serialisation: workload rows, their name
+    cells' text, SVG polylines, script elements."""
+
+    def __init__(self, text):
+        super().__init__(convert_charrefs=True)
+        self.rows = 0
+        self.names = []
+        self.polylines = 0
+        self.scripts = 0
+        self.svgs = 0
+        self._in_name = False
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        cls = dict(attrs).get("class", "") or ""
+        if tag == "tr" and "workload" in cls.split():
+            self.rows += 1
+        elif tag == "td" and "name" in cls.split():
+            self._in_name = True
+            self.names.append("")
+        elif tag == "polyline":
+            self.polylines += 1
+        elif tag == "script":
+            self.scripts += 1
+        elif tag == "svg":
+            self.svgs += 1
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self._in_name = False
+
+    def handle_data(self, data):
+        if self._in_name:
+            self.names[-1] += data
+
+
+SCRIPT_NAME = "<script>alert(1)</script>"
+ODD_NAME = "x<b>&\"y'"
+
+
+def screenshot_dir():
+    d = os.environ.get("KD_SCREENSHOT_DIR") or WORK
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+class StatusHtmlTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        d = setup_dir("status-html")
+        demo = [5, 5, 6, 6, 7, 8, 8, 9, 10, 11, 11, 12, 13, 13, 14, 15, 15, 16, 16, 16]
+        write_json(os.path.join(d, "live.json"), [
+            forecast("checkout", CHECKOUT, NOW), forecast("demo-api", demo, NOW - 90),
+            forecast("search", [2, 2, 3, 2, 2, 1, 1, 1, 2, 4, 4, 3], NOW - 30),
+            forecast(ODD_NAME, [1, 3, 2], NOW)])
+        cls.d = Daemon(f"""
+sources = ( {{ name = "live"; plugin = "file"; path = "{d}/live.json"; rebase = false; }} );
+policies = ( {{ name = "lookahead"; plugin = "max"; lead_time = "5m"; }} );
+workloads = ( {{ match = "*"; source = "live"; policy = "lookahead"; }} );
+""", name="status-html")
+        for name in ("checkout", "demo-api", "search", ODD_NAME):
+            cls.d.get_metrics(cls.d.ref(name), "m")
+        # Unknown to the source: a row without a plot, and a name that must stay text.
+        rpc_code(lambda: cls.d.get_metrics(cls.d.ref(SCRIPT_NAME), "m"))
+        cls.url = f"http://127.0.0.1:{cls.d.http_port}/status"
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        assert rc == 0, f"daemon exit code {rc}\n{cls.d.log()}"
+
+    def test_served_escaped(self):
+        status, ctype, body = http_get(self.d.http_port, "/status")
+        self.assertEqual(status, 200)
+        self.assertEqual(ctype, "text/html; charset=utf-8")
+        self.assertNotIn("<script", body)
+        self.assertIn("&lt;script&gt;alert(1)&lt;/script&gt;", body)
+        self.assertIn("x&lt;b&gt;&amp;&quot;y&#39;", body)
+        self.assertNotIn("http://", body.replace('xmlns="http://www.w3.org/2000/svg"', ""))
+        status, _, _ = http_get(self.d.http_port, "/status", method="DELETE")
+        self.assertEqual(status, 405)
+
+    def test_chromium_dom_and_screenshot(self):
+        dom = Dom(chromium.dump_dom(self.url))
+        self.assertEqual(dom.scripts, 0)
+        self.assertEqual(dom.rows, 5)
+        self.assertEqual(sorted(dom.names),
+                         sorted(["checkout", "demo-api", "search", ODD_NAME, SCRIPT_NAME]))
+        # One plot, with exactly one polyline, per workload that has a forecast.
+        self.assertEqual(dom.svgs, 4)
+        self.assertEqual(dom.polylines, 4)
+        png = chromium.screenshot(self.url, os.path.join(screenshot_dir(), "status.png"),
+                                  1100, 560)
+        self.assertGreater(len(png), 10000)  # a rendered page, not a blank one
+
+    def test_workload_detail(self):
+        url = self.url + "?workload=demo-api"
+        dom = Dom(chromium.dump_dom(url))
+        self.assertEqual((dom.svgs, dom.polylines, dom.scripts), (1, 1, 0))
+        chromium.screenshot(url, os.path.join(screenshot_dir(), "status-workload.png"), 900, 720)
+        status, _, body = http_get(self.d.http_port, "/status?workload=" + "%3Cscript%3E")
+        self.assertEqual(status, 404)
+        self.assertIn("&lt;script&gt;", body)
+        self.assertNotIn("<script", body)
 
 
 if __name__ == "__main__":
