@@ -7,6 +7,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,8 +31,30 @@ _Static_assert(sizeof(enum kd_log_level) == sizeof(int) &&
                    sizeof(enum kd_log_format) == sizeof(int),
                "KD_SETTING_ENUM fields are stored as int");
 
-static const char *const workload_keys[] = {
-    "match", "source", "policy", "stale_after", "fallback_replicas", NULL};
+static const char *const workload_keys[] = {"match",
+                                            "source",
+                                            "policy",
+                                            "stale_after",
+                                            "fallback_replicas",
+                                            "on_stale",
+                                            "activation",
+                                            "activation_lead",
+                                            "activation_threshold",
+                                            "mode",
+                                            "overrides",
+                                            "lead_time_max",
+                                            "stale_after_max",
+                                            NULL};
+
+const char *const kd_override_names[KD_OVERRIDE_COUNT] = {
+    [KD_OVERRIDE_LEAD_TIME] = "leadTime",
+    [KD_OVERRIDE_POLICY] = "policy",
+    [KD_OVERRIDE_STALE_AFTER] = "staleAfter",
+    [KD_OVERRIDE_FALLBACK_REPLICAS] = "fallbackReplicas",
+    [KD_OVERRIDE_ACTIVATION] = "activation",
+    [KD_OVERRIDE_ACTIVATION_LEAD_TIME] = "activationLeadTime",
+    [KD_OVERRIDE_MODE] = "mode",
+};
 
 /* Upstream mode: one http source at FORECASTER_URL, the max policy at LEAD_TIME, route "*".
  * The url is added through the API so no quoting of operator text is needed. */
@@ -564,6 +587,144 @@ static void defined_policies(const struct kd_config *c, char *buf, size_t len)
         snprintf(buf, len, "none (add a policies list)");
 }
 
+/* A duration >= 0 ("0s" allowed: activation_lead 0 looks at the current step only). */
+static int get_duration_zero_ok(struct loader *l, const config_setting_t *s, const char *what,
+                                int64_t *ret_ms)
+{
+    int64_t ms;
+
+    if (config_setting_type(s) == CONFIG_TYPE_STRING &&
+        kd_duration_parse(config_setting_get_string(s), &ms) == 0 && ms == 0) {
+        *ret_ms = 0;
+        return 0;
+    }
+    return get_duration(l, s, what, ret_ms);
+}
+
+/* One of `names` (a NULL-terminated list) as its index. */
+static int get_choice(struct loader *l, const config_setting_t *s, const char *what,
+                      const char *const *names, int *ret_index)
+{
+    char allowed[128];
+
+    join(names, allowed, sizeof(allowed));
+    if (config_setting_type(s) == CONFIG_TYPE_STRING) {
+        const char *text = config_setting_get_string(s);
+        for (int i = 0; names[i]; i++) {
+            if (strcmp(names[i], text) == 0) {
+                *ret_index = i;
+                return 0;
+            }
+        }
+        return fail_at(l, s, "%s: unknown value \"%s\"; allowed: %s", what, text, allowed);
+    }
+    return fail_at(l, s, "%s: expected one of %s, as a string", what, allowed);
+}
+
+/* overrides = ["leadTime", "mode"]: the metadata keys ScaledObject owners may set. */
+static int get_overrides(struct loader *l, const config_setting_t *s, const char *what,
+                         uint32_t *ret_bits)
+{
+    char allowed[160];
+    uint32_t bits = 0;
+    size_t used = 0;
+
+    allowed[0] = '\0';
+    for (int k = 0; k < KD_OVERRIDE_COUNT && used < sizeof(allowed); k++)
+        used += (size_t)snprintf(allowed + used, sizeof(allowed) - used, "%s%s", k ? ", " : "",
+                                 kd_override_names[k]);
+    if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
+        return fail_at(l, s,
+                       "%s: expected an array of key names, e.g. [\"leadTime\", \"mode\"]; "
+                       "allowed: %s",
+                       what, allowed);
+    for (int i = 0; i < config_setting_length(s); i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *name =
+            config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+        int k = 0;
+        while (name && k < KD_OVERRIDE_COUNT && strcmp(kd_override_names[k], name) != 0)
+            k++;
+        if (!name || k == KD_OVERRIDE_COUNT)
+            return fail_at(l, e, "%s[%d]: %s%s%s is not an overridable key; allowed: %s", what, i,
+                           name ? "\"" : "", name ? name : "a non-string", name ? "\"" : "",
+                           allowed);
+        bits |= 1u << k;
+    }
+    *ret_bits = bits;
+    return 0;
+}
+
+/* The predictive keys of a route: staleness, activation, mode, overrides and their bounds. */
+static int parse_route_predictive(struct loader *l, const config_setting_t *g, const char *label,
+                                  struct kd_config_workload *w)
+{
+    static const char *const on_stale_names[] = {"error", "inactive", NULL};
+    static const char *const activation_names[] = {"fresh", "demand", NULL};
+    static const char *const mode_names[] = {"active", "shadow", NULL};
+    const config_setting_t *s;
+    char what[200];
+    int choice, r;
+
+    if ((s = config_setting_get_member(g, "on_stale"))) {
+        snprintf(what, sizeof(what), "%s: on_stale", label);
+        if ((r = get_choice(l, s, what, on_stale_names, &choice)) < 0)
+            return r;
+        w->on_stale = (enum kd_on_stale)choice;
+        w->written |= 1u << KD_ROUTE_ON_STALE;
+    }
+    if ((s = config_setting_get_member(g, "activation"))) {
+        snprintf(what, sizeof(what), "%s: activation", label);
+        if ((r = get_choice(l, s, what, activation_names, &choice)) < 0)
+            return r;
+        w->activation = (enum kd_activation)choice;
+        w->written |= 1u << KD_ROUTE_ACTIVATION;
+    }
+    if ((s = config_setting_get_member(g, "mode"))) {
+        snprintf(what, sizeof(what), "%s: mode", label);
+        if ((r = get_choice(l, s, what, mode_names, &choice)) < 0)
+            return r;
+        w->mode = (enum kd_route_mode)choice;
+        w->written |= 1u << KD_ROUTE_MODE;
+    }
+    if ((s = config_setting_get_member(g, "activation_lead"))) {
+        snprintf(what, sizeof(what), "%s: activation_lead", label);
+        if ((r = get_duration_zero_ok(l, s, what, &w->activation_lead_ms)) < 0)
+            return r;
+        w->written |= 1u << KD_ROUTE_ACTIVATION_LEAD;
+    }
+    if ((s = config_setting_get_member(g, "activation_threshold"))) {
+        int type = config_setting_type(s);
+        double v = type == CONFIG_TYPE_FLOAT ? config_setting_get_float(s)
+                   : (type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64)
+                       ? (double)config_setting_get_int64(s)
+                       : -1.0;
+        if (!(v >= 0.0 && v <= (double)KD_REPLICAS_MAX))
+            return fail_at(l, s,
+                           "%s: activation_threshold: expected a number of replicas >= 0 (active "
+                           "when the policy's value exceeds it)",
+                           label);
+        w->activation_threshold = v;
+        w->written |= 1u << KD_ROUTE_ACTIVATION_THRESHOLD;
+    }
+    if ((s = config_setting_get_member(g, "overrides"))) {
+        snprintf(what, sizeof(what), "%s: overrides", label);
+        if ((r = get_overrides(l, s, what, &w->overrides)) < 0)
+            return r;
+    }
+    if ((s = config_setting_get_member(g, "lead_time_max"))) {
+        snprintf(what, sizeof(what), "%s: lead_time_max", label);
+        if ((r = get_duration_zero_ok(l, s, what, &w->lead_time_max_ms)) < 0)
+            return r;
+    }
+    if ((s = config_setting_get_member(g, "stale_after_max"))) {
+        snprintf(what, sizeof(what), "%s: stale_after_max", label);
+        if ((r = get_duration(l, s, what, &w->stale_after_max_ms)) < 0)
+            return r;
+    }
+    return 0;
+}
+
 static int parse_workload(struct loader *l, const config_setting_t *g, int index,
                           struct kd_config_workload *w)
 {
@@ -575,6 +736,9 @@ static int parse_workload(struct loader *l, const config_setting_t *g, int index
     w->line = config_setting_source_line(g);
     w->stale_after_ms = -1;
     w->fallback_replicas = -1;
+    w->activation_lead_ms = -1;
+    w->lead_time_max_ms = KD_LEAD_TIME_MAX_DEFAULT_MS;
+    w->stale_after_max_ms = KD_STALE_AFTER_MAX_DEFAULT_MS;
 
     const config_setting_t *s = config_setting_get_member(g, "match");
     if (!s)
@@ -636,17 +800,20 @@ static int parse_workload(struct loader *l, const config_setting_t *g, int index
         r = get_duration(l, s, what, &w->stale_after_ms);
         if (r < 0)
             return r;
+        w->written |= 1u << KD_ROUTE_STALE_AFTER;
     }
 
     s = config_setting_get_member(g, "fallback_replicas");
     if (s) {
         int type = config_setting_type(s);
         if ((type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64) ||
-            config_setting_get_int64(s) < 0)
-            return fail_at(l, s, "%s: fallback_replicas: expected an integer >= 0", label);
+            config_setting_get_int64(s) < 0 || config_setting_get_int64(s) > KD_REPLICAS_MAX)
+            return fail_at(l, s, "%s: fallback_replicas: expected an integer from 0 to %lld", label,
+                           KD_REPLICAS_MAX);
         w->fallback_replicas = config_setting_get_int64(s);
+        w->written |= 1u << KD_ROUTE_FALLBACK_REPLICAS;
     }
-    return 0;
+    return parse_route_predictive(l, g, label, w);
 }
 
 static int parse_workloads(struct loader *l, const config_setting_t *list)

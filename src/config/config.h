@@ -52,14 +52,71 @@ struct kd_config_policy {
     int line;
 };
 
+/* ---- Routes (workloads = ( ... )): the predictive settings an operator writes per route ----- */
+
+enum kd_on_stale {
+    KD_ON_STALE_ERROR = 0,    /* IsActive answers UNAVAILABLE / NOT_FOUND (KEDA keeps replicas) */
+    KD_ON_STALE_INACTIVE = 1, /* IsActive answers false, as upstream */
+};
+
+enum kd_activation {
+    KD_ACTIVATION_FRESH = 0,  /* active while the forecast is fresh (upstream) */
+    KD_ACTIVATION_DEMAND = 1, /* active iff the policy's value over the activation window
+                                 exceeds activation_threshold */
+};
+
+enum kd_route_mode {
+    KD_MODE_ACTIVE = 0,
+    KD_MODE_SHADOW = 1, /* GetMetrics 0, IsActive false; the policy's answer only exported */
+};
+
+/* Trigger-metadata keys a ScaledObject may use to override its route, in KEDA's camelCase. */
+enum kd_override_key {
+    KD_OVERRIDE_LEAD_TIME,
+    KD_OVERRIDE_POLICY,
+    KD_OVERRIDE_STALE_AFTER,
+    KD_OVERRIDE_FALLBACK_REPLICAS,
+    KD_OVERRIDE_ACTIVATION,
+    KD_OVERRIDE_ACTIVATION_LEAD_TIME,
+    KD_OVERRIDE_MODE,
+    KD_OVERRIDE_COUNT,
+};
+
+/* "leadTime", "policy", ... indexed by enum kd_override_key. */
+extern const char *const kd_override_names[KD_OVERRIDE_COUNT];
+
+#define KD_LEAD_TIME_MAX_DEFAULT_MS (60LL * 60 * 1000)        /* lead_time_max: 1h */
+#define KD_STALE_AFTER_MAX_DEFAULT_MS (24LL * 60 * 60 * 1000) /* stale_after_max: 24h */
+#define KD_REPLICAS_MAX 2147483647LL /* KEDA and Kubernetes count replicas in int32 */
+
 struct kd_config_workload {
     char *match;  /* fnmatch(3) glob on the workload name */
     char *source; /* names into sources[] / policies[]; checked to exist */
     char *policy;
-    int64_t stale_after_ms;    /* -1: 2 x the policy's lookahead */
-    int64_t fallback_replicas; /* -1: none (stale -> UNAVAILABLE) */
+    int64_t stale_after_ms;        /* -1: 2 x max(lead time, the forecast's stepSeconds) */
+    int64_t fallback_replicas;     /* -1: none (stale -> UNAVAILABLE) */
+    enum kd_on_stale on_stale;     /* default error */
+    enum kd_activation activation; /* default fresh */
+    int64_t activation_lead_ms;    /* -1: the lead time */
+    double activation_threshold;   /* default 0 */
+    enum kd_route_mode mode;       /* default active */
+    uint32_t overrides;            /* bit (1u << enum kd_override_key) per allowed key; default 0 */
+    int64_t lead_time_max_ms;      /* bound of leadTime / activationLeadTime overrides */
+    int64_t stale_after_max_ms;    /* bound of the staleAfter override */
+    uint32_t written;              /* bit (1u << enum kd_route_setting) per key in the file */
     const char *file;
     int line;
+};
+
+/* The route keys whose provenance (config file or default) is tracked in `written`. */
+enum kd_route_setting {
+    KD_ROUTE_STALE_AFTER,
+    KD_ROUTE_FALLBACK_REPLICAS,
+    KD_ROUTE_ON_STALE,
+    KD_ROUTE_ACTIVATION,
+    KD_ROUTE_ACTIVATION_LEAD,
+    KD_ROUTE_ACTIVATION_THRESHOLD,
+    KD_ROUTE_MODE,
 };
 
 struct kd_config {

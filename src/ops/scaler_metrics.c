@@ -24,6 +24,15 @@ static const char *const result_names[KD_SCALER_RESULT_COUNT] = {
     [KD_SCALER_RESULT_INACTIVE_ERROR] = "inactive_error",
     [KD_SCALER_RESULT_INACTIVE_STALE] = "inactive_stale",
     [KD_SCALER_RESULT_STARTED] = "started",
+    [KD_SCALER_RESULT_INACTIVE] = "inactive",
+};
+
+static const char *const mode_names[] = {[KD_MODE_ACTIVE] = "active", [KD_MODE_SHADOW] = "shadow"};
+
+static const char *const evict_names[KD_CACHE_EVICT_REASON_COUNT] = {
+    [KD_CACHE_EVICT_IDLE] = "idle",
+    [KD_CACHE_EVICT_NOT_FOUND] = "not_found",
+    [KD_CACHE_EVICT_CAPACITY] = "capacity",
 };
 
 static const char *const fetch_names[] = {
@@ -44,6 +53,7 @@ enum {
     M_WORKLOAD_AGE,
     M_FETCHES,
     M_CACHE_ENTRIES,
+    M_CACHE_EVICTIONS,
     M_OPEN_STREAMS,
     M_OPEN_CONNECTIONS,
     M_RELOADS,
@@ -103,9 +113,10 @@ static const struct kd_metric_desc descs[M_COUNT] = {
                     0},
     /* Ours. */
     [M_WORKLOAD_DESIRED] = {"kedastral_scaler_workload_desired_replicas",
-                            "Last desired replicas value returned to KEDA, by workload",
+                            "Last desired replicas value returned to KEDA, by workload (mode "
+                            "shadow: what would have been returned)",
                             KD_METRIC_GAUGE,
-                            {"workload"},
+                            {"workload", "mode"},
                             KD_SCALER_METRICS_MAX_WORKLOADS,
                             NULL,
                             0},
@@ -130,6 +141,13 @@ static const struct kd_metric_desc descs[M_COUNT] = {
                          0,
                          NULL,
                          0},
+    [M_CACHE_EVICTIONS] = {"kedastral_scaler_cache_evictions_total",
+                           "Cache entries dropped, by reason (idle, not_found, capacity)",
+                           KD_METRIC_COUNTER,
+                           {"reason"},
+                           KD_CACHE_EVICT_REASON_COUNT,
+                           NULL,
+                           0},
     [M_OPEN_STREAMS] = {"kedastral_scaler_open_streams",
                         "Open StreamIsActive streams",
                         KD_METRIC_GAUGE,
@@ -209,6 +227,7 @@ struct kd_scaler_metrics {
     struct kd_series *requests[N_METHODS][KD_SCALER_RESULT_COUNT];
     struct kd_series *duration[N_METHODS];
     struct kd_series *reload_ok, *reload_failed;
+    struct kd_series *evictions[KD_CACHE_EVICT_REASON_COUNT];
 };
 
 int kd_scaler_metrics_create(struct kd_metrics *registry, const char *version, double start_time_s,
@@ -246,6 +265,12 @@ int kd_scaler_metrics_create(struct kd_metrics *registry, const char *version, d
             0 ||
         (r = kd_metric_series(sm->m[M_BUILD_INFO], (const char *[]){version}, &build)) < 0)
         goto fail;
+    for (size_t e = 0; e < KD_CACHE_EVICT_REASON_COUNT; e++) {
+        if ((r = kd_metric_series(sm->m[M_CACHE_EVICTIONS], &evict_names[e], &sm->evictions[e])) <
+            0)
+            goto fail;
+        kd_series_add(sm->evictions[e], 0);
+    }
     kd_series_add(sm->reload_ok, 0);
     kd_series_add(sm->reload_failed, 0);
     kd_series_set(build, 1);
@@ -276,14 +301,19 @@ static void on_call(void *arg, enum kd_scaler_method method, enum kd_scaler_resu
         kd_series_observe(sm->duration[method], duration_s);
 }
 
-static void on_answer(void *arg, const char *workload, double replicas, double age_s)
+static void on_answer(void *arg, const char *workload, enum kd_route_mode mode, double replicas,
+                      double age_s)
 {
     struct kd_scaler_metrics *sm = arg;
     struct kd_series *s;
 
     if (!isnan(replicas)) {
-        kd_series_set(sm->single[M_DESIRED], replicas);
-        if (kd_metric_series(sm->m[M_WORKLOAD_DESIRED], &workload, &s) == 0)
+        /* upstream's gauge is what KEDA got: a shadow route's would-be value is not that */
+        if (mode == KD_MODE_ACTIVE)
+            kd_series_set(sm->single[M_DESIRED], replicas);
+        if (kd_metric_series(sm->m[M_WORKLOAD_DESIRED],
+                             (const char *[]){workload, mode_names[mode == KD_MODE_SHADOW]},
+                             &s) == 0)
             kd_series_set(s, replicas);
     }
     kd_series_set(sm->single[M_AGE_SEEN], age_s);
@@ -306,11 +336,14 @@ static void on_fetch(void *arg, const char *source, enum kd_cache_fetch_result r
         kd_series_add(s, 1);
 }
 
-static void on_evict(void *arg, const char *workload)
+static void on_evict(void *arg, const char *workload, enum kd_cache_evict_reason reason)
 {
     struct kd_scaler_metrics *sm = arg;
 
-    kd_metric_remove(sm->m[M_WORKLOAD_DESIRED], &workload);
+    if ((unsigned)reason < KD_CACHE_EVICT_REASON_COUNT)
+        kd_series_add(sm->evictions[reason], 1);
+    for (size_t m = 0; m < sizeof(mode_names) / sizeof(mode_names[0]); m++)
+        kd_metric_remove(sm->m[M_WORKLOAD_DESIRED], (const char *[]){workload, mode_names[m]});
     kd_metric_remove(sm->m[M_WORKLOAD_AGE], &workload);
 }
 

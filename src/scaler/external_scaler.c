@@ -13,7 +13,9 @@
 #include "externalscaler.pb-c.h"
 #include "plugin/plugin_host.h"
 #include "scaler/forecast_cache.h"
+#include "scaler/ref_scan.h"
 #include "scaler/routes.h"
+#include "window.h"
 
 void kd_external_scaler_reply_init(struct kd_scaler_reply *reply)
 {
@@ -24,6 +26,13 @@ void kd_external_scaler_reply_init(struct kd_scaler_reply *reply)
     reply->value = 0;
     reply->age_ms = -1;
     reply->stale = false;
+    reply->exhausted = false;
+    reply->stale_after_ms = -1;
+    reply->policy_value = NAN;
+    reply->window_first = reply->window_last = -1;
+    reply->shadow = false;
+    reply->active = false;
+    reply->next_activation_ms = -1;
 }
 
 void kd_external_scaler_reply_fini(struct kd_scaler_reply *reply)
@@ -68,96 +77,139 @@ static void reply_pack(struct kd_scaler_reply *reply, const ProtobufCMessage *ms
     reply->message[0] = '\0';
 }
 
-static const char *metadata(const Externalscaler__ScaledObjectRef *ref, const char *key)
-{
-    /* Like a Go map read: the last duplicate wins, absent and empty are the same. */
-    const char *found = NULL;
-
-    for (size_t i = 0; i < ref->n_scalermetadata; i++) {
-        const Externalscaler__ScaledObjectRef__ScalerMetadataEntry *e = ref->scalermetadata[i];
-        if (e && e->key && strcmp(e->key, key) == 0)
-            found = e->value;
-    }
-    return found && *found ? found : NULL;
-}
-
 static const char *method_input(enum kd_scaler_method method)
 {
     return method == KD_SCALER_GET_METRICS ? "GetMetricsRequest" : "ScaledObjectRef";
+}
+
+/* protobuf-c checks the wire format; the strings are then read byte-exact (ref_scan.h). */
+static int scan_request(enum kd_scaler_method method, const uint8_t *msg, size_t len,
+                        struct kd_ref_scan *scan, struct kd_slice *requested_metric,
+                        struct kd_scaler_reply *ret_error)
+{
+    bool has_ref = true;
+    int r;
+
+    if (method == KD_SCALER_GET_METRICS) {
+        Externalscaler__GetMetricsRequest *m =
+            externalscaler__get_metrics_request__unpack(NULL, len, msg);
+        if (!m)
+            goto fail_malformed;
+        externalscaler__get_metrics_request__free_unpacked(m, NULL);
+        r = kd_ref_scan_get_metrics(msg, len, scan, requested_metric, &has_ref);
+    } else {
+        Externalscaler__ScaledObjectRef *ref =
+            externalscaler__scaled_object_ref__unpack(NULL, len, msg);
+        if (!ref)
+            goto fail_malformed;
+        externalscaler__scaled_object_ref__free_unpacked(ref, NULL);
+        r = kd_ref_scan(msg, len, scan);
+        *requested_metric = (struct kd_slice){NULL, 0};
+    }
+    if (r < 0)
+        goto fail_malformed;
+    if (!has_ref) {
+        reply_status(ret_error, KD_GRPC_INVALID_ARGUMENT,
+                     "GetMetricsRequest has no scaledObjectRef");
+        return -EINVAL;
+    }
+    return 0;
+
+fail_malformed:
+    reply_status(ret_error, KD_GRPC_INVALID_ARGUMENT, "malformed %s", method_input(method));
+    return -EINVAL;
+}
+
+/* Append `s` as a C string at *at; returns where it starts. */
+static char *put(char **at, struct kd_slice s)
+{
+    char *start = *at;
+
+    if (s.len)
+        memcpy(start, s.p, s.len);
+    start[s.len] = '\0';
+    *at += s.len + 1;
+    return start;
 }
 
 int kd_external_scaler_parse(enum kd_scaler_method method, const uint8_t *msg, size_t len,
                              struct kd_scaler_request *ret_request,
                              struct kd_scaler_reply *ret_error)
 {
-    Externalscaler__GetMetricsRequest *mreq = NULL;
-    Externalscaler__ScaledObjectRef *ref = NULL;
-    const Externalscaler__ScaledObjectRef *use;
-    const char *requested_metric = NULL;
-    int r = -EINVAL;
+    static const char default_metric[] = "kedastral--desired-replicas"; /* its length */
+    struct kd_ref_scan scan;
+    struct kd_slice requested;
+    char why[128], override_error[256];
+    const char *bad;
 
-    if (method == KD_SCALER_GET_METRICS) {
-        mreq = externalscaler__get_metrics_request__unpack(NULL, len, msg);
-        if (!mreq)
-            goto fail_malformed;
-        if (!mreq->scaledobjectref) {
-            reply_status(ret_error, KD_GRPC_INVALID_ARGUMENT,
-                         "GetMetricsRequest has no scaledObjectRef");
-            goto out;
-        }
-        use = mreq->scaledobjectref;
-        requested_metric = mreq->metricname && *mreq->metricname ? mreq->metricname : NULL;
-    } else {
-        ref = externalscaler__scaled_object_ref__unpack(NULL, len, msg);
-        if (!ref)
-            goto fail_malformed;
-        use = ref;
-    }
+    if (scan_request(method, msg, len, &scan, &requested, ret_error) < 0)
+        return -EINVAL;
 
-    const char *workload = metadata(use, "workload");
-    if (!workload)
-        workload = use->name && *use->name ? use->name : NULL;
-    if (!workload) {
+    bool from_metadata = scan.workload.len > 0;
+    struct kd_slice workload = from_metadata ? scan.workload : scan.name;
+    if (!workload.len) {
         reply_status(ret_error, KD_GRPC_INVALID_ARGUMENT,
                      "ScaledObjectRef has no name and scalerMetadata has no \"workload\"");
-        goto out;
+        return -EINVAL;
     }
-    const char *metric = requested_metric ? requested_metric : metadata(use, "metricName");
-    size_t wlen = strlen(workload);
-    size_t mlen = metric ? strlen(metric) : wlen + sizeof("kedastral--desired-replicas") - 1;
-    char *block = malloc(wlen + 1 + mlen + 1);
+    /* Never truncated, never silently repaired: the name picks a forecast. */
+    if ((bad = kd_name_check(workload, KD_WORKLOAD_NAME_MAX, why, sizeof(why)))) {
+        reply_status(ret_error, KD_GRPC_INVALID_ARGUMENT, "workload name (%s) %s",
+                     from_metadata ? "scalerMetadata \"workload\"" : "ScaledObjectRef name", bad);
+        return -EINVAL;
+    }
+    struct kd_slice metric = requested.len ? requested : scan.metric_name;
+    if (metric.len && (bad = kd_name_check(metric, 0, why, sizeof(why)))) {
+        reply_status(
+            ret_error, KD_GRPC_INVALID_ARGUMENT, "metric name (%s) %s",
+            requested.len ? "GetMetricsRequest metricName" : "scalerMetadata \"metricName\"", bad);
+        return -EINVAL;
+    }
+    override_error[0] = '\0';
+    size_t total =
+        workload.len + 1 + (metric.len ? metric.len : workload.len + sizeof(default_metric)) + 1;
+    for (int k = 0; k < KD_OVERRIDE_COUNT; k++) {
+        total += scan.overrides[k].len + 1;
+        if (scan.overrides[k].len && !override_error[0] &&
+            (bad = kd_name_check(scan.overrides[k], 0, why, sizeof(why))))
+            snprintf(override_error, sizeof(override_error), "scalerMetadata \"%s\": the value %s",
+                     kd_override_names[k], bad);
+    }
+    total += strlen(override_error) + 1;
+
+    char *block = malloc(total), *at = block;
     if (!block) {
         reply_status(ret_error, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
-        r = -ENOMEM;
-        goto out;
+        return -ENOMEM;
     }
-    memcpy(block, workload, wlen + 1);
-    if (metric)
-        memcpy(block + wlen + 1, metric, mlen + 1);
-    else
-        snprintf(block + wlen + 1, mlen + 1, "kedastral-%s-desired-replicas", workload);
-    *ret_request = (struct kd_scaler_request){
-        .method = method,
-        .workload = block,
-        .metric_name = block + wlen + 1,
-    };
-    r = 0;
-    goto out;
-
-fail_malformed:
-    reply_status(ret_error, KD_GRPC_INVALID_ARGUMENT, "malformed %s", method_input(method));
-out:
-    if (mreq)
-        externalscaler__get_metrics_request__free_unpacked(mreq, NULL);
-    if (ref)
-        externalscaler__scaled_object_ref__free_unpacked(ref, NULL);
-    return r;
+    struct kd_scaler_request req = {.method = method};
+    req.workload = put(&at, workload);
+    if (metric.len) {
+        req.metric_name = put(&at, metric);
+    } else {
+        static const char prefix[] = "kedastral-", suffix[] = "-desired-replicas";
+        req.metric_name = at;
+        memcpy(at, prefix, sizeof(prefix) - 1);
+        at += sizeof(prefix) - 1;
+        memcpy(at, workload.p, workload.len);
+        at += workload.len;
+        memcpy(at, suffix, sizeof(suffix));
+        at += sizeof(suffix);
+    }
+    for (int k = 0; k < KD_OVERRIDE_COUNT; k++)
+        req.overrides.value[k] = scan.overrides[k].len ? put(&at, scan.overrides[k]) : NULL;
+    if (override_error[0]) {
+        req.override_error = at;
+        memcpy(at, override_error, strlen(override_error) + 1);
+    }
+    *ret_request = req;
+    return 0;
 }
 
 void kd_external_scaler_request_fini(struct kd_scaler_request *request)
 {
     free(request->workload);
-    request->workload = request->metric_name = NULL;
+    *request = (struct kd_scaler_request){.method = request->method};
 }
 
 void kd_external_scaler_answer_metric_spec(const struct kd_scaler_request *request,
@@ -201,23 +253,45 @@ static void format_ms(int64_t ms, char *buf, size_t len)
         snprintf(buf, len, "%s%s", sign, sec);
 }
 
-static int64_t forecast_age(const struct kd_cache_view *view, int64_t now_ms)
+static int64_t forecast_age(const struct kd_forecast *forecast, int64_t now_ms)
 {
-    return now_ms - view->forecast->generated_at_ms;
+    return now_ms - forecast->generated_at_ms;
 }
 
-bool kd_external_scaler_is_active(const struct kd_cache_view *view, int64_t now_ms)
+int kd_external_scaler_decide(const struct kd_settings *settings,
+                              const struct kd_forecast *forecast, int64_t now_ms, int64_t lead_ms,
+                              struct kd_policy_result *result)
 {
-    /* Upstream: stale when age > threshold, strictly; a future generatedAt is active. */
-    return view->forecast && forecast_age(view, now_ms) <= view->route->stale_after_ms;
+    const struct kd_instance *policy = settings->policy;
+
+    (void)lead_ms; /* ABI 1.0 policies use their configured lead time */
+    memset(result, 0, sizeof(*result));
+    int r = policy->plugin->policy->decide(policy->state, forecast, now_ms, result);
+    result->reason[sizeof(result->reason) - 1] = '\0';
+    if (r < 0 && !result->reason[0])
+        snprintf(result->reason, sizeof(result->reason), "%s", strerror(-r));
+    if (r == 0 && !isfinite(result->value)) {
+        snprintf(result->reason, sizeof(result->reason), "policy %s returned a non-finite value",
+                 policy->name);
+        return -EINVAL;
+    }
+    if (r == 0 && result->value < 0)
+        result->value = 0;
+    return r;
 }
 
-void kd_external_scaler_answer_is_active(bool active, struct kd_scaler_reply *ret_reply)
+void kd_external_scaler_pack_is_active(bool active, struct kd_scaler_reply *ret_reply)
 {
     Externalscaler__IsActiveResponse resp = EXTERNALSCALER__IS_ACTIVE_RESPONSE__INIT;
 
     resp.result = active;
     reply_pack(ret_reply, &resp.base);
+    ret_reply->active = active;
+}
+
+void kd_external_scaler_answer_invalid(const char *message, struct kd_scaler_reply *ret_reply)
+{
+    reply_status(ret_reply, KD_GRPC_INVALID_ARGUMENT, "%s", message);
 }
 
 /* llround() for the non-negative values answered here, without needing libm. */
@@ -245,57 +319,136 @@ static void pack_value(const struct kd_scaler_request *request, double value,
     ret_reply->value = value;
 }
 
-void kd_external_scaler_answer_metrics(const struct kd_scaler_request *request,
-                                       const struct kd_cache_view *view, int64_t now_ms,
-                                       struct kd_scaler_reply *ret_reply)
-{
-    const struct kd_route *route = view->route;
-    const char *w = request->workload;
+enum freshness { FRESH, NO_FORECAST, STALE };
 
-    if (!view->forecast) {
+/*
+ * Is the view's forecast usable under `settings`? Fills age_ms, stale, exhausted and
+ * stale_after_ms, and for NO_FORECAST / STALE the reason as a status in the reply (which the
+ * caller may replace: fallback_replicas, on_stale = "inactive", shadow).
+ */
+static enum freshness check_fresh(const struct kd_scaler_request *request,
+                                  const struct kd_cache_view *view,
+                                  const struct kd_settings *settings, int64_t now_ms,
+                                  struct kd_scaler_reply *reply)
+{
+    const struct kd_forecast *f = view->forecast;
+    const char *w = request->workload;
+    char age_text[80], limit_text[80];
+
+    if (!f) {
         if (view->error == KD_FETCH_NOT_FOUND)
-            reply_status(ret_reply, KD_GRPC_NOT_FOUND, "no forecast for %s: %s", w,
+            reply_status(reply, KD_GRPC_NOT_FOUND, "no forecast for %s: %s", w,
                          view->error_message);
         else
-            reply_status(ret_reply, KD_GRPC_UNAVAILABLE, "no forecast for %s yet: %s", w,
+            reply_status(reply, KD_GRPC_UNAVAILABLE, "no forecast for %s yet: %s", w,
                          view->error ? view->error_message : "the first fetch is running");
-        return;
+        return NO_FORECAST;
     }
-
-    int64_t age = forecast_age(view, now_ms);
-    ret_reply->age_ms = age;
-    if (age > route->stale_after_ms) {
-        ret_reply->stale = true;
-        if (route->fallback_replicas >= 0) {
-            pack_value(request, (double)route->fallback_replicas, ret_reply);
-            return;
-        }
-        char age_text[80], limit_text[80];
-        format_ms(age, age_text, sizeof(age_text));
-        format_ms(route->stale_after_ms, limit_text, sizeof(limit_text));
-        reply_status(ret_reply, KD_GRPC_UNAVAILABLE,
+    int64_t age = forecast_age(f, now_ms);
+    reply->age_ms = age;
+    reply->stale_after_ms = kd_settings_stale_after_ms(settings, f->step_seconds);
+    format_ms(age, age_text, sizeof(age_text));
+    if (age > reply->stale_after_ms) {
+        reply->stale = true;
+        format_ms(reply->stale_after_ms, limit_text, sizeof(limit_text));
+        reply_status(reply, KD_GRPC_UNAVAILABLE,
                      "forecast for %s is stale: generated %s ago, stale_after is %s%s%s", w,
                      age_text, limit_text, view->error ? "; last fetch: " : "",
                      view->error ? view->error_message : "");
-        return;
+        return STALE;
     }
+    struct kd_window win;
+    size_t n = f->desired_replicas ? f->n_desired_replicas : 0;
+    if (kd_window_at(f->generated_at_ms, f->step_seconds, n, now_ms, 0, &win) == -ERANGE) {
+        reply->stale = reply->exhausted = true;
+        reply_status(reply, KD_GRPC_UNAVAILABLE,
+                     "forecast for %s is exhausted: generated %s ago, all %zu steps of %" PRId64
+                     " s have passed%s%s",
+                     w, age_text, n, f->step_seconds, view->error ? "; last fetch: " : "",
+                     view->error ? view->error_message : "");
+        return STALE;
+    }
+    return FRESH;
+}
 
-    const struct kd_instance *policy = route->policy;
-    struct kd_policy_result result = {0};
-    int r = policy->plugin->policy->decide(policy->state, view->forecast, now_ms, &result);
-    if (r < 0) {
-        result.reason[sizeof(result.reason) - 1] = '\0';
-        reply_status(ret_reply, KD_GRPC_UNAVAILABLE, "forecast for %s is unusable: %s", w,
-                     result.reason[0] ? result.reason : strerror(-r));
+/* Run the policy with lead_ms into the reply's policy fields; false (and an UNAVAILABLE
+ * status) when it refused the forecast. */
+static bool run_policy(const struct kd_scaler_request *request, const struct kd_cache_view *view,
+                       const struct kd_settings *settings, int64_t now_ms, int64_t lead_ms,
+                       struct kd_scaler_reply *reply)
+{
+    struct kd_policy_result result;
+
+    if (kd_external_scaler_decide(settings, view->forecast, now_ms, lead_ms, &result) < 0) {
+        reply_status(reply, KD_GRPC_UNAVAILABLE, "forecast for %s is unusable: %s",
+                     request->workload, result.reason);
+        return false;
+    }
+    reply->policy_value = result.value;
+    reply->window_first = -1;
+    reply->window_last = -1;
+    return true;
+}
+
+void kd_external_scaler_answer_metrics(const struct kd_scaler_request *request,
+                                       const struct kd_cache_view *view,
+                                       const struct kd_settings *settings, int64_t now_ms,
+                                       struct kd_scaler_reply *ret_reply)
+{
+    enum freshness fresh = check_fresh(request, view, settings, now_ms, ret_reply);
+
+    if (settings->mode == KD_MODE_SHADOW) {
+        /* As if the trigger were absent; the policy's answer is only exported. */
+        ret_reply->shadow = true;
+        if (fresh == FRESH)
+            run_policy(request, view, settings, now_ms, settings->lead_time_ms, ret_reply);
+        pack_value(request, 0, ret_reply);
         return;
     }
-    if (!isfinite(result.value)) {
-        reply_status(ret_reply, KD_GRPC_UNAVAILABLE,
-                     "forecast for %s is unusable: policy %s returned a non-finite value", w,
-                     policy->name);
+    if (fresh == NO_FORECAST)
+        return;
+    if (fresh == STALE) {
+        if (settings->fallback_replicas >= 0)
+            pack_value(request, (double)settings->fallback_replicas, ret_reply);
         return;
     }
-    pack_value(request, result.value < 0 ? 0 : result.value, ret_reply);
+    if (run_policy(request, view, settings, now_ms, settings->lead_time_ms, ret_reply))
+        pack_value(request, ret_reply->policy_value, ret_reply);
+}
+
+void kd_external_scaler_answer_is_active(const struct kd_scaler_request *request,
+                                         const struct kd_cache_view *view,
+                                         const struct kd_settings *settings, int64_t now_ms,
+                                         struct kd_scaler_reply *ret_reply)
+{
+    enum freshness fresh = check_fresh(request, view, settings, now_ms, ret_reply);
+    bool active;
+
+    ret_reply->next_activation_ms = -1;
+    if (settings->mode == KD_MODE_SHADOW) {
+        ret_reply->shadow = true;
+        kd_external_scaler_pack_is_active(false, ret_reply);
+        return;
+    }
+    if (fresh != FRESH) {
+        /* An error keeps KEDA from scaling to zero and lets the ScaledObject's fallback act;
+         * on_stale = "inactive" is upstream's false. */
+        if (settings->on_stale == KD_ON_STALE_INACTIVE)
+            kd_external_scaler_pack_is_active(false, ret_reply);
+        return;
+    }
+    if (settings->activation == KD_ACTIVATION_FRESH) {
+        active = true;
+    } else {
+        if (!run_policy(request, view, settings, now_ms, settings->activation_lead_ms, ret_reply))
+            return;
+        active = ret_reply->policy_value > settings->activation_threshold;
+        if (!active)
+            ret_reply->next_activation_ms =
+                kd_activation_next_ms(view->forecast, settings->activation_lead_ms,
+                                      settings->activation_threshold, now_ms);
+    }
+    kd_external_scaler_pack_is_active(active, ret_reply);
 }
 
 void kd_external_scaler_answer_error(const struct kd_scaler_request *request, int error,

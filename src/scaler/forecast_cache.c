@@ -18,7 +18,9 @@
 
 #include "plugin/plugin_host.h"
 #include "scaler/routes.h"
+#include "util/duration.h"
 #include "util/hashmap.h"
+#include "util/list.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -45,6 +47,10 @@ struct kd_cache_entry {
     int64_t refresh_due_mono_ms; /* 0: no refresh armed */
 
     int64_t last_asked_mono_ms;
+    bool idle;          /* not asked within 2 x refresh: no background fetches */
+    struct kd_list lru; /* in cache->lru, most recently asked first */
+    uint64_t settings_error_hash;
+    struct kd_workload_answer answers[KD_ANSWER_COUNT];
     struct kd_cache_waiter *waiters;
     struct kd_cache_subscriber *subscribers;
     struct kd_cache_subscriber *notify_next; /* cursor of a running notification */
@@ -54,6 +60,8 @@ struct kd_forecast_cache {
     struct event_base *base;
     const struct kd_routes *routes;
     struct kd_hashmap entries;
+    struct kd_list lru;
+    size_t max_entries; /* 0: unbounded */
     uint64_t rng;
     bool draining;
     struct kd_forecast_cache_stats stats;
@@ -165,6 +173,8 @@ static void fill_view(const struct kd_cache_entry *entry, struct kd_cache_view *
         .fetched_at_ms = entry->fetched_at_ms,
         .error = entry->error,
         .error_message = entry->error ? entry->error_message : "",
+        .idle = entry->idle,
+        .answers = entry->answers,
     };
 }
 
@@ -200,9 +210,17 @@ static void notify(struct kd_cache_entry *entry)
 
 static void schedule_refresh(struct kd_cache_entry *entry, int64_t delay_ms)
 {
+    if (delay_ms < 0)
+        delay_ms = 0;
     struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
     evtimer_add(entry->refresh_ev, &tv);
     entry->refresh_due_mono_ms = kd_time_mono_ms() + delay_ms;
+}
+
+/* Unknown to the source and nothing good ever arrived: remembered, never refetched. */
+static bool entry_unknown(const struct kd_cache_entry *entry)
+{
+    return !entry->forecast && entry->error == KD_FETCH_NOT_FOUND;
 }
 
 static void entry_log(const struct kd_cache_entry *entry, enum kd_log_level level, const char *fmt,
@@ -241,10 +259,14 @@ static void fetch_failed(struct kd_cache_entry *entry, enum kd_fetch_error error
             entry_log(entry, KD_LOG_WARN, "workload %s: %s; retrying", entry->workload,
                       entry->error_message);
     }
+    /* An unknown workload is forgotten after one refresh period (on_refresh) unless a
+     * stream keeps asking; everything else retries with backoff while asked. */
     if (!cache->draining)
-        schedule_refresh(entry, kd_forecast_cache_backoff_ms(entry->failures,
-                                                             entry->route->timing.refresh_ms,
-                                                             next_random(cache)));
+        schedule_refresh(entry, entry_unknown(entry) && !entry->subscribers
+                                    ? entry->route->timing.refresh_ms
+                                    : kd_forecast_cache_backoff_ms(entry->failures,
+                                                                   entry->route->timing.refresh_ms,
+                                                                   next_random(cache)));
     notify(entry);
 }
 
@@ -264,6 +286,30 @@ static bool finish_fetch(struct kd_cache_entry *entry)
     return true;
 }
 
+/* A forecast for another workload, or from the future beyond clock skew, is not this
+ * workload's plan: rejected like a failed fetch (the last good one keeps serving). */
+static int check_forecast(const struct kd_cache_entry *entry, const struct kd_forecast *forecast,
+                          char *why, size_t why_len)
+{
+    if (forecast->workload && *forecast->workload &&
+        strcmp(forecast->workload, entry->workload) != 0) {
+        snprintf(why, why_len, "rejected a forecast for workload \"%.100s\" (asked for \"%.100s\")",
+                 forecast->workload, entry->workload);
+        return -EINVAL;
+    }
+    int64_t ahead = forecast->generated_at_ms - kd_time_now_ms();
+    if (ahead > KD_FORECAST_SKEW_MS) {
+        char text[32], limit[32];
+        kd_duration_format(ahead, text, sizeof(text));
+        kd_duration_format(KD_FORECAST_SKEW_MS, limit, sizeof(limit));
+        snprintf(why, why_len,
+                 "rejected a forecast generated %s in the future (clock skew allowance %s)", text,
+                 limit);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static void on_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *forecast)
 {
     struct kd_cache_entry *entry = entry_of(fetch);
@@ -271,6 +317,12 @@ static void on_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *fore
 
     if (!finish_fetch(entry))
         return;
+    char why[sizeof(entry->error_message)];
+    if (check_forecast(entry, forecast, why, sizeof(why)) < 0) {
+        observe_fetch(entry, KD_CACHE_FETCH_ERROR);
+        fetch_failed(entry, KD_FETCH_FAILED, why);
+        return;
+    }
     observe_fetch(entry, KD_CACHE_FETCH_SUCCESS);
     int r = kd_forecast_cache_clone(forecast, &copy);
     if (r < 0) {
@@ -363,6 +415,7 @@ static void entry_free(struct kd_cache_entry *entry)
         w->entry = NULL;
     for (struct kd_cache_subscriber *s = entry->subscribers; s; s = s->next)
         s->entry = NULL;
+    kd_list_remove(&entry->lru);
     event_free(entry->timeout_ev);
     event_free(entry->refresh_ev);
     free(entry->forecast);
@@ -370,10 +423,23 @@ static void entry_free(struct kd_cache_entry *entry)
     free(entry);
 }
 
+static void evict(struct kd_cache_entry *entry, enum kd_cache_evict_reason reason)
+{
+    struct kd_forecast_cache *cache = entry->cache;
+
+    kd_hashmap_remove(&cache->entries, entry->workload);
+    cache->stats.evictions++;
+    cache->stats.evictions_by[reason]++;
+    cache->stats.entries--;
+    if (cache->observer.on_evict)
+        cache->observer.on_evict(cache->observer.arg, entry->workload, reason);
+    entry_free(entry);
+}
+
 static void on_refresh(evutil_socket_t fd, short what, void *arg)
 {
     struct kd_cache_entry *entry = arg;
-    struct kd_forecast_cache *cache = entry->cache;
+    const struct kd_source_timing *t = &entry->route->timing;
     int64_t now = kd_time_mono_ms();
 
     (void)fd;
@@ -381,14 +447,24 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
     entry->refresh_due_mono_ms = 0;
     if (entry->subscribers) {
         entry->last_asked_mono_ms = now;
-    } else if (now - entry->last_asked_mono_ms >= entry->route->timing.idle_evict_ms) {
-        kd_hashmap_remove(&cache->entries, entry->workload);
-        cache->stats.evictions++;
-        cache->stats.entries--;
-        if (cache->observer.on_evict)
-            cache->observer.on_evict(cache->observer.arg, entry->workload);
-        entry_free(entry);
-        return;
+    } else {
+        int64_t unasked = now - entry->last_asked_mono_ms;
+        if (entry_unknown(entry)) {
+            evict(entry, KD_CACHE_EVICT_NOT_FOUND);
+            return;
+        }
+        if (unasked >= t->idle_evict_ms) {
+            evict(entry, KD_CACHE_EVICT_IDLE);
+            return;
+        }
+        /* Nobody asked for two refresh periods: keep the data, stop fetching, and wake only
+         * to evict. The next ask refreshes it at once (entry_get). */
+        if (unasked > 2 * t->refresh_ms) {
+            entry->idle = true;
+            schedule_refresh(entry, t->idle_evict_ms - unasked);
+            entry->refresh_due_mono_ms = 0;
+            return;
+        }
     }
     /* The periodic tick lets subscribers notice that a forecast went stale. */
     if (entry->subscribers && entry_known(entry)) {
@@ -404,6 +480,30 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
     start_fetch(entry);
 }
 
+/* Make room for one more entry: drop the least recently asked one that nobody is using. */
+static int make_room(struct kd_forecast_cache *cache)
+{
+    struct kd_list *node;
+
+    if (!cache->max_entries || cache->stats.entries < cache->max_entries)
+        return 0;
+    for (node = cache->lru.prev; node != &cache->lru; node = node->prev) {
+        struct kd_cache_entry *e = KD_CONTAINER_OF(node, struct kd_cache_entry, lru);
+        if (!e->in_flight && !e->waiters && !e->subscribers) {
+            evict(e, KD_CACHE_EVICT_CAPACITY);
+            return 0;
+        }
+    }
+    return -ENOSPC;
+}
+
+static void touch(struct kd_cache_entry *entry)
+{
+    entry->last_asked_mono_ms = kd_time_mono_ms();
+    kd_list_remove(&entry->lru);
+    kd_list_push_front(&entry->cache->lru, &entry->lru);
+}
+
 /* A new entry for `workload` on `route`, in the map, with no fetch started. */
 static int entry_new(struct kd_forecast_cache *cache, const char *workload,
                      const struct kd_route *route, struct kd_cache_entry **ret_entry)
@@ -415,6 +515,13 @@ static int entry_new(struct kd_forecast_cache *cache, const char *workload,
     entry->cache = cache;
     entry->route = route;
     entry->last_asked_mono_ms = kd_time_mono_ms();
+    entry->refresh_due_mono_ms = 0;
+    for (int k = 0; k < KD_ANSWER_COUNT; k++)
+        entry->answers[k] = (struct kd_workload_answer){.window_first = -1,
+                                                        .window_last = -1,
+                                                        .age_ms = -1,
+                                                        .stale_after_ms = -1,
+                                                        .next_activation_ms = -1};
     entry->workload = strdup(workload);
     if (!entry->workload)
         goto fail_workload;
@@ -426,6 +533,7 @@ static int entry_new(struct kd_forecast_cache *cache, const char *workload,
         goto fail_refresh;
     if (kd_hashmap_put(&cache->entries, entry->workload, entry) < 0)
         goto fail_put;
+    kd_list_push_front(&cache->lru, &entry->lru);
     cache->stats.entries++;
     *ret_entry = entry;
     return 0;
@@ -449,7 +557,12 @@ static int entry_get(struct kd_forecast_cache *cache, const char *workload,
     if (cache->draining)
         return -ESHUTDOWN;
     if (entry) {
-        entry->last_asked_mono_ms = kd_time_mono_ms();
+        touch(entry);
+        if (entry->idle) {
+            /* Asked again after going idle: refresh now, answer from the kept data. */
+            entry->idle = false;
+            start_fetch(entry);
+        }
         *ret_entry = entry;
         return 0;
     }
@@ -457,7 +570,10 @@ static int entry_get(struct kd_forecast_cache *cache, const char *workload,
     const struct kd_route *route = kd_routes_match(cache->routes, workload);
     if (!route)
         return -ENOENT;
-    int r = entry_new(cache, workload, route, &entry);
+    int r = make_room(cache);
+    if (r < 0)
+        return r;
+    r = entry_new(cache, workload, route, &entry);
     if (r < 0)
         return r;
     start_fetch(entry);
@@ -527,6 +643,15 @@ int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *wor
     return 0;
 }
 
+bool kd_forecast_cache_subscriber_view(const struct kd_cache_subscriber *sub,
+                                       struct kd_cache_view *ret_view)
+{
+    if (!sub->entry || !entry_known(sub->entry))
+        return false;
+    fill_view(sub->entry, ret_view);
+    return true;
+}
+
 void kd_forecast_cache_unsubscribe(struct kd_cache_subscriber *sub)
 {
     struct kd_cache_entry *entry = sub->entry;
@@ -543,6 +668,24 @@ void kd_forecast_cache_unsubscribe(struct kd_cache_subscriber *sub)
         sub->next->prev = sub->prev;
     sub->entry = NULL;
     sub->prev = sub->next = NULL;
+}
+
+void kd_forecast_cache_set_max_entries(struct kd_forecast_cache *cache, size_t max_entries)
+{
+    cache->max_entries = max_entries;
+}
+
+void kd_forecast_cache_record(struct kd_cache_entry *entry, enum kd_workload_answer_kind kind,
+                              const struct kd_workload_answer *answer)
+{
+    entry->answers[kind] = *answer;
+}
+
+bool kd_forecast_cache_note_settings_error(struct kd_cache_entry *entry, uint64_t error_hash)
+{
+    bool changed = entry->settings_error_hash != error_hash;
+    entry->settings_error_hash = error_hash;
+    return changed;
 }
 
 bool kd_forecast_cache_note_stale(struct kd_cache_entry *entry, bool stale)
@@ -606,6 +749,8 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
     const struct kd_route *route = kd_routes_match(cache->routes, from->workload);
     if (!route)
         return -ENOENT;
+    if (make_room(cache) < 0)
+        return -ENOSPC;
     if (from->forecast) {
         int r = kd_forecast_cache_clone(from->forecast, &copy);
         if (r < 0)
@@ -658,6 +803,7 @@ int kd_forecast_cache_create(struct event_base *base, const struct kd_routes *ro
     cache->base = base;
     cache->routes = routes;
     kd_hashmap_init(&cache->entries);
+    kd_list_init(&cache->lru);
     cache->rng = (uint64_t)kd_time_mono_ms() ^ (uint64_t)(uintptr_t)cache ^ 0x9e3779b97f4a7c15ull;
     if (cache->rng == 0)
         cache->rng = 1;

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The per-workload forecast cache: one entry per workload (hash map), a deep copy of the last
- * good forecast, single-flight fetches with a timeout, background refresh while the workload
- * is asked about, stale-while-revalidate, backoff with jitter after failures, idle eviction.
+ * good forecast, single-flight fetches with a timeout, stale-while-revalidate, backoff with
+ * jitter after failures. Bounded against any client:
+ *   - an entry refreshes in the background only while it is asked about (within 2 x refresh,
+ *     or while a StreamIsActive stream watches it); then it goes idle, keeping its data
+ *     without fetching, until idle_evict drops it; the next ask refreshes it at once;
+ *   - a workload the source does not know (NOT_FOUND, no forecast) is remembered for one
+ *     refresh period and never refetched in the background;
+ *   - max_entries caps the entries: the least recently asked one makes room.
  * Nothing here blocks: a cold workload's callers queue a waiter and are called back.
  */
 #ifndef KD_FORECAST_CACHE_H
@@ -13,6 +19,11 @@
 #include <stdint.h>
 
 #include <kedastral/plugin.h>
+
+#include "scaler/workload_state.h"
+
+/* A forecast whose generatedAt is further ahead of our clock than this is rejected. */
+#define KD_FORECAST_SKEW_MS (5 * 60 * 1000)
 
 struct event_base;
 struct kd_routes;
@@ -36,7 +47,12 @@ struct kd_cache_view {
     unsigned failures;           /* consecutive failed fetches */
     int64_t failing_since_ms;    /* wall clock of the first of them; 0 when not failing */
     int64_t last_asked_mono_ms;  /* monotonic clock of the last lookup or subscriber tick */
-    int64_t refresh_due_mono_ms; /* monotonic clock of the next refresh or retry; 0: none */
+    int64_t refresh_due_mono_ms; /* monotonic clock of the next refresh or retry; 0: none
+                                    (also while idle: its timer then only evicts) */
+    /* Not asked within 2 x refresh: kept, not refreshed, until idle_evict. */
+    bool idle;
+    /* What was last answered from it, for introspection (workload_state.h). */
+    const struct kd_workload_answer *answers; /* [KD_ANSWER_COUNT]; at_ms 0 when none */
 };
 
 /* A call waiting for a cold workload's first answer. The caller owns the memory. */
@@ -65,13 +81,21 @@ enum kd_cache_fetch_result {
     KD_CACHE_FETCH_TIMEOUT,
 };
 
+/* Why an entry left the cache. */
+enum kd_cache_evict_reason {
+    KD_CACHE_EVICT_IDLE,      /* not asked about for idle_evict */
+    KD_CACHE_EVICT_NOT_FOUND, /* unknown to the source, remembered only briefly */
+    KD_CACHE_EVICT_CAPACITY,  /* max_workloads reached: the least recently asked made room */
+    KD_CACHE_EVICT_REASON_COUNT,
+};
+
 /* Optional hooks for metrics; called on the loop, must not call back into the cache. */
 struct kd_cache_observer {
     /* Every finished fetch: the route's source instance name, outcome, seconds taken. */
     void (*on_fetch)(void *arg, const char *source, enum kd_cache_fetch_result result,
                      double duration_s);
-    /* An idle entry was dropped (its workload's series can go). */
-    void (*on_evict)(void *arg, const char *workload);
+    /* An entry was dropped (its workload's series can go). */
+    void (*on_evict)(void *arg, const char *workload, enum kd_cache_evict_reason reason);
     /* After on_fetch for a failed fetch: what went wrong, in words. Optional. */
     void (*on_fetch_error)(void *arg, const char *source, const char *workload,
                            const char *message);
@@ -82,7 +106,8 @@ struct kd_forecast_cache_stats {
     size_t entries;
     uint64_t fetches;   /* source fetch() calls */
     uint64_t failures;  /* fetches that failed or timed out */
-    uint64_t evictions; /* idle entries dropped */
+    uint64_t evictions; /* entries dropped, every reason */
+    uint64_t evictions_by[KD_CACHE_EVICT_REASON_COUNT];
 };
 
 /* `routes` is borrowed and must outlive the cache. */
@@ -99,6 +124,8 @@ void kd_forecast_cache_destroy(struct kd_forecast_cache *cache);
  *   -EINPROGRESS cold: its first fetch is running; *ret_entry is set, pass it to
  *                kd_forecast_cache_wait() before returning to the loop;
  *   -ENOENT      no route matches the workload;
+ *   -ENOSPC      a new workload, max_workloads entries and none can make room (each has a
+ *                fetch, a waiter or a subscriber);
  *   -ESHUTDOWN   the cache is drained;
  *   -ENOMEM.
  */
@@ -119,12 +146,30 @@ void kd_forecast_cache_cancel_wait(struct kd_cache_waiter *waiter);
 int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *workload,
                                 struct kd_cache_subscriber *sub, struct kd_cache_view *ret_view);
 
+/* The view of a subscriber's workload now; false when not subscribed or nothing is known. */
+bool kd_forecast_cache_subscriber_view(const struct kd_cache_subscriber *sub,
+                                       struct kd_cache_view *ret_view);
+
 /* No-op if not subscribed. Safe from inside on_update. */
 void kd_forecast_cache_unsubscribe(struct kd_cache_subscriber *sub);
 
 /* Shutdown: cancel fetches, stop timers, call every waiter with view NULL. Later lookups and
  * subscribes return -ESHUTDOWN. Subscribers stay linked until they unsubscribe. */
 void kd_forecast_cache_drain(struct kd_forecast_cache *cache);
+
+/*
+ * Bound the number of entries (0: none; the default). When a new workload would go past it,
+ * the least recently asked entry without a fetch, waiter or subscriber is dropped.
+ */
+void kd_forecast_cache_set_max_entries(struct kd_forecast_cache *cache, size_t max_entries);
+
+/* Keep `answer` (copied) as the entry's last answer of its kind, for introspection. */
+void kd_forecast_cache_record(struct kd_cache_entry *entry, enum kd_workload_answer_kind kind,
+                              const struct kd_workload_answer *answer);
+
+/* Record the last settings error seen for the entry (a hash of its text; 0: none); true when
+ * it changed, so that the caller logs once per workload and change, not per call. */
+bool kd_forecast_cache_note_settings_error(struct kd_cache_entry *entry, uint64_t error_hash);
 
 /* Record whether the caller found the entry's forecast stale; true when that changed (so
  * that the caller logs once per state change). */

@@ -14,6 +14,8 @@ void kd_routes_init(struct kd_routes *routes)
 {
     routes->routes = NULL;
     routes->n = 0;
+    routes->policies = NULL;
+    routes->n_policies = 0;
 }
 
 void kd_routes_fini(struct kd_routes *routes)
@@ -22,19 +24,6 @@ void kd_routes_fini(struct kd_routes *routes)
         free(routes->routes[i].match);
     free(routes->routes);
     kd_routes_init(routes);
-}
-
-static int64_t default_stale_after(const struct kd_instance *policy)
-{
-    const struct kd_policy_ops *ops = policy->plugin->policy;
-    int64_t lookahead = ops->lookahead_ms ? ops->lookahead_ms(policy->state) : 0;
-
-    /* Upstream: stale when age > 2 x lead time; a negative lead time makes everything stale. */
-    if (lookahead <= 0)
-        return 0;
-    if (lookahead > INT64_MAX / 2)
-        return INT64_MAX;
-    return 2 * lookahead;
 }
 
 int kd_routes_add(struct kd_routes *routes, const char *match, struct kd_instance *source,
@@ -59,10 +48,28 @@ int kd_routes_add(struct kd_routes *routes, const char *match, struct kd_instanc
         .source = source,
         .policy = policy,
         .timing = *timing,
-        .stale_after_ms = stale_after_ms < 0 ? default_stale_after(policy) : stale_after_ms,
+        .stale_after_ms = stale_after_ms < 0 ? -1 : stale_after_ms,
         .fallback_replicas = fallback_replicas < 0 ? -1 : fallback_replicas,
+        .activation_lead_ms = -1,
+        .lead_time_max_ms = KD_LEAD_TIME_MAX_DEFAULT_MS,
+        .stale_after_max_ms = KD_STALE_AFTER_MAX_DEFAULT_MS,
     };
     return 0;
+}
+
+void kd_routes_configure(struct kd_route *route, const struct kd_config_workload *w)
+{
+    route->stale_after_ms = w->stale_after_ms < 0 ? -1 : w->stale_after_ms;
+    route->fallback_replicas = w->fallback_replicas < 0 ? -1 : w->fallback_replicas;
+    route->on_stale = w->on_stale;
+    route->activation = w->activation;
+    route->activation_lead_ms = w->activation_lead_ms < 0 ? -1 : w->activation_lead_ms;
+    route->activation_threshold = w->activation_threshold;
+    route->mode = w->mode;
+    route->overrides = w->overrides;
+    route->lead_time_max_ms = w->lead_time_max_ms;
+    route->stale_after_max_ms = w->stale_after_max_ms;
+    route->written = w->written;
 }
 
 const struct kd_route *kd_routes_match(const struct kd_routes *routes, const char *workload)

@@ -66,6 +66,9 @@ struct scaler_call {
     struct kd_cache_subscriber sub;
     bool active; /* stream: the state last seen, to send only inactive->active edges */
     bool listed;
+    /* stream, activation = "demand": fires when demand enters the activation window; created
+     * and armed only while something is due */
+    struct event *activation_ev;
     double started_s; /* monotonic, for the duration metric */
     struct scaler_call *prev, *next;
 };
@@ -87,11 +90,11 @@ static void observe_call(const struct kd_scaler *scaler, enum kd_scaler_method m
                                  started_s < 0 ? -1 : mono_s() - started_s);
 }
 
-static void observe_answer(const struct kd_scaler *scaler, const char *workload, double replicas,
-                           int64_t age_ms)
+static void observe_answer(const struct kd_scaler *scaler, const char *workload,
+                           enum kd_route_mode mode, double replicas, int64_t age_ms)
 {
     if (scaler->observer.on_answer)
-        scaler->observer.on_answer(scaler->observer.arg, workload, replicas,
+        scaler->observer.on_answer(scaler->observer.arg, workload, mode, replicas,
                                    (double)age_ms / 1000.0);
 }
 
@@ -116,19 +119,81 @@ static void finish_reply(struct kd_grpc_call *call, const struct kd_scaler_reply
     kd_grpc_call_finish(call, KD_GRPC_OK, NULL);
 }
 
-static void note_staleness(const struct kd_cache_view *view, bool stale, int64_t now_ms)
+static void note_staleness(const struct kd_cache_view *view, const struct kd_scaler_reply *reply,
+                           int64_t now_ms)
 {
-    if (!view->forecast || !kd_forecast_cache_note_stale(view->entry, stale))
+    if (!view->forecast || !kd_forecast_cache_note_stale(view->entry, reply->stale))
         return;
-    if (stale)
+    if (reply->exhausted)
+        kd_log_prefixed(KD_LOG_WARN, NULL,
+                        "workload %s: forecast is exhausted (generated %" PRId64
+                        " s ago, every step has passed)%s%s",
+                        view->workload, (now_ms - view->forecast->generated_at_ms) / 1000,
+                        view->error ? "; last fetch: " : "", view->error_message);
+    else if (reply->stale)
         kd_log_prefixed(KD_LOG_WARN, NULL,
                         "workload %s: forecast is stale (generated %" PRId64
                         " s ago, stale_after %" PRId64 " s)%s%s",
                         view->workload, (now_ms - view->forecast->generated_at_ms) / 1000,
-                        view->route->stale_after_ms / 1000, view->error ? "; last fetch: " : "",
+                        reply->stale_after_ms / 1000, view->error ? "; last fetch: " : "",
                         view->error_message);
     else
         kd_log_prefixed(KD_LOG_INFO, NULL, "workload %s: forecast is fresh again", view->workload);
+}
+
+/* FNV-1a, to remember which settings error was logged last for a workload. */
+static uint64_t text_hash(const char *text)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (; text && *text; text++)
+        h = (h ^ (uint8_t)*text) * 0x100000001b3ull;
+    return text ? h | 1 : 0;
+}
+
+/*
+ * The effective settings of `request` on the view's route. Returns NULL, or the reason the
+ * metadata was refused (in err, or the request's own override_error), which is logged once
+ * per workload and change.
+ */
+static const char *resolve_settings(const struct kd_scaler *scaler,
+                                    const struct kd_scaler_request *request,
+                                    const struct kd_cache_view *view, struct kd_settings *settings,
+                                    char *err, size_t err_len)
+{
+    const char *bad = request->override_error;
+
+    if (kd_settings_resolve(view->route, &scaler->routes, bad ? NULL : &request->overrides,
+                            settings, err, err_len) < 0)
+        bad = err;
+    if (kd_forecast_cache_note_settings_error(view->entry, text_hash(bad)) && bad)
+        kd_log_prefixed(KD_LOG_WARN, NULL, "workload %s: trigger metadata refused: %s",
+                        view->workload, bad);
+    return bad;
+}
+
+/* Keep what was decided in the workload's entry, for introspection. */
+static void record_answer(const struct kd_cache_view *view, enum kd_workload_answer_kind kind,
+                          const struct kd_settings *settings, const struct kd_scaler_reply *reply,
+                          int64_t now_ms)
+{
+    const struct kd_workload_answer answer = {
+        .at_ms = now_ms,
+        .status = reply->status,
+        .settings = *settings,
+        .policy_value = reply->policy_value,
+        .window_first = reply->window_first,
+        .window_last = reply->window_last,
+        .age_ms = reply->age_ms,
+        .stale_after_ms = reply->stale_after_ms,
+        .stale = reply->stale,
+        .exhausted = reply->exhausted,
+        .shadow = reply->shadow,
+        .active = kind == KD_ANSWER_ACTIVITY && reply->status == KD_GRPC_OK && reply->active,
+        .next_activation_ms = reply->next_activation_ms,
+    };
+    if (view->entry)
+        kd_forecast_cache_record(view->entry, kind, &answer);
 }
 
 /* Compute the answer to a unary request from a view (NULL: the cache shut down). */
@@ -138,33 +203,51 @@ static enum kd_scaler_result answer_view(const struct kd_scaler *scaler,
                                          struct kd_scaler_reply *reply)
 {
     int64_t now = kd_time_now_ms();
+    struct kd_settings settings;
+    char err[512];
+    bool metrics = request->method == KD_SCALER_GET_METRICS;
 
     if (!view) {
         kd_external_scaler_answer_error(request, -ESHUTDOWN, &scaler->routes, reply);
         return failed_result(request->method);
     }
-    if (request->method == KD_SCALER_GET_METRICS) {
-        kd_external_scaler_answer_metrics(request, view, now, reply);
-        note_staleness(view, reply->stale, now);
+    const char *bad = resolve_settings(scaler, request, view, &settings, err, sizeof(err));
+    if (bad) {
+        kd_external_scaler_answer_invalid(bad, reply);
+        record_answer(view, metrics ? KD_ANSWER_METRICS : KD_ANSWER_ACTIVITY, &settings, reply,
+                      now);
+        return failed_result(request->method);
+    }
+    if (metrics) {
+        kd_external_scaler_answer_metrics(request, view, &settings, now, reply);
+        note_staleness(view, reply, now);
+        record_answer(view, KD_ANSWER_METRICS, &settings, reply, now);
         if (reply->status != KD_GRPC_OK)
             return KD_SCALER_RESULT_ERROR;
-        KD_DEBUG("workload=%s replicas=%.6g forecast_age=%" PRId64 "s%s", request->workload,
-                 reply->value, reply->age_ms / 1000, reply->stale ? " fallback" : "");
-        observe_answer(scaler, request->workload, reply->value, reply->age_ms);
+        KD_DEBUG("workload=%s replicas=%.6g forecast_age=%" PRId64 "s%s%s", request->workload,
+                 reply->value, reply->age_ms / 1000, reply->stale ? " fallback" : "",
+                 reply->shadow ? " shadow" : "");
+        /* Shadow: export what the policy would have answered. */
+        observe_answer(scaler, request->workload, settings.mode,
+                       reply->shadow ? reply->policy_value : reply->value, reply->age_ms);
         return KD_SCALER_RESULT_SUCCESS;
     }
-    bool active = kd_external_scaler_is_active(view, now);
-    note_staleness(view, view->forecast && !active, now);
-    kd_external_scaler_answer_is_active(active, reply);
-    if (active) {
-        observe_answer(scaler, request->workload, NAN, now - view->forecast->generated_at_ms);
-        return KD_SCALER_RESULT_ACTIVE;
+    kd_external_scaler_answer_is_active(request, view, &settings, now, reply);
+    note_staleness(view, reply, now);
+    record_answer(view, KD_ANSWER_ACTIVITY, &settings, reply, now);
+    if (reply->status != KD_GRPC_OK || !reply->active) {
+        if (!view->forecast)
+            return KD_SCALER_RESULT_INACTIVE_ERROR;
+        return reply->stale ? KD_SCALER_RESULT_INACTIVE_STALE : KD_SCALER_RESULT_INACTIVE;
     }
-    return view->forecast ? KD_SCALER_RESULT_INACTIVE_STALE : KD_SCALER_RESULT_INACTIVE_ERROR;
+    observe_answer(scaler, request->workload, settings.mode, NAN, reply->age_ms);
+    return KD_SCALER_RESULT_ACTIVE;
 }
 
 static void call_free(struct scaler_call *sc)
 {
+    if (sc->activation_ev)
+        event_free(sc->activation_ev);
     kd_external_scaler_request_fini(&sc->request);
     free(sc);
 }
@@ -300,22 +383,72 @@ static void stream_unlist(struct scaler_call *sc)
     sc->prev = sc->next = NULL;
 }
 
+static void on_activation_due(evutil_socket_t fd, short what, void *arg);
+
+/* Arm the stream's activation timer for `at_ms` (wall clock), or disarm it (at_ms < 0). */
+static void arm_activation(struct scaler_call *sc, int64_t at_ms, int64_t now_ms)
+{
+    if (at_ms < 0) {
+        if (sc->activation_ev)
+            evtimer_del(sc->activation_ev);
+        return;
+    }
+    if (!sc->activation_ev) {
+        sc->activation_ev = evtimer_new(sc->scaler->base, on_activation_due, sc);
+        if (!sc->activation_ev) {
+            KD_WARN("workload %s: out of memory for the activation timer; the stream pushes on "
+                    "the next refresh instead",
+                    sc->request.workload);
+            return;
+        }
+    }
+    /* +1 ms: wake just after the step boundary, when the window has moved. */
+    int64_t delay = at_ms - now_ms + 1;
+    if (delay < 1)
+        delay = 1;
+    struct timeval tv = {.tv_sec = delay / 1000, .tv_usec = (delay % 1000) * 1000};
+    evtimer_add(sc->activation_ev, &tv);
+}
+
 static void stream_evaluate(struct scaler_call *sc, const struct kd_cache_view *view)
 {
     int64_t now = kd_time_now_ms();
-    bool active = kd_external_scaler_is_active(view, now);
+    struct kd_scaler_reply reply;
+    struct kd_settings settings;
+    char err[512];
 
-    note_staleness(view, view->forecast && !active, now);
+    kd_external_scaler_reply_init(&reply);
+    const char *bad = resolve_settings(sc->scaler, &sc->request, view, &settings, err, sizeof(err));
+    if (bad) {
+        kd_external_scaler_answer_invalid(bad, &reply);
+    } else {
+        kd_external_scaler_answer_is_active(&sc->request, view, &settings, now, &reply);
+        note_staleness(view, &reply, now);
+    }
+    record_answer(view, KD_ANSWER_ACTIVITY, &settings, &reply, now);
+    bool active = reply.status == KD_GRPC_OK && reply.active;
     /* KEDA ignores false, and every true restarts its cooldown: send edges only. */
     if (active && !sc->active) {
-        struct kd_scaler_reply reply;
-        kd_external_scaler_reply_init(&reply);
-        kd_external_scaler_answer_is_active(true, &reply);
-        if (reply.status == KD_GRPC_OK)
+        kd_external_scaler_pack_is_active(true, &reply);
+        if (reply.status == KD_GRPC_OK) {
+            KD_DEBUG("workload=%s stream pushed active=true", sc->request.workload);
             kd_grpc_call_send(sc->call, reply.body, reply.len);
-        kd_external_scaler_reply_fini(&reply);
+        }
     }
     sc->active = active;
+    arm_activation(sc, active ? -1 : reply.next_activation_ms, now);
+    kd_external_scaler_reply_fini(&reply);
+}
+
+static void on_activation_due(evutil_socket_t fd, short what, void *arg)
+{
+    struct scaler_call *sc = arg;
+    struct kd_cache_view view;
+
+    (void)fd;
+    (void)what;
+    if (kd_forecast_cache_subscriber_view(&sc->sub, &view))
+        stream_evaluate(sc, &view);
 }
 
 static void on_stream_update(struct kd_cache_subscriber *sub, const struct kd_cache_view *view)
@@ -434,6 +567,8 @@ static struct kd_instance *find_instance(struct kd_instance **v, size_t n, const
 static int build_routes(struct kd_scaler *scaler, const struct kd_config *config, char *err,
                         size_t err_len)
 {
+    scaler->routes.policies = scaler->policies;
+    scaler->routes.n_policies = scaler->n_policies;
     for (size_t i = 0; i < config->n_workloads; i++) {
         const struct kd_config_workload *w = &config->workloads[i];
         struct kd_instance *source = find_instance(scaler->sources, scaler->n_sources, w->source);
@@ -456,6 +591,8 @@ static int build_routes(struct kd_scaler *scaler, const struct kd_config *config
         };
         int r = kd_routes_add(&scaler->routes, w->match, source, policy, &timing, w->stale_after_ms,
                               w->fallback_replicas);
+        if (r == 0)
+            kd_routes_configure(&scaler->routes.routes[scaler->routes.n - 1], w);
         if (r < 0) {
             snprintf(err, err_len, "%s:%d: workload \"%s\": %s", w->file ? w->file : "(built-in)",
                      w->line, w->match,
@@ -474,6 +611,10 @@ static void release(struct kd_scaler *scaler)
         struct scaler_call *sc = scaler->streams;
         stream_unlist(sc);
         kd_forecast_cache_unsubscribe(&sc->sub);
+        if (sc->activation_ev) {
+            event_free(sc->activation_ev);
+            sc->activation_ev = NULL;
+        }
     }
     kd_forecast_cache_destroy(scaler->cache);
     kd_status_tracker_destroy(scaler->tracker);
@@ -607,6 +748,8 @@ void kd_scaler_drain(struct kd_scaler *scaler)
         struct scaler_call *sc = scaler->streams;
         stream_unlist(sc);
         kd_forecast_cache_unsubscribe(&sc->sub);
+        if (sc->activation_ev)
+            evtimer_del(sc->activation_ev);
         kd_grpc_call_finish(sc->call, KD_GRPC_OK, NULL);
     }
 }

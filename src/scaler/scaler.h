@@ -41,6 +41,7 @@ enum kd_scaler_result {
     KD_SCALER_RESULT_INACTIVE_ERROR, /* IsActive: no forecast (fetch failed, no route) */
     KD_SCALER_RESULT_INACTIVE_STALE, /* IsActive: forecast older than stale_after */
     KD_SCALER_RESULT_STARTED,        /* StreamIsActive accepted */
+    KD_SCALER_RESULT_INACTIVE,       /* IsActive: false from a fresh forecast (demand, shadow) */
     KD_SCALER_RESULT_COUNT,
 };
 
@@ -49,9 +50,11 @@ struct kd_scaler_observer {
     /* One call's outcome; duration_s < 0 when not timed (StreamIsActive). */
     void (*on_call)(void *arg, enum kd_scaler_method method, enum kd_scaler_result result,
                     double duration_s);
-    /* A forecast was used for `workload`: GetMetrics answered `replicas` (NAN for an active
-     * IsActive), from a forecast `age_s` old. */
-    void (*on_answer)(void *arg, const char *workload, double replicas, double age_s);
+    /* A forecast was used for `workload`: GetMetrics answered `replicas` (in shadow mode what
+     * the policy would have answered; NAN for an active IsActive), from a forecast `age_s`
+     * old. */
+    void (*on_answer)(void *arg, const char *workload, enum kd_route_mode mode, double replicas,
+                      double age_s);
     struct kd_cache_observer cache; /* fetch outcomes and evictions */
     void *arg;
 };

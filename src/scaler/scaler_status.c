@@ -16,6 +16,7 @@
 #include "scaler/external_scaler.h"
 #include "scaler/forecast_cache.h"
 #include "scaler/routes.h"
+#include "scaler/effective_settings.h"
 #include "scaler/scaler.h"
 #include "util/time.h"
 
@@ -117,12 +118,12 @@ static void on_fetch_error(void *arg, const char *source, const char *workload, 
         t->next.on_fetch_error(t->next.arg, source, workload, message);
 }
 
-static void on_evict(void *arg, const char *workload)
+static void on_evict(void *arg, const char *workload, enum kd_cache_evict_reason reason)
 {
     struct kd_status_tracker *t = arg;
 
     if (t->next.on_evict)
-        t->next.on_evict(t->next.arg, workload);
+        t->next.on_evict(t->next.arg, workload, reason);
 }
 
 void kd_status_tracker_observer(struct kd_status_tracker *tracker,
@@ -190,14 +191,17 @@ static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int6
     const struct kd_route *route = view->route;
     const struct kd_instance *policy = route->policy;
     const struct kd_forecast *f = view->forecast;
+    struct kd_settings settings; /* the route's own, without any ScaledObject's overrides */
+
+    kd_settings_resolve(route, NULL, NULL, &settings, NULL, 0);
 
     *w = (struct kd_status_workload){
         .name = view->workload,
         .route = route->match,
         .source = route->source->name,
         .policy = policy->name,
-        .lead_time_ms = policy->plugin->policy->lookahead_ms(policy->state),
-        .stale_after_ms = route->stale_after_ms,
+        .lead_time_ms = settings.lead_time_ms,
+        .stale_after_ms = kd_settings_stale_after_ms(&settings, f ? f->step_seconds : 0),
         .fallback_replicas = route->fallback_replicas,
         .fetching = view->in_flight,
         .failures = view->failures,
@@ -233,7 +237,7 @@ static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int6
         request.workload = name;
         request.metric_name = metric;
         if (view->forecast || view->error)
-            kd_external_scaler_answer_metrics(&request, view, now_ms, &reply);
+            kd_external_scaler_answer_metrics(&request, view, &settings, now_ms, &reply);
         else {
             reply.status = KD_GRPC_UNAVAILABLE;
             snprintf(reply.message, sizeof(reply.message),
@@ -245,7 +249,12 @@ static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int6
     w->answer_value = reply.status == KD_GRPC_OK ? reply.value : 0;
     w->stale = reply.stale;
     snprintf(message, message_len, "%s", reply.status == KD_GRPC_OK ? "" : reply.message);
-    w->active = kd_external_scaler_is_active(view, now_ms);
+    kd_external_scaler_reply_fini(&reply);
+    kd_external_scaler_reply_init(&reply);
+    if (name && (view->forecast || view->error)) {
+        kd_external_scaler_answer_is_active(&request, view, &settings, now_ms, &reply);
+        w->active = reply.status == KD_GRPC_OK && reply.active;
+    }
     kd_external_scaler_reply_fini(&reply);
     free(name);
 }

@@ -146,11 +146,18 @@ class DaemonTest(unittest.TestCase):
         self.assertTrue(self.d.is_active(self.d.ref("web")).result)
         self.assertTrue(self.d.is_active(self.d.ref("so", workload="edge-api")).result)
 
-    def test_is_active_stale_is_false_with_ok(self):
-        self.assertFalse(self.d.is_active(self.d.ref("stale-app")).result)
+    def test_is_active_stale_is_an_error(self):
+        # A dead forecaster must not scale anything to zero: KEDA keeps the replicas and the
+        # ScaledObject's fallback applies (on_stale = "inactive" restores upstream's false).
+        with self.assertRaises(grpc.RpcError) as ctx:
+            self.d.is_active(self.d.ref("stale-app"))
+        self.assertStatus(ctx, grpc.StatusCode.UNAVAILABLE)
+        self.assertIn("forecast for stale-app is stale", ctx.exception.details())
 
-    def test_is_active_unknown_workload_is_false_with_ok(self):
-        self.assertFalse(self.d.is_active(self.d.ref("ghost-api")).result)
+    def test_is_active_unknown_workload_is_not_found(self):
+        with self.assertRaises(grpc.RpcError) as ctx:
+            self.d.is_active(self.d.ref("ghost-api"))
+        self.assertStatus(ctx, grpc.StatusCode.NOT_FOUND)
 
     # -- StreamIsActive ----------------------------------------------------------------------
     def test_stream_is_active_first_message_then_cancel(self):

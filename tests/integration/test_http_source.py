@@ -97,7 +97,8 @@ class HttpSourceTest(unittest.TestCase):
         self.stub.control({"nf-x": {"mode": "404"}})
         code, details = code_of(lambda: value(self.d, "nf-x"))
         self.assertEqual(code, grpc.StatusCode.NOT_FOUND, details)
-        self.assertFalse(self.d.is_active(self.d.ref("nf-x")).result)
+        code, details = code_of(lambda: self.d.is_active(self.d.ref("nf-x")))
+        self.assertEqual(code, grpc.StatusCode.NOT_FOUND, details)
 
     def test_error_modes_are_unavailable_with_reason(self):
         for mode, words in (("500", "500"), ("malformed", "JSON"), ("wrongtypes", "stepSeconds"),
@@ -108,8 +109,9 @@ class HttpSourceTest(unittest.TestCase):
             code, details = code_of(lambda: value(self.d, w))
             self.assertEqual(code, grpc.StatusCode.UNAVAILABLE, (mode, details))
             self.assertIn(words, details, mode)
-            # IsActive never errors for a failing source (upstream rule)
-            self.assertFalse(self.d.is_active(self.d.ref(w)).result)
+            # IsActive errors too: a failing source never deactivates a workload
+            code, details = code_of(lambda: self.d.is_active(self.d.ref(w)))
+            self.assertEqual(code, grpc.StatusCode.UNAVAILABLE, (mode, details))
 
     def test_chunked_offset_and_array_bodies(self):
         for mode in ("chunked", "offset", "array"):
@@ -152,7 +154,8 @@ class HttpSourceTest(unittest.TestCase):
         self.assertEqual(poll(lambda: code_of(lambda: value(self.d, "short-x"))[0],
                               grpc.StatusCode.UNAVAILABLE), grpc.StatusCode.UNAVAILABLE)
         self.assertEqual(poll(lambda: value(self.d, "fb-x"), 4.0), 4.0)
-        self.assertFalse(self.d.is_active(self.d.ref("short-x")).result)
+        code, details = code_of(lambda: self.d.is_active(self.d.ref("short-x")))
+        self.assertEqual(code, grpc.StatusCode.UNAVAILABLE, details)
         # The source recovers: fresh answers again.
         self.stub.control({"short-x": {"mode": "fresh", "desiredReplicas": WEB}})
         self.assertEqual(poll(lambda: code_of(lambda: value(self.d, "short-x"))[0],
@@ -195,9 +198,11 @@ class ForecasterKilledTest(unittest.TestCase):
             stub.stop()
 
 
-def go_body(generated_at, replicas, step=60):
-    # upstream's scaler_test.go encodes storage.Snapshot without JSON tags: Go-cased keys.
-    return json.dumps({"Workload": "my-api", "Metric": "http_rps",
+def go_body(generated_at, replicas, step=60, workload="my-api"):
+    # upstream's scaler_test.go encodes storage.Snapshot without JSON tags: Go-cased keys. Its
+    # vectors say "my-api" for every workload; a forecast naming another workload than the one
+    # asked for is rejected here, so each test names its own.
+    return json.dumps({"Workload": workload, "Metric": "http_rps",
                        "GeneratedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ",
                                                     time.gmtime(generated_at)),
                        "StepSeconds": step, "HorizonSeconds": step * len(replicas),
@@ -226,22 +231,29 @@ class UpstreamModeTest(unittest.TestCase):
 
     def test_get_metrics_success(self):
         self.stub.control({"gm-ok": {"mode": "status", "status": 200,
-                                     "body": go_body(time.time(), [2, 2, 3, 3, 4, 5])}})
+                                     "body": go_body(time.time(), [2, 2, 3, 3, 4, 5],
+                                                     workload="gm-ok")}})
         r = self.d.get_metrics(self.d.ref("x", workload="gm-ok"), "kedastral-gm-ok-desired-replicas")
         self.assertEqual(r.metricValues[0].metricValueFloat, 5.0)
         self.assertEqual(r.metricValues[0].metricName, "kedastral-gm-ok-desired-replicas")
 
     def test_is_active_success_and_stale(self):
         self.stub.control({"ia-ok": {"mode": "status", "status": 200,
-                                     "body": go_body(time.time(), [2])},
+                                     "body": go_body(time.time(), [2], workload="ia-ok")},
                            "ia-stale": {"mode": "status", "status": 200,
-                                        "body": go_body(time.time() - 20 * 60, [2])}})
+                                        "body": go_body(time.time() - 20 * 60, [2],
+                                                        workload="ia-stale")}})
         self.assertTrue(self.d.is_active(self.d.ref("ia-ok")).result)
-        self.assertFalse(self.d.is_active(self.d.ref("ia-stale")).result)
+        # Upstream answers false here; a stale forecast is an error instead (README,
+        # "Differences"), so that KEDA never scales to zero because the forecaster stopped.
+        code, details = code_of(lambda: self.d.is_active(self.d.ref("ia-stale")))
+        self.assertEqual(code, grpc.StatusCode.UNAVAILABLE, details)
+        self.assertIn("is stale", details)
 
-    def test_is_active_error_is_false_not_an_error(self):
+    def test_is_active_error_is_an_error(self):
         self.stub.control({"ia-500": {"mode": "500"}})
-        self.assertFalse(self.d.is_active(self.d.ref("ia-500")).result)
+        code, details = code_of(lambda: self.d.is_active(self.d.ref("ia-500")))
+        self.assertEqual(code, grpc.StatusCode.UNAVAILABLE, details)
 
     def test_get_metrics_404_is_an_error(self):
         self.stub.control({"gm-404": {"mode": "404"}})

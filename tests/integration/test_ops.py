@@ -113,8 +113,13 @@ class MetricsTest(unittest.TestCase):
             with self.assertRaises(grpc.RpcError):
                 daemon.get_metrics(ref("stale-app"), "m")  # stale, no fallback -> error
             self.assertTrue(daemon.is_active(ref("web")).result)
-            self.assertFalse(daemon.is_active(ref("stale-app")).result)
-            self.assertFalse(daemon.is_active(ref("ghost-api")).result)  # not in the source
+            # stale, or not in the source: an error (KEDA then keeps the replicas), not false
+            with self.assertRaises(grpc.RpcError) as ctx:
+                daemon.is_active(ref("stale-app"))
+            self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            with self.assertRaises(grpc.RpcError) as ctx:
+                daemon.is_active(ref("ghost-api"))
+            self.assertEqual(ctx.exception.code(), grpc.StatusCode.NOT_FOUND)
             daemon.get_metric_spec(ref("web"))
             stream = daemon.stream_is_active(ref("web"))
             self.assertTrue(next(stream).result)
@@ -154,7 +159,7 @@ class MetricsTest(unittest.TestCase):
             self.assertEqual(s[("kedastral_scaler_desired_replicas_returned", frozenset())], 5)
             self.assertGreater(s[("kedastral_scaler_forecast_age_seen_seconds", frozenset())], 0)
             self.assertEqual(s[("kedastral_scaler_workload_desired_replicas",
-                                frozenset({("workload", "web")}))], 5)
+                                frozenset({("workload", "web"), ("mode", "active")}))], 5)
             self.assertIn(("kedastral_scaler_workload_forecast_age_seconds",
                            frozenset({("workload", "web")})), s)
             # Fetches: web, stale-app and ghost-api (not found in the file) at least once each.
@@ -223,7 +228,8 @@ class AdminHttpTest(unittest.TestCase):
             self.d.get_metrics(ref("web"), "m")
             self.d.is_active(ref("web"))
         for _ in range(5):
-            self.d.is_active(ref("stale-app"))
+            with self.assertRaises(grpc.RpcError):
+                self.d.is_active(ref("stale-app"))
         time.sleep(0.3)
         new = self.d.log().splitlines()[before:]
         # 45 calls, at most the one state change (stale-app went stale) and its first fetch.

@@ -296,7 +296,8 @@ static const struct error_case error_cases[] = {
      "%s:1: workload #1: match: expected a glob as a string, e.g. \"*\" or \"web-*\""},
     {"workloads = ( { match = \"*\";\n polcy = \"p\"; } );\n",
      "%s:2: workload \"*\": unknown setting \"polcy\"; allowed: match, source, policy, "
-     "stale_after, fallback_replicas"},
+     "stale_after, fallback_replicas, on_stale, activation, activation_lead, "
+     "activation_threshold, mode, overrides, lead_time_max, stale_after_max"},
     {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
      "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
      "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
@@ -307,7 +308,57 @@ static const struct error_case error_cases[] = {
      "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
      "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
      "                fallback_replicas = -1; } );\n",
-     "%s:4: workload \"*\": fallback_replicas: expected an integer >= 0"},
+     "%s:4: workload \"*\": fallback_replicas: expected an integer from 0 to 2147483647"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                fallback_replicas = 99999999999L; } );\n",
+     "%s:4: workload \"*\": fallback_replicas: expected an integer from 0 to 2147483647"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                on_stale = \"never\"; } );\n",
+     "%s:4: workload \"*\": on_stale: unknown value \"never\"; allowed: error, inactive"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                activation = true; } );\n",
+     "%s:4: workload \"*\": activation: expected one of fresh, demand, as a string"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                mode = \"dry-run\"; } );\n",
+     "%s:4: workload \"*\": mode: unknown value \"dry-run\"; allowed: active, shadow"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                activation_lead = \"soon\"; } );\n",
+     "%s:4: workload \"*\": activation_lead: invalid duration \"soon\"; write e.g. \"250ms\", \"30s\", \"5m\", \"1h30m\", \"2d\""},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                activation_threshold = -1; } );\n",
+     "%s:4: workload \"*\": activation_threshold: expected a number of replicas >= 0 (active when the policy's value exceeds it)"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                overrides = [\"leadTime\", \"lead_time\"]; } );\n",
+     "%s:4: workload \"*\": overrides[1]: \"lead_time\" is not an overridable key; allowed: leadTime, policy, staleAfter, fallbackReplicas, activation, activationLeadTime, mode"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                overrides = \"leadTime\"; } );\n",
+     "%s:4: workload \"*\": overrides: expected an array of key names, e.g. [\"leadTime\", \"mode\"]; allowed: leadTime, policy, staleAfter, fallbackReplicas, activation, activationLeadTime, mode"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                lead_time_max = \"-1h\"; } );\n",
+     "%s:4: workload \"*\": lead_time_max: \"-1h\" must be greater than zero"},
+    {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
+     "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
+     "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
+     "                stale_after_max = \"0s\"; } );\n",
+     "%s:4: workload \"*\": stale_after_max: \"0s\" must be greater than zero"},
     {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
      "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
      "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\"; },\n"

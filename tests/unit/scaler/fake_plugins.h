@@ -31,6 +31,7 @@ struct fake_source {
     int64_t replicas[8];
     enum kd_fetch_error fail_error;
     const char *fail_message;
+    const char *claim_workload; /* non-NULL: forecasts name this workload instead */
 };
 
 static inline int fake_source_fetch(void *state, struct kd_fetch *fetch, const char *workload)
@@ -39,6 +40,8 @@ static inline int fake_source_fetch(void *state, struct kd_fetch *fetch, const c
 
     fs->fetches++;
     snprintf(fs->last_workload, sizeof(fs->last_workload), "%s", workload);
+    /* Like the forecaster, echo the workload (or claim another one when a test says so). */
+    fs->forecast.workload = fs->claim_workload ? fs->claim_workload : fs->last_workload;
     switch (fs->mode) {
     case FAKE_SYNC_DONE:
         fetch->on_done(fetch, &fs->forecast);
@@ -88,7 +91,7 @@ static inline void fake_source_set(struct fake_source *fs, int64_t generated_at_
 {
     memcpy(fs->replicas, replicas, n * sizeof(*replicas));
     fs->forecast = (struct kd_forecast){
-        .workload = "w",
+        .workload = NULL, /* fake_source_fetch() names the workload asked for */
         .metric = "rps",
         .generated_at_ms = generated_at_ms,
         .step_seconds = step_seconds,

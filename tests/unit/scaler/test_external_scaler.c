@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include <cmocka.h>
@@ -18,6 +19,7 @@
 #include "scaler/external_scaler.h"
 #include "scaler/forecast_cache.h"
 #include "scaler/routes.h"
+#include "scaler/effective_settings.h"
 
 #define NOW 1760000000000LL
 
@@ -153,7 +155,8 @@ static void test_parse_malformed(void **state)
 
 static void test_metric_spec_bytes(void **state)
 {
-    struct kd_scaler_request req = {KD_SCALER_GET_METRIC_SPEC, "w", "qps"};
+    struct kd_scaler_request req = {
+        .method = KD_SCALER_GET_METRIC_SPEC, .workload = "w", .metric_name = "qps"};
     struct kd_scaler_reply reply;
 
     (void)state;
@@ -168,7 +171,8 @@ static void test_metric_spec_bytes(void **state)
 static void test_metric_spec_long_name(void **state)
 {
     char name[1000];
-    struct kd_scaler_request req = {KD_SCALER_GET_METRIC_SPEC, "w", name};
+    struct kd_scaler_request req = {
+        .method = KD_SCALER_GET_METRIC_SPEC, .workload = "w", .metric_name = name};
     struct kd_scaler_reply reply;
 
     (void)state;
@@ -194,10 +198,10 @@ static void test_is_active_bytes(void **state)
 
     (void)state;
     kd_external_scaler_reply_init(&reply);
-    kd_external_scaler_answer_is_active(true, &reply);
+    kd_external_scaler_pack_is_active(true, &reply);
     assert_int_equal(reply.len, 2);
     assert_memory_equal(reply.body, "\x08\x01", 2);
-    kd_external_scaler_answer_is_active(false, &reply);
+    kd_external_scaler_pack_is_active(false, &reply);
     assert_int_equal(reply.status, KD_GRPC_OK);
     assert_int_equal(reply.len, 0); /* empty message; the transport still frames it */
     kd_external_scaler_reply_fini(&reply);
@@ -215,6 +219,8 @@ struct fixture {
     struct kd_cache_view view;
     struct kd_scaler_request req;
     struct kd_scaler_reply reply;
+    struct kd_overrides ov;
+    struct kd_settings settings;
 };
 
 static const struct kd_source_timing timing = {10000, 2000, 600000};
@@ -242,8 +248,9 @@ static int setup(void **state)
                                      .route = &f->routes.routes[0],
                                      .forecast = &f->forecast,
                                      .error_message = ""};
-    f->req =
-        (struct kd_scaler_request){KD_SCALER_GET_METRICS, "web", "kedastral-web-desired-replicas"};
+    f->req = (struct kd_scaler_request){.method = KD_SCALER_GET_METRICS,
+                                        .workload = "web",
+                                        .metric_name = "kedastral-web-desired-replicas"};
     kd_external_scaler_reply_init(&f->reply);
     *state = f;
     return 0;
@@ -259,9 +266,32 @@ static int teardown(void **state)
     return 0;
 }
 
+/* Resolve the route's settings (with f->ov) and answer GetMetrics at `now`. */
+static void answer_metrics(struct fixture *f, int64_t now)
+{
+    char err[256];
+
+    kd_external_scaler_reply_fini(&f->reply);
+    kd_external_scaler_reply_init(&f->reply);
+    assert_int_equal(
+        kd_settings_resolve(f->view.route, &f->routes, &f->ov, &f->settings, err, sizeof(err)), 0);
+    kd_external_scaler_answer_metrics(&f->req, &f->view, &f->settings, now, &f->reply);
+}
+
+static void answer_is_active(struct fixture *f, int64_t now)
+{
+    char err[256];
+
+    kd_external_scaler_reply_fini(&f->reply);
+    kd_external_scaler_reply_init(&f->reply);
+    assert_int_equal(
+        kd_settings_resolve(f->view.route, &f->routes, &f->ov, &f->settings, err, sizeof(err)), 0);
+    kd_external_scaler_answer_is_active(&f->req, &f->view, &f->settings, now, &f->reply);
+}
+
 static Externalscaler__GetMetricsResponse *answer(struct fixture *f)
 {
-    kd_external_scaler_answer_metrics(&f->req, &f->view, NOW, &f->reply);
+    answer_metrics(f, NOW);
     assert_int_equal(f->reply.status, KD_GRPC_OK);
     Externalscaler__GetMetricsResponse *r =
         externalscaler__get_metrics_response__unpack(NULL, f->reply.len, f->reply.body);
@@ -289,7 +319,7 @@ static void test_metrics_bytes_and_rounding(void **state)
 
     f->fp.use_fixed = true;
     f->fp.fixed = 2.5;
-    kd_external_scaler_answer_metrics(&f->req, &f->view, NOW, &f->reply);
+    answer_metrics(f, NOW);
     assert_int_equal(f->reply.status, KD_GRPC_OK);
     assert_int_equal(f->reply.len, sizeof(metrics_web_2_5));
     assert_memory_equal(f->reply.body, metrics_web_2_5, sizeof(metrics_web_2_5));
@@ -313,7 +343,7 @@ static void test_metrics_stale_error_by_default(void **state)
     f->forecast.generated_at_ms = NOW - 600001;
     f->view.error = KD_FETCH_FAILED;
     f->view.error_message = "connection refused";
-    kd_external_scaler_answer_metrics(&f->req, &f->view, NOW, &f->reply);
+    answer_metrics(f, NOW);
     assert_int_equal(f->reply.status, KD_GRPC_UNAVAILABLE);
     assert_string_equal(f->reply.message, "forecast for web is stale: generated 10m0.001s ago, "
                                           "stale_after is 10m0s; last fetch: connection refused");
@@ -322,19 +352,21 @@ static void test_metrics_stale_error_by_default(void **state)
     f->forecast.generated_at_ms = NOW - 3600000;
     f->view.error = 0;
     f->view.error_message = "";
-    kd_external_scaler_answer_metrics(&f->req, &f->view, NOW, &f->reply);
+    answer_metrics(f, NOW);
     assert_string_equal(f->reply.message,
                         "forecast for web is stale: generated 1h0m0s ago, stale_after is 10m0s");
 
     /* lead time 0 (stale_after 0): any positive age is stale, as upstream */
     f->routes.routes[0].stale_after_ms = 0;
     f->forecast.generated_at_ms = NOW - 250;
-    kd_external_scaler_answer_metrics(&f->req, &f->view, NOW, &f->reply);
+    answer_metrics(f, NOW);
     assert_string_equal(f->reply.message,
                         "forecast for web is stale: generated 250ms ago, stale_after is 0s");
     f->routes.routes[0].stale_after_ms = 600000;
 
-    /* exactly at the threshold is still fresh (strict >, as upstream) */
+    /* exactly at the threshold is still fresh (strict >, as upstream); 5 min steps keep the
+     * 3-step forecast from being exhausted by then */
+    f->forecast.step_seconds = 300;
     f->forecast.generated_at_ms = NOW - 600000;
     Externalscaler__GetMetricsResponse *r = answer(f);
     externalscaler__get_metrics_response__free_unpacked(r, NULL);
@@ -360,14 +392,14 @@ static void test_metrics_no_forecast(void **state)
     f->view.forecast = NULL;
     f->view.error = KD_FETCH_NOT_FOUND;
     f->view.error_message = "forecaster returned 404: unknown workload";
-    kd_external_scaler_answer_metrics(&f->req, &f->view, NOW, &f->reply);
+    answer_metrics(f, NOW);
     assert_int_equal(f->reply.status, KD_GRPC_NOT_FOUND);
     assert_string_equal(f->reply.message,
                         "no forecast for web: forecaster returned 404: unknown workload");
 
     f->view.error = KD_FETCH_FAILED;
     f->view.error_message = "timed out after 2000 ms";
-    kd_external_scaler_answer_metrics(&f->req, &f->view, NOW, &f->reply);
+    answer_metrics(f, NOW);
     assert_int_equal(f->reply.status, KD_GRPC_UNAVAILABLE);
     assert_string_equal(f->reply.message, "no forecast for web yet: timed out after 2000 ms");
 }
@@ -377,27 +409,190 @@ static void test_metrics_bad_forecast(void **state)
     struct fixture *f = *state;
 
     f->forecast.step_seconds = 0;
-    kd_external_scaler_answer_metrics(&f->req, &f->view, NOW, &f->reply);
+    answer_metrics(f, NOW);
     assert_int_equal(f->reply.status, KD_GRPC_UNAVAILABLE);
     assert_string_equal(f->reply.message,
                         "forecast for web is unusable: stepSeconds must be > 0, got 0");
 }
 
-static void test_is_active_rule(void **state)
+static void test_is_active_fresh(void **state)
 {
     struct fixture *f = *state;
 
-    assert_true(kd_external_scaler_is_active(&f->view, NOW));
-    f->forecast.generated_at_ms = NOW - 600000;
-    assert_true(kd_external_scaler_is_active(&f->view, NOW));
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_OK);
+    assert_true(f->reply.active);
+    assert_int_equal(f->reply.len, 2);
+    f->forecast.step_seconds = 300;             /* 3 steps: not exhausted at 10 min */
+    f->forecast.generated_at_ms = NOW - 600000; /* exactly stale_after: still fresh */
+    answer_is_active(f, NOW);
+    assert_true(f->reply.active);
+    f->forecast.generated_at_ms = NOW + 60000; /* clock skew: negative age is fresh */
+    answer_is_active(f, NOW);
+    assert_true(f->reply.active);
+    f->forecast.n_desired_replicas = 0; /* "fresh" activation looks at nothing else */
+    answer_is_active(f, NOW);
+    assert_true(f->reply.active);
+}
+
+/* A dead forecaster must never scale a workload to zero: errors, not false. */
+static void test_is_active_errors_by_default(void **state)
+{
+    struct fixture *f = *state;
+
     f->forecast.generated_at_ms = NOW - 600001;
-    assert_false(kd_external_scaler_is_active(&f->view, NOW));
-    f->forecast.generated_at_ms = NOW + 60000; /* clock skew: negative age is active */
-    assert_true(kd_external_scaler_is_active(&f->view, NOW));
-    f->forecast.n_desired_replicas = 0; /* IsActive checks nothing else */
-    assert_true(kd_external_scaler_is_active(&f->view, NOW));
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_UNAVAILABLE);
+    assert_string_equal(f->reply.message,
+                        "forecast for web is stale: generated 10m0.001s ago, stale_after is 10m0s");
+    assert_false(f->reply.active);
+
     f->view.forecast = NULL;
-    assert_false(kd_external_scaler_is_active(&f->view, NOW));
+    f->view.error = KD_FETCH_NOT_FOUND;
+    f->view.error_message = "forecaster returned 404";
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_NOT_FOUND);
+    assert_string_equal(f->reply.message, "no forecast for web: forecaster returned 404");
+
+    f->view.error = KD_FETCH_FAILED;
+    f->view.error_message = "connection refused";
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_UNAVAILABLE);
+    assert_string_equal(f->reply.message, "no forecast for web yet: connection refused");
+
+    /* on_stale = "inactive": upstream's false, for stale and missing alike */
+    f->routes.routes[0].on_stale = KD_ON_STALE_INACTIVE;
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_OK);
+    assert_false(f->reply.active);
+    assert_int_equal(f->reply.len, 0);
+    f->view.forecast = &f->forecast;
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_OK);
+    assert_false(f->reply.active);
+    assert_true(f->reply.stale);
+}
+
+/* Every step has passed: treated like a stale forecast, with a message saying so. */
+static void test_exhausted(void **state)
+{
+    struct fixture *f = *state;
+
+    f->routes.routes[0].stale_after_ms = 3600000; /* stale only after an hour */
+    f->forecast.generated_at_ms = NOW - 180000;   /* 3 steps of 60 s: all passed */
+    answer_metrics(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_UNAVAILABLE);
+    assert_string_equal(f->reply.message, "forecast for web is exhausted: generated 3m0s ago, "
+                                          "all 3 steps of 60 s have passed");
+    assert_true(f->reply.exhausted);
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_UNAVAILABLE);
+    f->view.route = &f->routes.routes[1]; /* fallback_replicas = 4 */
+    f->routes.routes[1].stale_after_ms = 3600000;
+    Externalscaler__GetMetricsResponse *r = answer(f);
+    assert_int_equal(r->metricvalues[0]->metricvalue, 4);
+    externalscaler__get_metrics_response__free_unpacked(r, NULL);
+    /* one ms before the last step ends it is still usable */
+    f->view.route = &f->routes.routes[0];
+    f->forecast.generated_at_ms = NOW - 179999;
+    r = answer(f);
+    externalscaler__get_metrics_response__free_unpacked(r, NULL);
+}
+
+/* stale_after = 2 x max(lead time, step): lead_time "0s" is not stale at once. */
+static void test_stale_after_default(void **state)
+{
+    struct fixture *f = *state;
+
+    f->fp.lookahead_ms = 0;
+    f->forecast.generated_at_ms = NOW - 119000;
+    Externalscaler__GetMetricsResponse *r = answer(f); /* 2 x 60 s step */
+    externalscaler__get_metrics_response__free_unpacked(r, NULL);
+    assert_int_equal(f->reply.stale_after_ms, 120000);
+    f->forecast.generated_at_ms = NOW - 120001;
+    answer_metrics(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_UNAVAILABLE);
+    assert_string_equal(f->reply.message,
+                        "forecast for web is stale: generated 2m0.001s ago, stale_after is 2m0s");
+
+    static const struct {
+        int64_t lead_ms, step_s, stale_after_ms, expect_ms;
+    } rows[] = {
+        {300000, 60, -1, 600000},       /* upstream: 2 x lead time */
+        {0, 60, -1, 120000},            /* lead 0: 2 x step */
+        {300000, 600, -1, 1200000},     /* step longer than the lead time */
+        {0, 1, -1, 2000},               /* one-second steps */
+        {0, 0, -1, 0},                  /* no usable step: 2 x lead */
+        {300000, 60, 5000, 5000},       /* written in the route: as is */
+        {INT64_MAX, 60, -1, INT64_MAX}, /* saturates */
+        {0, INT64_MAX, -1, INT64_MAX},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct kd_settings st = {.lead_time_ms = rows[i].lead_ms,
+                                 .stale_after_ms = rows[i].stale_after_ms};
+        if (kd_settings_stale_after_ms(&st, rows[i].step_s) != rows[i].expect_ms)
+            fail_msg("row %zu: %lld", i,
+                     (long long)kd_settings_stale_after_ms(&st, rows[i].step_s));
+    }
+}
+
+/* Shadow: as if the trigger were absent, but the policy's answer is kept for export. */
+static void test_shadow(void **state)
+{
+    struct fixture *f = *state;
+
+    f->routes.routes[0].mode = KD_MODE_SHADOW;
+    Externalscaler__GetMetricsResponse *r = answer(f);
+    assert_int_equal(r->metricvalues[0]->metricvalue, 0);
+    assert_true(r->metricvalues[0]->metricvaluefloat == 0.0);
+    externalscaler__get_metrics_response__free_unpacked(r, NULL);
+    assert_true(f->reply.shadow);
+    assert_true(f->reply.policy_value == 7.0);
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_OK);
+    assert_false(f->reply.active);
+    /* a stale forecast in shadow: still 0 / false, never an error */
+    f->forecast.generated_at_ms = NOW - 3600000;
+    r = answer(f);
+    assert_int_equal(r->metricvalues[0]->metricvalue, 0);
+    externalscaler__get_metrics_response__free_unpacked(r, NULL);
+    assert_true(isnan(f->reply.policy_value));
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_OK);
+    f->view.forecast = NULL;
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_OK);
+    assert_false(f->reply.active);
+}
+
+/* activation = "demand": active iff the policy's value exceeds the threshold. */
+static void test_demand_activation(void **state)
+{
+    struct fixture *f = *state;
+
+    f->routes.routes[0].activation = KD_ACTIVATION_DEMAND;
+    f->fp.use_fixed = true;
+    f->fp.fixed = 0;
+    f->replicas[0] = 0;
+    f->replicas[1] = 0;
+    f->replicas[2] = 3;
+    f->fp.lookahead_ms = 60000; /* window of 2 steps: demand at index 2 is one step away */
+    f->forecast.generated_at_ms = NOW - 12000;
+    answer_is_active(f, NOW);
+    assert_int_equal(f->reply.status, KD_GRPC_OK);
+    assert_false(f->reply.active);
+    /* index 2 enters when the window's first index is 1: generatedAt + 60 s */
+    assert_int_equal(f->reply.next_activation_ms, NOW - 12000 + 60000);
+    f->fp.fixed = 2;
+    answer_is_active(f, NOW);
+    assert_true(f->reply.active);
+    assert_int_equal(f->reply.next_activation_ms, -1);
+    f->routes.routes[0].activation_threshold = 2; /* must exceed, not equal */
+    answer_is_active(f, NOW);
+    assert_false(f->reply.active);
+    f->fp.fixed = 2.5;
+    answer_is_active(f, NOW);
+    assert_true(f->reply.active);
 }
 
 static void test_errors(void **state)
@@ -430,7 +625,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_metrics_stale_fallback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_no_forecast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics_bad_forecast, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_is_active_rule, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_is_active_fresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_is_active_errors_by_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exhausted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_after_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shadow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_demand_activation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

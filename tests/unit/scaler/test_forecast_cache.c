@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 #include <event2/event.h>
@@ -308,8 +309,13 @@ static void counter_update(struct kd_cache_subscriber *sub, const struct kd_cach
         kd_forecast_cache_unsubscribe(sub);
 }
 
+/* Keep "w" asked about, as KEDA's polling does, until it was fetched three times. */
 static bool three_fetches(struct fixture *f)
 {
+    struct kd_cache_view view;
+    struct kd_cache_entry *entry;
+
+    kd_forecast_cache_lookup(f->cache, "w", &view, &entry);
     return f->fs.fetches >= 3;
 }
 
@@ -649,6 +655,158 @@ static void test_clone(void **state)
     assert_int_equal(kd_forecast_cache_clone(&src, &copy), -EOVERFLOW);
 }
 
+static struct kd_cache_view last_view;
+
+static bool idle(struct fixture *f)
+{
+    size_t pos = 0;
+
+    while (kd_forecast_cache_next(f->cache, &pos, &last_view)) {
+        if (last_view.idle)
+            return true;
+    }
+    return false;
+}
+
+/* Nobody asks for 2 x refresh: the entry stops fetching and keeps its data. */
+static void test_idle_stops_refresh(void **state)
+{
+    struct fixture *f = *state;
+    struct probe p = {0}, q = {0};
+
+    f->fs.mode = FAKE_SYNC_DONE;
+    assert_int_equal(ask(f, "w", &p), 0);
+    run_until(f, idle);
+    assert_non_null(last_view.forecast);
+    assert_int_equal(last_view.refresh_due_mono_ms, 0); /* its timer only evicts */
+    int fetches = f->fs.fetches;
+    /* 25 refresh periods of 20 ms later: not one fetch more */
+    for (int i = 0; i < 25; i++) {
+        struct timeval tick = {0, 20000};
+        event_base_loopexit(f->base, &tick);
+        event_base_dispatch(f->base);
+    }
+    assert_int_equal(f->fs.fetches, fetches);
+    /* asked again: answered from the kept data, and refreshed at once */
+    assert_int_equal(ask(f, "w", &q), 0);
+    assert_non_null(q.forecast);
+    assert_int_equal(f->fs.fetches, fetches + 1);
+    assert_false(idle(f));
+}
+
+static bool gone(struct fixture *f)
+{
+    struct kd_forecast_cache_stats st;
+
+    kd_forecast_cache_stats(f->cache, &st);
+    return st.entries == 0;
+}
+
+/* An unknown workload is remembered for one refresh period, never refetched meanwhile. */
+static void test_not_found_not_refreshed(void **state)
+{
+    struct fixture *f = *state;
+    struct probe p = {0}, q = {0};
+
+    f->fs.mode = FAKE_SYNC_FAIL;
+    f->fs.fail_error = KD_FETCH_NOT_FOUND;
+    f->fs.fail_message = "no such workload";
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(ask(f, "w-ghost", &p), 0);
+    assert_int_equal(f->fs.fetches, 1); /* remembered: 100 asks, one fetch */
+    assert_int_equal(p.error, KD_FETCH_NOT_FOUND);
+    run_until(f, gone);
+    assert_int_equal(f->fs.fetches, 1);
+    struct kd_forecast_cache_stats st;
+    kd_forecast_cache_stats(f->cache, &st);
+    assert_int_equal(st.evictions_by[KD_CACHE_EVICT_NOT_FOUND], 1);
+    assert_int_equal(ask(f, "w-ghost", &q), 0); /* asked again later: one new fetch */
+    assert_int_equal(f->fs.fetches, 2);
+}
+
+static int evicted_count;
+static char evicted_name[64];
+static enum kd_cache_evict_reason evicted_reason;
+
+static void on_evict_note(void *arg, const char *workload, enum kd_cache_evict_reason reason)
+{
+    (void)arg;
+    evicted_count++;
+    evicted_reason = reason;
+    snprintf(evicted_name, sizeof(evicted_name), "%s", workload);
+}
+
+/* max_entries: the least recently asked entry makes room; one in use is never dropped. */
+static void test_max_entries_lru(void **state)
+{
+    struct fixture *f = *state;
+    struct probe p = {0};
+    struct kd_cache_observer obs = {.on_evict = on_evict_note};
+    struct kd_cache_subscriber sub = {.on_update = NULL};
+    struct kd_cache_view view;
+
+    evicted_count = 0;
+    kd_forecast_cache_set_observer(f->cache, &obs);
+    kd_forecast_cache_set_max_entries(f->cache, 3);
+    f->fs.mode = FAKE_SYNC_DONE;
+    assert_int_equal(ask(f, "w1", &p), 0);
+    assert_int_equal(ask(f, "w2", &p), 0);
+    assert_int_equal(ask(f, "w3", &p), 0);
+    assert_int_equal(ask(f, "w1", &p), 0); /* w2 is now the least recently asked */
+    assert_int_equal(ask(f, "w4", &p), 0);
+    assert_int_equal(evicted_count, 1);
+    assert_string_equal(evicted_name, "w2");
+    assert_int_equal(evicted_reason, KD_CACHE_EVICT_CAPACITY);
+    struct kd_forecast_cache_stats st;
+    kd_forecast_cache_stats(f->cache, &st);
+    assert_int_equal(st.entries, 3);
+    assert_int_equal(st.evictions_by[KD_CACHE_EVICT_CAPACITY], 1);
+
+    /* a subscribed entry is skipped even when it is the oldest */
+    sub.on_update = NULL;
+    assert_int_equal(kd_forecast_cache_subscribe(f->cache, "w3", &sub, &view), 0);
+    assert_int_equal(ask(f, "w1", &p), 0);
+    assert_int_equal(ask(f, "w4", &p), 0); /* order now: w4, w1, w3(subscribed) */
+    assert_int_equal(ask(f, "w5", &p), 0);
+    assert_string_equal(evicted_name, "w1");
+    /* every entry in use: refused, nothing dropped */
+    f->fs.mode = FAKE_ASYNC;
+    struct probe a = {0}, b = {0};
+    assert_int_equal(ask(f, "w6", &a), -EINPROGRESS); /* drops w4, w6 waits */
+    assert_int_equal(ask(f, "w7", &b), -EINPROGRESS); /* drops w5 */
+    f->fs.pending = NULL;
+    struct probe c = {0};
+    assert_int_equal(ask(f, "w8", &c), -ENOSPC);
+    kd_forecast_cache_unsubscribe(&sub);
+    kd_forecast_cache_cancel_wait(&a.waiter);
+    kd_forecast_cache_cancel_wait(&b.waiter);
+}
+
+/* A forecast naming another workload, or generated beyond clock skew in the future. */
+static void test_rejected_forecasts(void **state)
+{
+    struct fixture *f = *state;
+    struct probe p = {0}, q = {0}, r = {0};
+
+    f->fs.mode = FAKE_SYNC_DONE;
+    f->fs.claim_workload = "demo-api";
+    assert_int_equal(ask(f, "w-evil", &p), 0);
+    assert_null(p.forecast);
+    assert_int_equal(p.error, KD_FETCH_FAILED);
+    assert_string_equal(p.message,
+                        "rejected a forecast for workload \"demo-api\" (asked for \"w-evil\")");
+    f->fs.claim_workload = NULL;
+    f->fs.forecast.generated_at_ms = kd_time_now_ms() + 3600 * 1000;
+    assert_int_equal(ask(f, "w-future", &q), 0);
+    assert_null(q.forecast);
+    assert_non_null(strstr(q.message, "rejected a forecast generated "));
+    assert_non_null(strstr(q.message, "in the future (clock skew allowance 5m)"));
+    /* within the allowance it is accepted */
+    f->fs.forecast.generated_at_ms = kd_time_now_ms() + 60 * 1000;
+    assert_int_equal(ask(f, "w-skew", &r), 0);
+    assert_non_null(r.forecast);
+}
+
 int main(void)
 {
     kd_log_setup(KD_LOG_ERROR, KD_LOG_TEXT);
@@ -672,6 +830,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_destroy_cancels_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_completion_ignored, setup, teardown),
         cmocka_unit_test(test_clone),
+        cmocka_unit_test_setup_teardown(test_idle_stops_refresh, setup_fast, teardown),
+        cmocka_unit_test_setup_teardown(test_not_found_not_refreshed, setup_fast, teardown),
+        cmocka_unit_test_setup_teardown(test_max_entries_lru, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejected_forecasts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_carries_entries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seed_refreshes_when_due, setup_fast, teardown),

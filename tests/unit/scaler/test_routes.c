@@ -101,16 +101,17 @@ static void test_stale_after_and_fallback(void **state)
     assert_int_equal(kd_routes_add(&f->routes, "e", &f->src_a, &f->pol, &timing, 1234, 3), 0);
     const struct kd_route *d = kd_routes_match(&f->routes, "d");
     const struct kd_route *e = kd_routes_match(&f->routes, "e");
-    assert_int_equal(d->stale_after_ms, 2 * 5 * 60 * 1000); /* 2 x lead time, as upstream */
+    assert_int_equal(d->stale_after_ms, -1); /* 2 x max(lead, step), per forecast */
+    assert_int_equal(d->on_stale, KD_ON_STALE_ERROR);
+    assert_int_equal(d->activation, KD_ACTIVATION_FRESH);
+    assert_int_equal(d->activation_lead_ms, -1);
+    assert_int_equal(d->mode, KD_MODE_ACTIVE);
+    assert_int_equal(d->overrides, 0);
+    assert_int_equal(d->lead_time_max_ms, 3600000);
     assert_int_equal(d->fallback_replicas, -1);
     assert_int_equal(d->timing.refresh_ms, 10000);
     assert_int_equal(e->stale_after_ms, 1234);
     assert_int_equal(e->fallback_replicas, 3);
-
-    /* lead time 0 or negative: threshold 0 (upstream: always stale for any positive age) */
-    f->fp.lookahead_ms = -5;
-    assert_int_equal(kd_routes_add(&f->routes, "z", &f->src_a, &f->pol, &timing, -1, -1), 0);
-    assert_int_equal(kd_routes_match(&f->routes, "z")->stale_after_ms, 0);
 }
 
 static void test_invalid(void **state)

@@ -371,7 +371,9 @@ static void test_get_metrics_errors(void **state)
     assert_int_equal(c.status, KD_GRPC_UNAVAILABLE);
     assert_string_equal(c.message, "no forecast for w-fail yet: scripted failure for w-fail");
     is_active(&d, "IsActive", "w-fail");
-    assert_false(active_answer(&d)); /* IsActive never errors on fetch failures */
+    /* a dead source is an error, never "inactive": KEDA must not scale to zero for it */
+    assert_int_equal(d.status, KD_GRPC_UNAVAILABLE);
+    assert_string_equal(d.message, "no forecast for w-fail yet: scripted failure for w-fail");
 
     get_metrics(&e, "w-missing");
     assert_int_equal(e.status, KD_GRPC_NOT_FOUND);
@@ -405,7 +407,8 @@ static void test_stale_and_fallback(void **state)
     assert_int_equal(a.status, KD_GRPC_UNAVAILABLE);
     assert_non_null(strstr(a.message, "forecast for w-old is stale"));
     is_active(&b, "IsActive", "w-old");
-    assert_false(active_answer(&b));
+    assert_int_equal(b.status, KD_GRPC_UNAVAILABLE);
+    assert_non_null(strstr(b.message, "forecast for w-old is stale"));
     start(&c, "GetMetrics", buf, pack_metrics(buf, "fb-old", "custom"));
     assert_int_equal(metric_value(&c, "custom"), 9);
     close_call(&a);
