@@ -43,7 +43,8 @@ sources = (
 );
 policies = ( {{ name = "lookahead"; plugin = "max"; lead_time = "5m"; }} );
 workloads = (
-  {{ match = "stale-fb-*"; source = "old"; policy = "lookahead"; fallback_replicas = 3; }},
+  {{ match = "stale-fb-*"; source = "old"; policy = "lookahead"; fallback_replicas = 3;
+     on_stale = "inactive"; }},
   {{ match = "stale-*"; source = "old"; policy = "lookahead"; }},
   {{ match = "web"; source = "live"; policy = "lookahead"; }},
   {{ match = "*-api"; source = "live"; policy = "lookahead"; }},
@@ -153,6 +154,10 @@ class DaemonTest(unittest.TestCase):
             self.d.is_active(self.d.ref("stale-app"))
         self.assertStatus(ctx, grpc.StatusCode.UNAVAILABLE)
         self.assertIn("forecast for stale-app is stale", ctx.exception.details())
+
+    def test_is_active_on_stale_inactive_is_false(self):
+        # on_stale = "inactive" on the route: upstream's false instead of an error.
+        self.assertFalse(self.d.is_active(self.d.ref("stale-fb-app")).result)
 
     def test_is_active_unknown_workload_is_not_found(self):
         with self.assertRaises(grpc.RpcError) as ctx:
