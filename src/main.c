@@ -452,6 +452,8 @@ static void reload(struct daemon *d)
     d->config = config;
 
     kd_log_setup(config->log_level, config->log_format);
+    d->status.enabled = config->status;
+    d->status.readyz_requires_sources = config->readyz_requires_sources;
     kd_grpc_server_config_init(&gcfg);
     gcfg.max_message_size = (size_t)config->max_message_size;
     gcfg.default_deadline_ms = config->default_deadline_ms;
@@ -611,7 +613,7 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     struct daemon d = {.opts = &opts, .started_ms = kd_time_now_ms()};
-    d.status = (struct kd_status_http){.enabled = true, .snapshot = status_snapshot, .arg = &d};
+    d.status = (struct kd_status_http){.snapshot = status_snapshot, .arg = &d};
     char err[1024];
     rc = kd_config_load(opts.config_path, &opts.ov, default_plugin_dir(), &d.config, err,
                         sizeof(err));
@@ -620,6 +622,8 @@ int main(int argc, char **argv)
         return 1;
     }
     kd_log_setup(d.config->log_level, d.config->log_format);
+    d.status.enabled = d.config->status;
+    d.status.readyz_requires_sources = d.config->readyz_requires_sources;
     if (opts.action == ACTION_RUN) {
         const char *lead = kd_config_setting_text(d.config, "lead_time");
         KD_INFO("starting kedastral scaler version=%s config=%s listen=%s plugin_dir=%s%s%s",

@@ -131,6 +131,11 @@ struct kd_config {
     int64_t max_message_size;    /* bytes, default 4 MiB */
     int64_t default_deadline_ms; /* unary calls without grpc-timeout, default 10s */
     int64_t shutdown_timeout_ms; /* SIGTERM grace for running calls, default 10s */
+
+    /* The status endpoints (ops/status_http.h). */
+    bool status;                  /* /status and /status.json on the admin port */
+    bool readyz_requires_sources; /* /readyz fails while every source is down, none cached */
+
     /* Upstream mode and plugin defaults: flags and environment only. */
     char *forecaster_url; /* NULL: not given */
     int64_t lead_time_ms; /* 0 when not given */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ops/status_format.h"
+#include "ops/status_health.h"
 #include "ops/status_html.h"
 #include "ops/status_json.h"
 
@@ -121,6 +122,45 @@ static bool serve_html(const struct kd_status_http *sh, const struct kd_admin_ht
     return reply_body(reply, missing ? 404 : 200, HTML_TYPE, text, len);
 }
 
+/*
+ * /healthz and /readyz: ?verbose lists the checks; plain /readyz is answered here only when
+ * readyz_requires_sources fails it (its 200 stays the built-in one). False: not ours.
+ */
+static bool serve_health(const struct kd_status_http *sh, const struct kd_admin_http_request *req,
+                         bool readyz, struct kd_admin_http_reply *reply)
+{
+    char flag[16];
+    bool verbose = kd_status_query_param(req->query, "verbose", flag, sizeof(flag)) != -ENOENT;
+    struct kd_status_health h = {
+        .probe = readyz ? KD_STATUS_READYZ : KD_STATUS_HEALTHZ,
+        .live = req->live,
+        .ready = req->ready,
+        .requires_sources = sh->readyz_requires_sources,
+    };
+    struct kd_status_query q = {.limit = 0}; /* sources only */
+    struct kd_status_snapshot snap;
+    char *text = NULL;
+    size_t len = 0;
+
+    if (!req->get || (!verbose && !(readyz && h.ready && h.requires_sources)))
+        return false;
+    if (sh->snapshot(sh->arg, &q, &snap) < 0)
+        return reply_text(reply, 500, "out of memory\n");
+    if (!verbose) {
+        bool pass = kd_status_health_passes(&h, &snap);
+        kd_scaler_status_snapshot_fini(&snap);
+        return pass ? false : reply_text(reply, 503, "every source is failing with nothing cached");
+    }
+    FILE *f = open_memstream(&text, &len);
+    bool pass = f ? kd_status_health_render(&h, &snap, f) : false;
+    kd_scaler_status_snapshot_fini(&snap);
+    if (!f || fclose(f) != 0) {
+        free(text);
+        return reply_text(reply, 500, "out of memory\n");
+    }
+    return reply_body(reply, pass ? 200 : 503, TEXT_TYPE, text, len);
+}
+
 bool kd_status_http_route(void *arg, const struct kd_admin_http_request *req,
                           struct kd_admin_http_reply *reply)
 {
@@ -128,7 +168,11 @@ bool kd_status_http_route(void *arg, const struct kd_admin_http_request *req,
     bool is_json = strcmp(req->path, "/status.json") == 0;
     bool is_html = strcmp(req->path, "/status") == 0;
 
-    if ((!is_json && !is_html) || !sh->enabled || !sh->snapshot)
+    if (!sh->snapshot)
+        return false;
+    if (strcmp(req->path, "/healthz") == 0 || strcmp(req->path, "/readyz") == 0)
+        return serve_health(sh, req, req->path[1] == 'r', reply);
+    if ((!is_json && !is_html) || !sh->enabled)
         return false;
     if (!req->get)
         return reply_text(reply, 405, "method not allowed; use GET\n");

@@ -385,5 +385,137 @@ workloads = ( {{ match = "*"; source = "live"; policy = "lookahead"; }} );
         self.assertNotIn("<script", body)
 
 
+def lines(body):
+    return body.rstrip("\n").split("\n")
+
+
+class VerboseHealthTest(unittest.TestCase):
+    """One healthy (file) and one failing (http, 500) source: both listed; neither probe
+    changes its default answer."""
+
+    @classmethod
+    def setUpClass(cls):
+        d = setup_dir("status-health")
+        write_json(os.path.join(d, "live.json"), [forecast("checkout", CHECKOUT, NOW)])
+        cls.stub = Stub({"*": {"mode": "500"}})
+        cls.d = Daemon(f"""
+sources = (
+  {{ name = "live"; plugin = "file"; path = "{d}/live.json"; rebase = false; }},
+  {{ name = "fc"; plugin = "http"; url = "{cls.stub.url}"; }}
+);
+policies = ( {{ name = "p"; plugin = "max"; lead_time = "5m"; }} );
+workloads = (
+  {{ match = "checkout"; source = "live"; policy = "p"; }},
+  {{ match = "*"; source = "fc"; policy = "p"; }}
+);
+""", name="status-health")
+        cls.d.get_metrics(cls.d.ref("checkout"), "m")
+        rpc_code(lambda: cls.d.get_metrics(cls.d.ref("down"), "m"))
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        cls.stub.stop()
+        assert rc == 0, f"daemon exit code {rc}\n{cls.d.log()}"
+
+    def check(self, probe):
+        status, ctype, body = http_get(self.d.http_port, f"/{probe}?verbose")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(ctype, "text/plain; charset=utf-8")
+        got = lines(body)
+        self.assertEqual(got[:3], ["[+]ping ok", "[+]grpc ok", "[+]source live ok"])
+        self.assertRegex(got[3], r"^\[-\]source fc failing since \d{4}-\d\d-\d\dT[\d:.]+Z: "
+                                 r".*500.* \(0 of 1 workloads cached\)$")
+        self.assertEqual(got[4:], [f"{probe} check passed"])
+        # ?verbose=true and ?verbose=1 are the same thing, as for the API server.
+        self.assertEqual(http_get(self.d.http_port, f"/{probe}?verbose=1")[2], body)
+
+    def test_healthz_verbose(self):
+        self.check("healthz")
+
+    def test_readyz_verbose(self):
+        self.check("readyz")
+
+    def test_defaults_unchanged(self):
+        self.assertEqual(http_get(self.d.http_port, "/healthz")[::2], (200, "OK"))
+        self.assertEqual(http_get(self.d.http_port, "/readyz")[::2], (200, "OK"))
+
+
+class ReadyzRequiresSourcesTest(unittest.TestCase):
+    def test_readiness_follows_the_sources(self):
+        stub = Stub({"*": {"mode": "500"}})
+        daemon = Daemon(f"""
+readyz_requires_sources = true;
+sources = ( {{ name = "fc"; plugin = "http"; url = "{stub.url}"; refresh = "1s"; }} );
+policies = ( {{ name = "p"; plugin = "max"; lead_time = "5m"; }} );
+workloads = ( {{ match = "*"; source = "fc"; policy = "p"; }} );
+""", name="status-readyz")
+        port = daemon.http_port
+        try:
+            # Nothing fetched yet: nothing is failing.
+            self.assertEqual(http_get(port, "/readyz")[::2], (200, "OK"))
+            self.assertEqual(rpc_code(lambda: daemon.get_metrics(daemon.ref("a"), "m")),
+                             grpc.StatusCode.UNAVAILABLE)
+            self.assertEqual(http_get(port, "/readyz")[::2],
+                             (503, "every source is failing with nothing cached"))
+            status, _, body = http_get(port, "/readyz?verbose")
+            self.assertEqual(status, 503)
+            got = lines(body)
+            self.assertEqual(got[-2:], ["[-]sources failed: every source is failing with "
+                                        "nothing cached", "readyz check failed"])
+            self.assertTrue(got[2].startswith("[-]source fc failing since "), got)
+            # Liveness never depends on the forecaster.
+            self.assertEqual(http_get(port, "/healthz")[::2], (200, "OK"))
+            self.assertEqual(lines(http_get(port, "/healthz?verbose")[2])[-1],
+                             "healthz check passed")
+
+            # The forecaster comes back: one good fetch and the source is ok again.
+            stub.control({"*": {"mode": "fresh", "desiredReplicas": [3, 3]}})
+            self.assertEqual(poll(lambda: http_get(port, "/readyz")[0] == 200), True)
+            self.assertEqual(daemon.get_metrics(daemon.ref("b"), "m").metricValues[0]
+                             .metricValue, 3)
+            self.assertEqual(lines(http_get(port, "/readyz?verbose")[2])[-2:],
+                             ["[+]sources ok", "readyz check passed"])
+
+            # Failing again, but with forecasts cached: still ready (they are being served).
+            stub.control({"*": {"mode": "500"}})
+            self.assertTrue(poll(lambda: get_json(daemon, "/status.json")["sources"][0]["state"]
+                                 == "failing"))
+            self.assertEqual(http_get(port, "/readyz")[::2], (200, "OK"))
+        finally:
+            self.assertEqual(daemon.stop(), 0, daemon.log())
+            stub.stop()
+
+
+class StatusOffTest(unittest.TestCase):
+    def test_status_false(self):
+        d = setup_dir("status-off")
+        write_json(os.path.join(d, "live.json"), [forecast("checkout", CHECKOUT, NOW)])
+        daemon = Daemon(f"""
+status = false;
+sources = ( {{ name = "live"; plugin = "file"; path = "{d}/live.json"; }} );
+policies = ( {{ name = "p"; plugin = "max"; lead_time = "5m"; }} );
+workloads = ( {{ match = "*"; source = "live"; policy = "p"; }} );
+""", name="status-off")
+        try:
+            daemon.get_metrics(daemon.ref("checkout"), "m")
+            for path in ("/status", "/status.json", "/status?workload=checkout"):
+                self.assertEqual(http_get(daemon.http_port, path)[0], 404, path)
+            self.assertEqual(http_get(daemon.http_port, "/metrics")[0], 200)
+            self.assertEqual(lines(http_get(daemon.http_port, "/healthz?verbose")[2])[-1],
+                             "healthz check passed")
+            # Turned on by a reload, like any other setting.
+            with open(daemon.config) as f:
+                text = f.read()
+            daemon.rewrite_config(text.replace("status = false;", "status = true;"))
+            daemon.reload(1)
+            self.assertEqual(http_get(daemon.http_port, "/status.json")[0], 200)
+            doc = get_json(daemon, "/status.json")
+            self.assertEqual((doc["daemon"]["reloads"]["ok"],
+                              doc["daemon"]["reloads"]["last_result"]), (1, "ok"))
+        finally:
+            self.assertEqual(daemon.stop(), 0, daemon.log())
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
