@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake pkg-config clang
   libevent-dev libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
   libconfig-dev libcurl4-openssl-dev libcjson-dev libcmocka-dev libssl-dev
-  python3 python3-grpcio python3-protobuf nghttp2-client valgrind unzip openssl prometheus curl
+  python3 python3-grpcio python3-protobuf python3-h2 nghttp2-client nghttp2-server valgrind unzip openssl prometheus curl
   golang-go golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go protoc-gen-go-grpc
 )
 

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <event2/event.h>
 #include <nghttp2/nghttp2.h>
 
@@ -17,7 +16,7 @@
 #include "grpc/grpc_server_impl.h"
 #include "grpc/grpc_status.h"
 #include "grpc/grpc_timeout.h"
-#include "util/time.h"
+#include "util/pool.h"
 
 #define MAKE_NV(name, value)                                                                       \
     {                                                                                              \
@@ -30,9 +29,14 @@ static const nghttp2_nv accept_identity = {(uint8_t *)"grpc-accept-encoding", (u
                                            sizeof("grpc-accept-encoding") - 1,
                                            sizeof("identity") - 1, NGHTTP2_NV_FLAG_NONE};
 
-static char *dup_n(const uint8_t *s, size_t n)
+static struct kd_pool *pool_of(const struct kd_grpc_call *call)
 {
-    char *p = malloc(n + 1);
+    return call->conn->server->pool;
+}
+
+static char *dup_n(struct kd_pool *pool, const uint8_t *s, size_t n)
+{
+    char *p = kd_pool_alloc(pool, n + 1);
     if (p) {
         memcpy(p, s, n);
         p[n] = '\0';
@@ -58,14 +62,13 @@ static bool name_is(const uint8_t *name, size_t len, const char *lit)
 
 struct kd_grpc_call *kd_grpc_call_new(struct kd_grpc_conn *conn, int32_t stream_id)
 {
-    struct kd_grpc_call *call = calloc(1, sizeof(*call));
+    struct kd_grpc_call *call = kd_pool_calloc(conn->server->pool, 1, sizeof(*call));
     if (!call)
         return NULL;
     call->conn = conn;
     call->stream_id = stream_id;
     call->is_identity_encoding = true;
     call->rst_code = NGHTTP2_NO_ERROR;
-    call->deadline_ms = INT64_MAX;
     kd_list_push_front(&conn->calls, &call->link);
     return call;
 }
@@ -78,14 +81,14 @@ void kd_grpc_call_free(struct kd_grpc_call *call)
     if (call->is_dispatched && call->method->on_close)
         call->method->on_close(call, call->method->arg);
     kd_grpc_frame_decoder_fini(&call->dec);
-    if (call->out)
-        evbuffer_free(call->out);
-    free(call->request);
-    free(call->message);
-    free(call->bad_value);
-    free(call->encoding);
-    free(call->path);
-    free(call);
+    struct kd_pool *pool = pool_of(call);
+    kd_pool_free(pool, call->out);
+    kd_pool_free(pool, call->request);
+    kd_pool_free(pool, call->message);
+    kd_pool_free(pool, call->bad_value);
+    kd_pool_free(pool, call->encoding);
+    kd_pool_free(pool, call->path);
+    kd_pool_free(pool, call);
 }
 
 /* ---- Response ------------------------------------------------------------------------------ */
@@ -112,21 +115,25 @@ static ssize_t read_response(nghttp2_session *session, int32_t stream_id, uint8_
     (void)stream_id;
     (void)user_data;
 
-    int n = call->out ? evbuffer_remove(call->out, buf, length) : 0;
-    if (n < 0)
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    bool is_empty = !call->out || evbuffer_get_length(call->out) == 0;
+    size_t n = call->out_len - call->out_pos;
+    if (n > length)
+        n = length;
+    memcpy(buf, call->out + call->out_pos, n);
+    call->out_pos += n;
+    bool is_empty = call->out_pos == call->out_len;
+    if (is_empty)
+        call->out_pos = call->out_len = 0;
     if (is_empty && call->is_finished) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
         if (!call->is_trailer_submitted)
             submit_trailer(call);
-        return n;
+        return (ssize_t)n;
     }
     if (n == 0) {
         call->is_deferred = true;
         return NGHTTP2_ERR_DEFERRED;
     }
-    return n;
+    return (ssize_t)n;
 }
 
 static int submit_headers(struct kd_grpc_call *call)
@@ -173,7 +180,7 @@ static int finish(struct kd_grpc_call *call, const char *http_status, enum kd_gr
 
     if (call->is_response_submitted) {
         if (enc_len > 0) {
-            call->message = strdup(encoded);
+            call->message = dup_n(pool_of(call), (const uint8_t *)encoded, enc_len);
             if (!call->message)
                 KD_GRPC_LOG_WARN("stream %d: out of memory for grpc-message", call->stream_id);
         }
@@ -247,7 +254,6 @@ static void on_deadline(evutil_socket_t fd, short events, void *arg)
 static void start_deadline(struct kd_grpc_call *call, int64_t timeout_ms)
 {
     struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-    call->deadline_ms = kd_time_mono_ms() + timeout_ms;
     evtimer_assign(&call->deadline_ev, call->conn->server->base, on_deadline, call);
     evtimer_add(&call->deadline_ev, &tv);
     call->has_deadline = true;
@@ -258,17 +264,26 @@ static void start_deadline(struct kd_grpc_call *call, int64_t timeout_ms)
 static void keep_bad_value(struct kd_grpc_call *call, const uint8_t *value, size_t len)
 {
     if (!call->bad_value)
-        call->bad_value = dup_n(value, len);
+        call->bad_value = dup_n(pool_of(call), value, len);
+}
+
+/* The route is looked up while the value is at hand: a served path is never copied. */
+static int on_path(struct kd_grpc_call *call, const uint8_t *value, size_t len)
+{
+    call->method = kd_grpc_router_find_n(&call->conn->server->router, (const char *)value, len);
+    if (call->method)
+        return 0;
+    call->path = dup_n(pool_of(call), value, len);
+    return call->path ? 0 : -ENOMEM;
 }
 
 int kd_grpc_call_on_header(struct kd_grpc_call *call, const uint8_t *name, size_t namelen,
                            const uint8_t *value, size_t valuelen)
 {
+    struct kd_pool *pool = pool_of(call);
+
     if (name_is(name, namelen, ":path")) {
-        free(call->path);
-        call->path = dup_n(value, valuelen);
-        if (!call->path)
-            return -ENOMEM;
+        return on_path(call, value, valuelen);
     } else if (name_is(name, namelen, ":method")) {
         call->is_post = name_is(value, valuelen, "POST");
         if (!call->is_post)
@@ -277,8 +292,8 @@ int kd_grpc_call_on_header(struct kd_grpc_call *call, const uint8_t *name, size_
         call->has_content_type = true;
         call->is_grpc_content_type = is_grpc_content_type(value, valuelen);
         if (!call->is_grpc_content_type) {
-            free(call->bad_value);
-            call->bad_value = dup_n(value, valuelen);
+            kd_pool_free(pool, call->bad_value);
+            call->bad_value = dup_n(pool, value, valuelen);
         }
     } else if (name_is(name, namelen, "grpc-timeout")) {
         call->has_timeout = true;
@@ -288,8 +303,8 @@ int kd_grpc_call_on_header(struct kd_grpc_call *call, const uint8_t *name, size_
         }
     } else if (name_is(name, namelen, "grpc-encoding")) {
         call->is_identity_encoding = name_is(value, valuelen, "identity");
-        free(call->encoding);
-        call->encoding = call->is_identity_encoding ? NULL : dup_n(value, valuelen);
+        kd_pool_free(pool, call->encoding);
+        call->encoding = call->is_identity_encoding ? NULL : dup_n(pool, value, valuelen);
     }
     return 0;
 }
@@ -298,7 +313,8 @@ int kd_grpc_call_on_header(struct kd_grpc_call *call, const uint8_t *name, size_
 static void reject_path(struct kd_grpc_call *call)
 {
     char text[1024];
-    kd_grpc_router_explain(&call->conn->server->router, call->path, text, sizeof(text));
+    kd_grpc_router_explain(&call->conn->server->router, call->path ? call->path : "", text,
+                           sizeof(text));
     kd_grpc_call_finish(call, KD_GRPC_UNIMPLEMENTED, text);
 }
 
@@ -333,14 +349,8 @@ void kd_grpc_call_on_headers_end(struct kd_grpc_call *call)
 
     if (!check_request_headers(call))
         return;
-    call->method = call->path ? kd_grpc_router_find(&server->router, call->path) : NULL;
     if (!call->method) {
-        if (!call->path)
-            call->path = strdup("");
-        if (call->path)
-            reject_path(call);
-        else
-            kd_grpc_call_finish(call, KD_GRPC_INTERNAL, "out of memory");
+        reject_path(call); /* no :path at all reads as "" */
         return;
     }
 
@@ -350,15 +360,18 @@ void kd_grpc_call_on_headers_end(struct kd_grpc_call *call)
         start_deadline(call, call->timeout_ms);
     else if (call->method->kind == KD_GRPC_UNARY && server->cfg.default_deadline_ms > 0)
         start_deadline(call, server->cfg.default_deadline_ms);
-    else
-        call->deadline_ms = INT64_MAX;
 }
 
 void kd_grpc_call_forget_service(struct kd_grpc_call *call, const char *service, size_t len)
 {
-    if (!call->is_dispatched && call->method &&
-        kd_grpc_method_in_service(call->method, service, len))
-        call->method = NULL;
+    if (call->is_dispatched || !call->method ||
+        !kd_grpc_method_in_service(call->method, service, len))
+        return;
+    /* Copied while the old table is still there: its owner may free it after this. */
+    if (!call->path)
+        call->path =
+            dup_n(pool_of(call), (const uint8_t *)call->method->path, strlen(call->method->path));
+    call->method = NULL;
 }
 
 /* A call whose service was unregistered before dispatch has method NULL: it goes to whatever
@@ -367,10 +380,14 @@ static bool reroute(struct kd_grpc_call *call)
 {
     if (call->method)
         return true;
-    call->method = kd_grpc_router_find(&call->conn->server->router, call->path);
+    if (call->path)
+        call->method = kd_grpc_router_find(&call->conn->server->router, call->path);
     if (call->method)
         return true;
-    reject_path(call);
+    if (call->path)
+        reject_path(call);
+    else
+        kd_grpc_call_finish(call, KD_GRPC_INTERNAL, "out of memory");
     return false;
 }
 
@@ -409,7 +426,7 @@ static void on_request_message(struct kd_grpc_call *call, const struct kd_grpc_f
                             "RPCs, but received another message");
         return;
     }
-    call->request = malloc(m->len ? m->len : 1);
+    call->request = kd_pool_alloc(pool_of(call), m->len ? m->len : 1);
     if (!call->request) {
         kd_grpc_call_finish(call, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         return;
@@ -466,29 +483,45 @@ void kd_grpc_call_on_end_stream(struct kd_grpc_call *call)
     }
     call->is_dispatched = true;
     call->method->on_message(call, call->request, call->request_len, call->method->arg);
-    free(call->request);
+    kd_pool_free(pool_of(call), call->request);
     call->request = NULL;
 }
 
 /* ---- Per-call API (grpc_server.h) ------------------------------------------------------------ */
 
+/* Room for `len` more bytes of output; compacts what nghttp2 already took. -ENOMEM. */
+static int out_reserve(struct kd_grpc_call *call, size_t len)
+{
+    if (call->out_pos > 0 && call->out_len + len > call->out_cap) {
+        memmove(call->out, call->out + call->out_pos, call->out_len - call->out_pos);
+        call->out_len -= call->out_pos;
+        call->out_pos = 0;
+    }
+    if (call->out_len + len <= call->out_cap)
+        return 0;
+    size_t cap = call->out_cap ? call->out_cap : 128;
+    while (cap < call->out_len + len)
+        cap = cap > SIZE_MAX / 2 ? call->out_len + len : cap * 2;
+    uint8_t *out = kd_pool_realloc(pool_of(call), call->out, cap);
+    if (!out)
+        return -ENOMEM;
+    call->out = out;
+    call->out_cap = cap;
+    return 0;
+}
+
 int kd_grpc_call_send(struct kd_grpc_call *call, const uint8_t *msg, size_t len)
 {
-    uint8_t header[KD_GRPC_FRAME_HEADER_LEN];
-
     if (call->is_finished || !call->conn->session)
         return -EPIPE;
-    if (kd_grpc_frame_encode_header(len, header) != 0)
+    if (len > UINT32_MAX || len > SIZE_MAX - KD_GRPC_FRAME_HEADER_LEN)
         return -EMSGSIZE;
-    if (!call->out) {
-        call->out = evbuffer_new();
-        if (!call->out)
-            return -ENOMEM;
-    }
-    if (evbuffer_expand(call->out, sizeof(header) + len) != 0 ||
-        evbuffer_add(call->out, header, sizeof(header)) != 0 ||
-        (len > 0 && evbuffer_add(call->out, msg, len) != 0))
+    if (out_reserve(call, KD_GRPC_FRAME_HEADER_LEN + len) != 0)
         return -ENOMEM;
+    kd_grpc_frame_encode_header(len, call->out + call->out_len);
+    if (len > 0)
+        memcpy(call->out + call->out_len + KD_GRPC_FRAME_HEADER_LEN, msg, len);
+    call->out_len += KD_GRPC_FRAME_HEADER_LEN + len;
     if (!call->is_response_submitted) {
         int rc = submit_headers(call);
         if (rc < 0)

@@ -18,15 +18,14 @@
 #include "grpc/grpc_server.h"
 #include "util/list.h"
 
-struct evbuffer;
 struct kd_grpc_conn;
 
 struct kd_grpc_call {
     struct kd_grpc_conn *conn;
     struct kd_list link; /* conn->calls */
     int32_t stream_id;
-    const struct kd_grpc_method *method;
-    char *path;
+    const struct kd_grpc_method *method; /* found when :path arrives; NULL: not (or no longer) */
+    char *path; /* a copy only when needed: unroutable, or to route again after a reload */
 
     /* Request header facts, gathered by on_header and judged at the end of the headers. */
     bool is_post;
@@ -53,11 +52,11 @@ struct kd_grpc_call {
     uint8_t *request; /* the single message of UNARY / SERVER_STREAMING, until EOS */
     size_t request_len;
 
-    struct evbuffer *out; /* framed response messages not yet given to nghttp2 */
+    uint8_t *out; /* framed response messages; [out_pos, out_len) not yet given to nghttp2 */
+    size_t out_pos, out_len, out_cap;
     enum kd_grpc_status status;
     char *message; /* encoded grpc-message for the trailers, or NULL */
     struct event deadline_ev;
-    int64_t deadline_ms;
     void *user;
 };
 

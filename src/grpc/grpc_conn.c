@@ -14,9 +14,17 @@
 
 #include "grpc/grpc_call.h"
 #include "grpc/grpc_server_impl.h"
+#include "util/pool.h"
 
-/* Stop handing frames to the socket above this much unsent output (nghttp2 example value). */
-#define OUTPUT_WOULDBLOCK_THRESHOLD (64 * 1024)
+/* Stop handing frames to the socket above this much unsent output; reading stops with it, so
+ * what a connection holds follows what the client reads (backpressure). */
+#define OUTPUT_HIGH (32 * 1024)
+/* Room reserved in the output buffer for one flush: frames are copied in, committed once. */
+#define OUTPUT_RESERVE 4096
+/* Input is handed to nghttp2 in slices, so a pause takes effect within one slice. */
+#define INPUT_SLICE 8192
+/* libevent stops reading from the socket while this much input waits to be processed. */
+#define INPUT_HIGH (32 * 1024)
 /* Per-stream receive window: a 4 MiB request needs a few WINDOW_UPDATEs, not one per 64 KiB. */
 #define STREAM_WINDOW_SIZE (1 << 20)
 #define CONNECTION_WINDOW_SIZE (16 << 20)
@@ -36,11 +44,30 @@ static bool should_close(struct kd_grpc_conn *conn)
                                 !nghttp2_session_want_write(conn->session));
 }
 
+/* Make the frames copied into the reserved space part of the output. */
+static void output_commit(struct kd_grpc_conn *conn)
+{
+    if (!conn->has_reserve)
+        return;
+    conn->reserve.iov_len = conn->reserve_used;
+    evbuffer_commit_space(bufferevent_get_output(conn->bev), &conn->reserve, 1);
+    conn->has_reserve = false;
+}
+
+/* nghttp2_session_send into the output buffer; one commit per flush. */
+static int session_send(struct kd_grpc_conn *conn)
+{
+    conn->is_send_blocked = false;
+    int rv = nghttp2_session_send(conn->session);
+    output_commit(conn);
+    return rv;
+}
+
 /* Hand pending frames to the bufferevent. Returns -1 when the connection was freed. */
 static int conn_send(struct kd_grpc_conn *conn)
 {
     if (!conn->is_closing) {
-        int rv = nghttp2_session_send(conn->session);
+        int rv = session_send(conn);
         if (rv != 0) {
             KD_GRPC_LOG_DEBUG("send failed: %s", nghttp2_strerror(rv));
             kd_grpc_conn_free(conn);
@@ -59,7 +86,7 @@ static void conn_fail(struct kd_grpc_conn *conn, int rv)
 {
     KD_GRPC_LOG_DEBUG("closing connection: %s", nghttp2_strerror(rv));
     if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC)
-        nghttp2_session_send(conn->session);
+        session_send(conn);
     conn->is_closing = true;
     /* A peer that never reads must not pin the connection: give the flush a bound. */
     struct timeval tv = {CLOSE_FLUSH_TIMEOUT_S, 0};
@@ -67,38 +94,59 @@ static void conn_fail(struct kd_grpc_conn *conn, int rv)
     conn_send(conn);
 }
 
+/* Feed input to nghttp2 slice by slice, answering as we go, until it is used up or the client
+ * stops reading what we send (then on_write resumes). Returns -1 when the connection was
+ * freed. */
+static int process_input(struct kd_grpc_conn *conn)
+{
+    struct evbuffer *input = bufferevent_get_input(conn->bev);
+
+    while (evbuffer_get_length(input) > 0) {
+        if (conn->is_send_blocked) {
+            conn->is_read_paused = true;
+            return 0;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(input, INPUT_SLICE, NULL, &v, 1) < 1)
+            break;
+        size_t len = v.iov_len < INPUT_SLICE ? v.iov_len : INPUT_SLICE;
+        ssize_t rv = nghttp2_session_mem_recv(conn->session, v.iov_base, len);
+        if (rv < 0) {
+            evbuffer_drain(input, evbuffer_get_length(input));
+            conn_fail(conn, (int)rv);
+            return -1;
+        }
+        evbuffer_drain(input, len);
+        if (conn_send(conn) < 0)
+            return -1;
+    }
+    conn->is_read_paused = false;
+    return 0;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     struct kd_grpc_conn *conn = arg;
-    struct evbuffer *input = bufferevent_get_input(bev);
 
     if (conn->is_closing) {
+        struct evbuffer *input = bufferevent_get_input(bev);
         evbuffer_drain(input, evbuffer_get_length(input));
         return;
     }
-    while (evbuffer_get_length(input) > 0) {
-        struct evbuffer_iovec v[16];
-        int n = evbuffer_peek(input, -1, NULL, v, 16);
-        size_t used = 0;
-        for (int i = 0; i < n && i < 16; i++) {
-            ssize_t rv = nghttp2_session_mem_recv(conn->session, v[i].iov_base, v[i].iov_len);
-            if (rv < 0) {
-                evbuffer_drain(input, evbuffer_get_length(input));
-                conn_fail(conn, (int)rv);
-                return;
-            }
-            used += v[i].iov_len;
-        }
-        evbuffer_drain(input, used);
-    }
-    conn_send(conn);
+    if (!conn->is_read_paused)
+        process_input(conn);
 }
 
-/* The output drained: resume what WOULDBLOCK stopped, or finish closing. */
+/* The output drained: resume what WOULDBLOCK stopped (and the input it held back), or finish
+ * closing. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
+    struct kd_grpc_conn *conn = arg;
     (void)bev;
-    conn_send(arg);
+    if (conn_send(conn) < 0)
+        return;
+    if (conn->is_read_paused && !conn->is_send_blocked)
+        process_input(conn);
 }
 
 static void on_event(struct bufferevent *bev, short events, void *arg)
@@ -121,18 +169,43 @@ static void on_send_ready(evutil_socket_t fd, short events, void *arg)
 
 /* ---- nghttp2 callbacks --------------------------------------------------------------------- */
 
+/* Frames are copied into space reserved in the output buffer and committed once per flush
+ * (output_commit), not added one evbuffer_add each. */
 static ssize_t send_callback(nghttp2_session *session, const uint8_t *data, size_t length,
                              int flags, void *user_data)
 {
     struct kd_grpc_conn *conn = user_data;
-    struct evbuffer *output = bufferevent_get_output(conn->bev);
     (void)session;
     (void)flags;
-    if (evbuffer_get_length(output) >= OUTPUT_WOULDBLOCK_THRESHOLD)
-        return NGHTTP2_ERR_WOULDBLOCK;
-    if (evbuffer_add(output, data, length) != 0)
-        return NGHTTP2_ERR_CALLBACK_FAILURE;
+
+    if (!conn->has_reserve || conn->reserve_used + length > conn->reserve.iov_len) {
+        struct evbuffer *output = bufferevent_get_output(conn->bev);
+        output_commit(conn);
+        if (evbuffer_get_length(output) >= OUTPUT_HIGH) {
+            conn->is_send_blocked = true;
+            return NGHTTP2_ERR_WOULDBLOCK;
+        }
+        size_t want = length > OUTPUT_RESERVE ? length : OUTPUT_RESERVE;
+        if (evbuffer_reserve_space(output, (ev_ssize_t)want, &conn->reserve, 1) != 1)
+            return NGHTTP2_ERR_CALLBACK_FAILURE;
+        conn->has_reserve = true;
+        conn->reserve_used = 0;
+    }
+    memcpy((uint8_t *)conn->reserve.iov_base + conn->reserve_used, data, length);
+    conn->reserve_used += length;
     return (ssize_t)length;
+}
+
+/* The call of `stream_id`: most callbacks in a row are for the same stream, so the last one
+ * found is kept (nghttp2's lookup is a hash probe per header otherwise). */
+static struct kd_grpc_call *stream_call(struct kd_grpc_conn *conn, int32_t stream_id)
+{
+    if (conn->last_call && conn->last_call->stream_id == stream_id)
+        return conn->last_call;
+    struct kd_grpc_call *call = nghttp2_session_get_stream_user_data(conn->session, stream_id);
+    if (call)
+        conn->last_call = call;
+    return call;
 }
 
 static bool is_request_headers(const nghttp2_frame *frame)
@@ -148,6 +221,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
     if (!call)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     nghttp2_session_set_stream_user_data(session, frame->hd.stream_id, call);
+    ((struct kd_grpc_conn *)user_data)->last_call = call;
     return 0;
 }
 
@@ -155,11 +229,11 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
                      size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
                      void *user_data)
 {
+    (void)session;
     (void)flags;
-    (void)user_data;
     if (!is_request_headers(frame))
         return 0;
-    struct kd_grpc_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    struct kd_grpc_call *call = stream_call(user_data, frame->hd.stream_id);
     if (call && kd_grpc_call_on_header(call, name, namelen, value, valuelen) != 0)
         return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
     return 0;
@@ -168,9 +242,9 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
 static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream_id,
                          const uint8_t *data, size_t len, void *user_data)
 {
+    (void)session;
     (void)flags;
-    (void)user_data;
-    struct kd_grpc_call *call = nghttp2_session_get_stream_user_data(session, stream_id);
+    struct kd_grpc_call *call = stream_call(user_data, stream_id);
     if (call)
         kd_grpc_call_on_data(call, data, len);
     return 0;
@@ -178,10 +252,10 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    (void)user_data;
+    (void)session;
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
-    struct kd_grpc_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    struct kd_grpc_call *call = stream_call(user_data, frame->hd.stream_id);
     if (!call)
         return 0;
     if (is_request_headers(frame))
@@ -207,10 +281,12 @@ static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, v
 static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t error_code,
                            void *user_data)
 {
+    struct kd_grpc_conn *conn = user_data;
     (void)error_code;
-    (void)user_data;
-    struct kd_grpc_call *call = nghttp2_session_get_stream_user_data(session, stream_id);
+    struct kd_grpc_call *call = stream_call(conn, stream_id);
     if (call) {
+        if (conn->last_call == call)
+            conn->last_call = NULL;
         nghttp2_session_set_stream_user_data(session, stream_id, NULL);
         kd_grpc_call_free(call);
     }
@@ -246,13 +322,14 @@ void kd_grpc_conn_free(struct kd_grpc_conn *conn)
     nghttp2_session_del(conn->session);
     conn->session = NULL;
     event_del(&conn->send_ev);
+    conn->last_call = NULL;
     while ((node = kd_list_first(&conn->calls)))
         kd_grpc_call_free(KD_CONTAINER_OF(node, struct kd_grpc_call, link));
     bufferevent_free(conn->bev);
 
     kd_list_remove(&conn->link);
     server->n_conns--;
-    free(conn);
+    kd_pool_free(server->pool, conn);
 
     if (server->is_draining && server->n_conns == 0)
         event_active(&server->drain_ev, EV_TIMEOUT, 0);
@@ -261,14 +338,17 @@ void kd_grpc_conn_free(struct kd_grpc_conn *conn)
 static int start_session(struct kd_grpc_conn *conn)
 {
     struct kd_grpc_server *server = conn->server;
-    nghttp2_settings_entry iv[2] = {
+    nghttp2_settings_entry iv[3] = {
         {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, server->cfg.max_concurrent_streams},
         {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, STREAM_WINDOW_SIZE},
+        /* No priority tree: cheaper streams, and nothing for a client to build up. */
+        {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
     };
-    int rv = nghttp2_session_server_new2(&conn->session, server->callbacks, conn, server->options);
+    int rv = nghttp2_session_server_new3(&conn->session, server->callbacks, conn, server->options,
+                                         &server->mem);
     if (rv != 0)
         return -ENOMEM;
-    rv = nghttp2_submit_settings(conn->session, NGHTTP2_FLAG_NONE, iv, 2);
+    rv = nghttp2_submit_settings(conn->session, NGHTTP2_FLAG_NONE, iv, 3);
     if (rv == 0)
         rv = nghttp2_session_set_local_window_size(conn->session, NGHTTP2_FLAG_NONE, 0,
                                                    CONNECTION_WINDOW_SIZE);
@@ -281,7 +361,7 @@ static int start_session(struct kd_grpc_conn *conn)
 
 int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev)
 {
-    struct kd_grpc_conn *conn = calloc(1, sizeof(*conn));
+    struct kd_grpc_conn *conn = kd_pool_calloc(server->pool, 1, sizeof(*conn));
     if (!conn)
         goto fail_conn;
     conn->server = server;
@@ -291,6 +371,7 @@ int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev)
     if (start_session(conn) != 0)
         goto fail_session;
     bufferevent_setcb(bev, on_read, on_write, on_event, conn);
+    bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH);
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     kd_list_push_front(&server->conns, &conn->link);
     server->n_conns++;
@@ -299,7 +380,7 @@ int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev)
 
 fail_session:
     nghttp2_session_del(conn->session);
-    free(conn);
+    kd_pool_free(server->pool, conn);
 fail_conn:
     bufferevent_free(bev);
     return -ENOMEM;

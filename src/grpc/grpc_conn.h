@@ -10,22 +10,30 @@
 
 #include <stdbool.h>
 
+#include <event2/buffer.h>
 #include <event2/event_struct.h>
 #include <nghttp2/nghttp2.h>
 
 #include "util/list.h"
 
 struct bufferevent;
+struct kd_grpc_call;
 struct kd_grpc_server;
 
 struct kd_grpc_conn {
     struct kd_grpc_server *server;
     struct kd_list link; /* server->conns */
     struct bufferevent *bev;
-    nghttp2_session *session; /* NULL once the connection is being freed */
-    struct kd_list calls;     /* struct kd_grpc_call.link, for teardown */
-    struct event send_ev;     /* deferred nghttp2_session_send, so handlers never re-enter */
-    bool is_closing;          /* flush what is buffered, then free */
+    nghttp2_session *session;       /* NULL once the connection is being freed */
+    struct kd_list calls;           /* struct kd_grpc_call.link, for teardown */
+    struct kd_grpc_call *last_call; /* the call of the last stream looked up (stream_call) */
+    struct event send_ev;           /* deferred nghttp2_session_send, so handlers never re-enter */
+    struct evbuffer_iovec reserve;  /* output space frames are copied into during a flush */
+    size_t reserve_used;
+    bool has_reserve;
+    bool is_send_blocked; /* output over its mark: nghttp2 holds the rest */
+    bool is_read_paused;  /* input left unprocessed until the output drains */
+    bool is_closing;      /* flush what is buffered, then free */
 };
 
 /* The callbacks every session of a server shares; the caller frees them with

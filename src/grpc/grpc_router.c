@@ -26,9 +26,16 @@ void kd_grpc_router_fini(struct kd_grpc_router *router)
 const struct kd_grpc_method *kd_grpc_router_find(const struct kd_grpc_router *router,
                                                  const char *path)
 {
+    return kd_grpc_router_find_n(router, path, strlen(path));
+}
+
+const struct kd_grpc_method *kd_grpc_router_find_n(const struct kd_grpc_router *router,
+                                                   const char *path, size_t len)
+{
     for (size_t i = 0; i < router->n_routes; i++) {
-        if (strcmp(router->routes[i].method->path, path) == 0)
-            return router->routes[i].method;
+        const struct kd_grpc_route *r = &router->routes[i];
+        if (r->path_len == len && memcmp(r->method->path, path, len) == 0)
+            return r->method;
     }
     return NULL;
 }
@@ -108,6 +115,7 @@ int kd_grpc_router_add(struct kd_grpc_router *router, const struct kd_grpc_metho
             return -ENOMEM;
         router->routes[router->n_routes].method = &methods[i];
         router->routes[router->n_routes].service_len = len;
+        router->routes[router->n_routes].path_len = strlen(methods[i].path);
         router->n_routes++;
     }
     return 0;

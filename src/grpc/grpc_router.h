@@ -13,7 +13,8 @@
 
 struct kd_grpc_route {
     const struct kd_grpc_method *method; /* borrowed from the registered table */
-    size_t service_len;                  /* "/svc/M": service is path[1 .. 1 + service_len) */
+    size_t path_len;
+    size_t service_len; /* "/svc/M": service is path[1 .. 1 + service_len) */
 };
 
 struct kd_grpc_router {
@@ -38,6 +39,10 @@ void kd_grpc_router_remove_service(struct kd_grpc_router *router, const char *se
 /* The method serving `path` (NUL-terminated), or NULL. */
 const struct kd_grpc_method *kd_grpc_router_find(const struct kd_grpc_router *router,
                                                  const char *path);
+
+/* The same for a path of `len` bytes (not NUL-terminated: a header value). */
+const struct kd_grpc_method *kd_grpc_router_find_n(const struct kd_grpc_router *router,
+                                                   const char *path, size_t len);
 
 bool kd_grpc_router_has_service(const struct kd_grpc_router *router, const char *service,
                                 size_t len);

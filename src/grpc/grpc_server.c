@@ -19,9 +19,12 @@
 #include "grpc/grpc_conn.h"
 #include "grpc/grpc_server_impl.h"
 #include "util/addr.h"
+#include "util/pool.h"
 
 /* Between the shutdown notice and the real GOAWAY: at least one round trip. */
 #define GOAWAY_DELAY_MS 500
+/* Idle bytes the pool keeps for reuse (calls, nghttp2's per-stream blocks). */
+#define POOL_CACHE_LIMIT (1 << 20)
 
 static bool is_valid_config(const struct kd_grpc_server_config *cfg)
 {
@@ -134,6 +137,27 @@ int kd_grpc_server_port(const struct kd_grpc_server *server)
 
 /* ---- Server -------------------------------------------------------------------------------- */
 
+/* nghttp2 allocates several blocks per stream: from the pool, not from malloc. */
+static void *mem_malloc(size_t size, void *arg)
+{
+    return kd_pool_alloc(arg, size);
+}
+
+static void mem_free(void *ptr, void *arg)
+{
+    kd_pool_free(arg, ptr);
+}
+
+static void *mem_calloc(size_t n, size_t size, void *arg)
+{
+    return kd_pool_calloc(arg, n, size);
+}
+
+static void *mem_realloc(void *ptr, size_t size, void *arg)
+{
+    return kd_pool_realloc(arg, ptr, size);
+}
+
 static void on_goaway(evutil_socket_t fd, short events, void *arg);
 static void on_drain_end(evutil_socket_t fd, short events, void *arg);
 
@@ -151,6 +175,9 @@ int kd_grpc_server_create(struct event_base *base, const struct kd_grpc_server_c
     server->port = -1;
     kd_grpc_router_init(&server->router);
     kd_list_init(&server->conns);
+    if (kd_pool_create(POOL_CACHE_LIMIT, &server->pool) != 0)
+        goto fail_pool;
+    server->mem = (nghttp2_mem){server->pool, mem_malloc, mem_free, mem_calloc, mem_realloc};
     if (kd_grpc_conn_callbacks_new(&server->callbacks) != 0)
         goto fail_callbacks;
     if (nghttp2_option_new(&server->options) != 0)
@@ -166,6 +193,8 @@ int kd_grpc_server_create(struct event_base *base, const struct kd_grpc_server_c
 fail_options:
     nghttp2_session_callbacks_del(server->callbacks);
 fail_callbacks:
+    kd_pool_destroy(server->pool);
+fail_pool:
     free(server);
 fail_server:
     return -ENOMEM;
@@ -231,6 +260,7 @@ void kd_grpc_server_destroy(struct kd_grpc_server *server)
     kd_grpc_router_fini(&server->router);
     nghttp2_option_del(server->options);
     nghttp2_session_callbacks_del(server->callbacks);
+    kd_pool_destroy(server->pool);
     free(server);
 }
 

@@ -26,12 +26,15 @@
 #define KD_GRPC_LOG_INFO(...) kd_log_prefixed(KD_LOG_INFO, "grpc", __VA_ARGS__)
 
 struct evconnlistener;
+struct kd_pool;
 
 struct kd_grpc_server {
     struct event_base *base;
     struct kd_grpc_server_config cfg;
     nghttp2_session_callbacks *callbacks; /* grpc_conn.c's, shared by every session */
     nghttp2_option *options;
+    struct kd_pool *pool; /* calls, connections, nghttp2's blocks (through `mem`) */
+    nghttp2_mem mem;
     struct evconnlistener *listener;
     int port;
     struct kd_grpc_router router;

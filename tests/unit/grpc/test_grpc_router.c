@@ -38,6 +38,9 @@ static void test_find(void **state)
     assert_null(kd_grpc_router_find(&r, "/pkg.A/On"));
     assert_null(kd_grpc_router_find(&r, "/pkg.A/One/"));
     assert_null(kd_grpc_router_find(&r, ""));
+    assert_ptr_equal(kd_grpc_router_find_n(&r, "/pkg.A/Two+", 10), &methods[1]);
+    assert_null(kd_grpc_router_find_n(&r, "/pkg.A/One\0xyz", 14)); /* no NUL inside */
+    assert_null(kd_grpc_router_find_n(&r, "/pkg.A/On", 9));
     assert_true(kd_grpc_router_has_service(&r, "pkg.A", 5));
     assert_true(kd_grpc_router_has_service(&r, "pkg.AB", 6));
     assert_false(kd_grpc_router_has_service(&r, "pkg.", 4));

@@ -471,6 +471,33 @@ class Memory(unittest.TestCase):
         growth = vm_kb(self.server.pid, "VmHWM") - self.rss_start
         self.assertLess(growth, 6 * 1024, "peak RSS grew by %d kB" % growth)
 
+    def test_client_that_does_not_read_is_not_buffered_for(self):
+        # 2,000 echo calls of 16 kB from a client that reads nothing: the server stops reading
+        # once its output backs up, so what it holds is bounded by its buffers and the kernel's,
+        # not by what the client sends (32 MB here, held whole without backpressure).
+        sock = socket.create_connection(("127.0.0.1", self.port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        body = grpc_msg(b"x" * 16000)  # one DATA frame (max 16,384 bytes)
+        data = [PREFACE, frame(SETTINGS, 0, 0), frame(0x8, 0, 0, struct.pack(">I", (1 << 30)))]
+        for i in range(2000):
+            sid = 2 * i + 1
+            data.append(frame(HEADERS, END_HEADERS, sid, hpack(request_headers("/test.Echo/Unary"))))
+            data.append(frame(DATA, END_STREAM, sid, body))
+        pending = memoryview(b"".join(data))
+        sock.setblocking(False)
+        stalled_since = None
+        while pending and (stalled_since is None or time.monotonic() - stalled_since < 2):
+            try:
+                pending = pending[sock.send(pending[:1 << 16]):]
+                stalled_since = None
+            except BlockingIOError:
+                stalled_since = stalled_since or time.monotonic()
+                time.sleep(0.05)
+        growth = vm_kb(self.server.pid, "VmHWM") - self.rss_start
+        sock.close()
+        self.assertTrue(pending, "the server read everything: no backpressure")
+        self.assertLess(growth, 12 * 1024, "peak RSS grew by %d kB" % growth)
+
 
 def drain_check():
     """SIGTERM: two-step GOAWAY; an idle connection closes at once, a busy one lives on until the
