@@ -136,6 +136,8 @@ struct kd_config {
     bool status;                  /* /status and /status.json on the admin port */
     bool readyz_requires_sources; /* /readyz fails while every source is down, none cached */
 
+    int64_t max_workloads; /* limits.max_workloads: cache entries, default 10000 */
+
     /* Upstream mode and plugin defaults: flags and environment only. */
     char *forecaster_url; /* NULL: not given */
     int64_t lead_time_ms; /* 0 when not given */

@@ -2,7 +2,7 @@
 /*
  * Every daemon setting, one row each: config file key, flag, environment variable, type,
  * default, help. The file parser, the flag and environment parser (main), --help and the
- * README's settings table are all made from kd_settings[] (tests/unit/config/test_effective_settings
+ * README's settings table are all made from kd_settings[] (tests/unit/config/test_settings
  * checks the README). Adding a setting is adding a row here and its field in struct
  * kd_config; nothing else lists settings.
  */

@@ -701,6 +701,8 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
         snprintf(err, err_len, "out of memory");
         goto fail;
     }
+    if (config->max_workloads > 0)
+        kd_forecast_cache_set_max_entries(scaler->cache, (size_t)config->max_workloads);
     r = kd_status_tracker_create(scaler->sources, scaler->n_sources, &scaler->tracker);
     if (r < 0) {
         snprintf(err, err_len, "out of memory");

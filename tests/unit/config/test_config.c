@@ -191,11 +191,11 @@ static const struct error_case error_cases[] = {
     {"lisen = \"x\";\n" GOOD_TAIL,
      "%s:1: unknown setting \"lisen\"; allowed: listen, http_listen, plugin_dir, log_level, "
      "log_format, reflection, max_message_size, default_deadline, shutdown_timeout, status, "
-     "readyz_requires_sources, sources, policies, workloads"},
+     "readyz_requires_sources, limits, sources, policies, workloads"},
     {"lead_time = \"5m\";\n" GOOD_TAIL,
      "%s:1: unknown setting \"lead_time\"; allowed: listen, http_listen, plugin_dir, log_level, "
      "log_format, reflection, max_message_size, default_deadline, shutdown_timeout, status, "
-     "readyz_requires_sources, sources, policies, workloads"},
+     "readyz_requires_sources, limits, sources, policies, workloads"},
     {"listen = 50051;\n" GOOD_TAIL, "%s:1: listen: expected a string like \"0.0.0.0:50051\""},
     {"\nhttp_listen = true;\n" GOOD_TAIL,
      "%s:2: http_listen: expected a string like \"0.0.0.0:8082\""},
@@ -333,22 +333,27 @@ static const struct error_case error_cases[] = {
      "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
      "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
      "                activation_lead = \"soon\"; } );\n",
-     "%s:4: workload \"*\": activation_lead: invalid duration \"soon\"; write e.g. \"250ms\", \"30s\", \"5m\", \"1h30m\", \"2d\""},
+     "%s:4: workload \"*\": activation_lead: invalid duration \"soon\"; write e.g. \"250ms\", "
+     "\"30s\", \"5m\", \"1h30m\", \"2d\""},
     {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
      "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
      "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
      "                activation_threshold = -1; } );\n",
-     "%s:4: workload \"*\": activation_threshold: expected a number of replicas >= 0 (active when the policy's value exceeds it)"},
+     "%s:4: workload \"*\": activation_threshold: expected a number of replicas >= 0 (active when "
+     "the policy's value exceeds it)"},
     {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
      "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
      "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
      "                overrides = [\"leadTime\", \"lead_time\"]; } );\n",
-     "%s:4: workload \"*\": overrides[1]: \"lead_time\" is not an overridable key; allowed: leadTime, policy, staleAfter, fallbackReplicas, activation, activationLeadTime, mode"},
+     "%s:4: workload \"*\": overrides[1]: \"lead_time\" is not an overridable key; allowed: "
+     "leadTime, policy, staleAfter, fallbackReplicas, activation, activationLeadTime, mode"},
     {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
      "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
      "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
      "                overrides = \"leadTime\"; } );\n",
-     "%s:4: workload \"*\": overrides: expected an array of key names, e.g. [\"leadTime\", \"mode\"]; allowed: leadTime, policy, staleAfter, fallbackReplicas, activation, activationLeadTime, mode"},
+     "%s:4: workload \"*\": overrides: expected an array of key names, e.g. [\"leadTime\", "
+     "\"mode\"]; allowed: leadTime, policy, staleAfter, fallbackReplicas, activation, "
+     "activationLeadTime, mode"},
     {"sources = ( { name = \"demo\"; plugin = \"file\"; } );\n"
      "policies = ( { name = \"lookahead\"; plugin = \"max\"; } );\n"
      "workloads = ( { match = \"*\"; source = \"demo\"; policy = \"lookahead\";\n"
