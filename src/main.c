@@ -25,6 +25,7 @@
 #include "ops/scaler_metrics.h"
 #include "ops/status_http.h"
 #include "plugin/plugin_host.h"
+#include "scaler/plugin_settings.h"
 #include "scaler/scaler.h"
 #include "scaler/scaler_status.h"
 #include "services/health.h"
@@ -264,7 +265,8 @@ static int describe_plugin(const struct options *opts)
         fprintf(stderr, "kedastral-scaler: %s\n", err);
         return 1;
     }
-    kd_plugin_host_describe(handle, stdout);
+    struct kd_plugin_setting settings[KD_PLUGIN_SETTINGS_N + 1];
+    kd_plugin_host_describe(handle, kd_plugin_settings_fill(NULL, settings), stdout);
     kd_plugin_host_close(handle);
     return 0;
 }

@@ -381,7 +381,7 @@ static int parse_forecast(struct ctx *c, const cJSON *obj, struct arena *a,
                           struct kd_forecast *ret_forecast)
 {
     const cJSON *fields[F_COUNT] = {NULL};
-    struct kd_forecast fc = {0};
+    struct kd_forecast fc = {KD_FORECAST_INIT};
     int rc;
 
     /* Last one wins for duplicates, as in encoding/json. */

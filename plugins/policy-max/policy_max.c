@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* policy-max: the largest desiredReplicas between now and now + lead_time (upstream's rule). */
+/* policy-max: the largest desiredReplicas within the lead time (upstream's rule). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -43,15 +43,19 @@ static int max_create(const struct kd_host *host, const struct kd_instance *inst
     return 0;
 }
 
-static int max_decide(void *state, const struct kd_forecast *forecast, int64_t now_ms,
+/* The lead time is the host's choice (args->lead_time_ms: a route's override, or ours). */
+static int max_decide(void *state, const struct kd_decide_args *args,
                       struct kd_policy_result *ret_result)
 {
-    const struct max_state *st = state;
+    const struct kd_forecast *forecast = args->forecast;
+    size_t n = forecast->n_desired_replicas;
+    size_t last = 0;
     int64_t max;
 
-    (void)now_ms; /* upstream counts the window from the forecast's first point, not from now */
-    int rc = kd_window_max_compute(forecast->desired_replicas, forecast->n_desired_replicas,
-                                   st->config->lead_time_ms, forecast->step_seconds, &max);
+    (void)state;
+    /* upstream counts the window from the forecast's first point, not from args->now_ms */
+    int rc = kd_window_max_compute(forecast->desired_replicas, n, args->lead_time_ms,
+                                   forecast->step_seconds, &max);
     if (rc < 0) {
         snprintf(ret_result->reason, sizeof(ret_result->reason),
                  "forecast for \"%s\" has stepSeconds %" PRId64 "; it must be positive",
@@ -60,6 +64,11 @@ static int max_decide(void *state, const struct kd_forecast *forecast, int64_t n
     }
     ret_result->value = max < 0 ? 0.0 : (double)max;
     ret_result->reason[0] = '\0';
+    if (n > 0 &&
+        kd_window_max_last_index(args->lead_time_ms, forecast->step_seconds, n, &last) == 0) {
+        ret_result->window_first = 0;
+        ret_result->window_last = (int64_t)last;
+    }
     return 0;
 }
 
@@ -82,6 +91,7 @@ static const struct kd_option max_options[] = {
 };
 
 static const struct kd_policy_ops max_ops = {
+    .size = sizeof(struct kd_policy_ops),
     .create = max_create,
     .decide = max_decide,
     .lookahead_ms = max_lookahead_ms,

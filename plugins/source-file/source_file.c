@@ -2,7 +2,7 @@
 /*
  * source-file: forecasts from a JSON recording, replayed as if live (replay.c), re-read when
  * the file changes. Fetches complete synchronously; the only I/O is the load and a stat()
- * every `poll` on the host's event loop.
+ * every `poll` on a host timer.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <event2/event.h>
 #include <kedastral/plugin.h>
 
 #include "file_identity.h"
@@ -35,7 +34,7 @@ struct file_state {
     struct kd_replay *replay;          /* borrows doc */
     struct kd_file_identity loaded;    /* where doc came from */
     struct kd_file_identity attempted; /* the last version tried, so a broken one logs once */
-    struct event *poll_timer;
+    struct kd_timer *poll_timer;
 };
 
 /* Read, parse and index the file; nothing in `st` changes, the caller swaps on success. */
@@ -78,14 +77,12 @@ static void log_loaded(const struct file_state *st, enum kd_log_level level, con
                   st->config->path, kd_replay_count(st->replay), names, st->doc->n_forecasts);
 }
 
-static void on_poll_timer(evutil_socket_t fd, short what, void *arg)
+static void on_poll_timer(void *arg)
 {
     struct file_state *st = arg;
     struct kd_file_identity id;
     char err[256];
 
-    (void)fd;
-    (void)what;
     kd_file_identity_stat(st->config->path, &id);
     if (kd_file_identity_equal(&id, &st->loaded) || kd_file_identity_equal(&id, &st->attempted))
         return;
@@ -139,14 +136,15 @@ static int file_create(const struct kd_host *host, const struct kd_instance *ins
     }
     st->attempted = st->loaded;
 
-    struct event_base *base = host->event_base(inst);
-    if (base && cfg->poll_ms > 0) {
-        struct timeval every = {.tv_sec = cfg->poll_ms / 1000,
-                                .tv_usec = (cfg->poll_ms % 1000) * 1000};
-        st->poll_timer = event_new(base, -1, EV_PERSIST, on_poll_timer, st);
-        if (!st->poll_timer || event_add(st->poll_timer, &every) != 0) {
-            rc = -ENOMEM;
-            host->log(inst, KD_LOG_ERROR, "cannot start the reload timer for %s", cfg->path);
+    if (cfg->poll_ms > 0) {
+        rc = host->timer_create(inst, on_poll_timer, st, &st->poll_timer);
+        if (rc == -ENOSYS) {
+            /* a host without a loop (a one-shot tool): serve what was loaded, never re-read */
+            rc = 0;
+        } else if (rc < 0 ||
+                   (rc = host->timer_start(st->poll_timer, cfg->poll_ms, cfg->poll_ms)) < 0) {
+            host->log(inst, KD_LOG_ERROR, "cannot start the reload timer for %s: %s", cfg->path,
+                      strerror(-rc));
             goto fail_loaded;
         }
     }
@@ -155,8 +153,7 @@ static int file_create(const struct kd_host *host, const struct kd_instance *ins
     return 0;
 
 fail_loaded:
-    if (st->poll_timer)
-        event_free(st->poll_timer);
+    host->timer_free(st->poll_timer);
     kd_replay_destroy(st->replay);
     kd_forecast_json_free(st->doc);
 fail_state:
@@ -176,7 +173,7 @@ static int file_fetch(void *state, struct kd_fetch *fetch, const char *workload)
                              workload, st->config->path, names);
         return 0;
     }
-    /* -ENOMEM means the host counts it as failed; the handle is dead either way. */
+    /* -EINVAL would mean the host refused the forecast and failed the fetch itself */
     st->host->fetch_done(fetch, &forecast);
     return 0;
 }
@@ -194,8 +191,7 @@ static void file_destroy(void *state)
 
     if (!st)
         return;
-    if (st->poll_timer)
-        event_free(st->poll_timer);
+    st->host->timer_free(st->poll_timer);
     kd_replay_destroy(st->replay);
     kd_forecast_json_free(st->doc);
     free(st);
@@ -215,6 +211,7 @@ static const struct kd_option file_options[] = {
 };
 
 static const struct kd_source_ops file_ops = {
+    .size = sizeof(struct kd_source_ops),
     .create = file_create,
     .fetch = file_fetch,
     .cancel = file_cancel,

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * source-http: forecasts from a Kedastral forecaster, GET {url}/forecast/current?workload=...,
- * on libcurl's multi-socket API driven by the host's libevent loop: many fetches in flight, no
- * thread of ours, nothing blocks. Caching, single flight and retries belong to the host.
+ * on libcurl's multi-socket API driven by the host's timers and fd watches (curl_driver.h):
+ * many fetches in flight, no thread of ours, nothing blocks. Caching, single flight and
+ * retries belong to the host.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +15,9 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <event2/event.h>
 #include <kedastral/plugin.h>
 
+#include "curl_driver.h"
 #include "file_identity.h"
 #include "forecast_json.h"
 #include "response.h"
@@ -27,6 +28,7 @@
 #define HTTP_MAX_REDIRECTS 3L /* Go follows 10; the forecaster itself only ever sends one */
 #define HTTP_TOKEN_MAX 16384  /* bytes of a bearer token file */
 #define HTTP_BODY_START 4096  /* first allocation for a response body */
+#define HTTP_MAX_CONNECTIONS 10000
 
 struct http_config { /* filled by the host from http_options */
     const char *url;
@@ -37,27 +39,22 @@ struct http_config { /* filled by the host from http_options */
     const char *tls_cert;
     const char *tls_key;
     const char *bearer_token_file;
-    const char *header;
+    const char *const *headers; /* the `header` list */
+    int64_t max_connections;
 };
 
-/* What a stat() says about the token file; a change in any field means "read it again". */
 struct http_transfer;
-struct http_socket;
 
 struct http_state {
     const struct kd_host *host;
     const struct kd_instance *inst;
     const struct http_config *config; /* host-owned, outlives us */
-    CURLM *multi;
-    struct event *timer;                  /* curl's one timeout */
+    struct kd_curl *curl;
     struct http_transfer *transfers;      /* in flight */
-    struct http_socket *sockets;          /* every fd curl asked us to watch */
     char *auth_header;                    /* "Authorization: Bearer <token>", or NULL */
     struct kd_file_identity token_loaded; /* where auth_header came from */
     struct kd_file_identity
         token_attempted; /* the last version tried, so a broken one warns once */
-    int depth;           /* drive() nesting: destroy() from inside a completion is deferred */
-    bool is_destroyed;   /* destroy() was called; free once depth is back to 0 */
 };
 
 struct http_transfer {
@@ -75,12 +72,6 @@ struct http_transfer {
     bool is_oom;
     struct http_transfer *prev, *next;
     char errbuf[CURL_ERROR_SIZE];
-};
-
-struct http_socket {
-    struct http_state *st;
-    struct event *ev;
-    struct http_socket *prev, *next;
 };
 
 /* An empty string option means unset, as when an environment variable is set but empty. */
@@ -186,12 +177,12 @@ static void transfer_free(struct http_transfer *t)
     free(t);
 }
 
-/* Takes `t` out of the multi handle and our list; it can then be completed or freed. */
+/* Takes `t` out of the driver (a no-op once it finished) and our list. */
 static void transfer_detach(struct http_transfer *t)
 {
     struct http_state *st = t->st;
 
-    curl_multi_remove_handle(st->multi, t->easy);
+    kd_curl_remove(st->curl, t->easy);
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -293,117 +284,11 @@ static void complete(struct http_transfer *t, CURLcode result)
     transfer_free(t);
 }
 
-static void complete_finished(struct http_state *st)
+/* curl_driver's `done`: the transfer left the multi handle. */
+static void on_transfer_done(CURL *easy, CURLcode result, void *arg)
 {
-    CURLMsg *msg;
-    int left;
-
-    while (!st->is_destroyed && (msg = curl_multi_info_read(st->multi, &left))) {
-        char *priv = NULL;
-
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        CURLcode result = msg->data.result; /* msg dies with the handle's removal */
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-        complete((struct http_transfer *)(void *)priv, result);
-    }
-}
-
-static void state_free(struct http_state *st);
-
-/* Every entry into curl from the loop comes through here, then completions are delivered. */
-static void drive(struct http_state *st, curl_socket_t fd, int ev_bitmask)
-{
-    int running;
-
-    st->depth++;
-    curl_multi_socket_action(st->multi, fd, ev_bitmask, &running);
-    complete_finished(st);
-    st->depth--;
-    if (st->depth == 0 && st->is_destroyed)
-        state_free(st);
-}
-
-/* ---- libcurl <-> libevent --------------------------------------------------------------- */
-
-static void on_socket_event(evutil_socket_t fd, short what, void *arg)
-{
-    struct http_socket *s = arg;
-    int flags =
-        ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
-
-    drive(s->st, fd, flags); /* may free s */
-}
-
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    drive(arg, CURL_SOCKET_TIMEOUT, 0);
-}
-
-static void socket_free(struct http_state *st, struct http_socket *s)
-{
-    event_free(s->ev);
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        st->sockets = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    free(s);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: watch `fd` for what curl wants, or stop watching it. */
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *socketp)
-{
-    struct http_state *st = arg;
-    struct http_socket *s = socketp;
-    struct event_base *base = st->host->event_base(st->inst);
-    short events = EV_PERSIST | ((what & CURL_POLL_IN) ? EV_READ : 0) |
-                   ((what & CURL_POLL_OUT) ? EV_WRITE : 0);
-
     (void)easy;
-    if (what == CURL_POLL_REMOVE) {
-        if (s) {
-            curl_multi_assign(st->multi, fd, NULL);
-            socket_free(st, s);
-        }
-        return 0;
-    }
-    if (!s) {
-        s = calloc(1, sizeof(*s));
-        if (!s)
-            return -1;
-        s->st = st;
-        s->ev = event_new(base, fd, events, on_socket_event, s);
-        if (!s->ev) {
-            free(s);
-            return -1;
-        }
-        s->next = st->sockets;
-        if (st->sockets)
-            st->sockets->prev = s;
-        st->sockets = s;
-        curl_multi_assign(st->multi, fd, s);
-    } else {
-        event_del(s->ev);
-        event_assign(s->ev, base, fd, events, on_socket_event, s);
-    }
-    return event_add(s->ev, NULL) == 0 ? 0 : -1;
-}
-
-/* CURLMOPT_TIMERFUNCTION: curl never wants to be called back from inside itself, so even a
- * 0 ms timeout goes through the loop. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *arg)
-{
-    struct http_state *st = arg;
-
-    (void)multi;
-    if (timeout_ms < 0)
-        return evtimer_del(st->timer) == 0 ? 0 : -1;
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-    return evtimer_add(st->timer, &tv) == 0 ? 0 : -1;
+    complete(arg, result);
 }
 
 /* ---- Options ---------------------------------------------------------------------------- */
@@ -532,8 +417,16 @@ static int check_config(const struct kd_host *host, const struct kd_instance *in
         host->log(inst, KD_LOG_WARN,
                   "tls_* is set but url \"%s\" is plain http: TLS is not used (as upstream)",
                   cfg->url);
-    if (opt(cfg->header) && check_header(opt(cfg->header), err, sizeof(err)) < 0) {
-        host->log(inst, KD_LOG_ERROR, "header \"%s\": %s", opt(cfg->header), err);
+    for (const char *const *h = cfg->headers; h && *h; h++) {
+        if (opt(*h) && check_header(*h, err, sizeof(err)) < 0) {
+            host->log(inst, KD_LOG_ERROR, "header \"%s\": %s", *h, err);
+            return -EINVAL;
+        }
+    }
+    if (cfg->max_connections < 0 || cfg->max_connections > HTTP_MAX_CONNECTIONS) {
+        host->log(inst, KD_LOG_ERROR,
+                  "max_connections must be between 0 (no cap) and %d (got %lld)",
+                  HTTP_MAX_CONNECTIONS, (long long)cfg->max_connections);
         return -EINVAL;
     }
     return 0;
@@ -545,14 +438,9 @@ static int http_create(const struct kd_host *host, const struct kd_instance *ins
                        const void *config, void **ret_state)
 {
     const struct http_config *cfg = config;
-    struct event_base *base = host->event_base(inst);
     char err[256];
     int rc;
 
-    if (!base) {
-        host->log(inst, KD_LOG_ERROR, "the http source needs the host's event loop");
-        return -EINVAL;
-    }
     rc = check_config(host, inst, cfg);
     if (rc < 0)
         return rc;
@@ -576,23 +464,12 @@ static int http_create(const struct kd_host *host, const struct kd_instance *ins
         st->token_attempted = st->token_loaded;
     }
 
-    rc = -ENOMEM;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        host->log(inst, KD_LOG_ERROR, "libcurl failed to initialise");
+    const struct kd_curl_options curl_options = {.max_connections = (long)cfg->max_connections};
+    rc = kd_curl_create(host, inst, &curl_options, &st->curl, err, sizeof(err));
+    if (rc < 0) {
+        host->log(inst, KD_LOG_ERROR, "%s%s", err,
+                  rc == -ENOSYS ? "; the http source needs the host's event loop" : "");
         goto fail_token;
-    }
-    st->timer = evtimer_new(base, on_timer, st);
-    if (!st->timer) {
-        host->log(inst, KD_LOG_ERROR, "out of memory for the curl timer");
-        goto fail_global;
-    }
-    st->multi = curl_multi_init();
-    if (!st->multi || curl_multi_setopt(st->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket) ||
-        curl_multi_setopt(st->multi, CURLMOPT_SOCKETDATA, st) ||
-        curl_multi_setopt(st->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) ||
-        curl_multi_setopt(st->multi, CURLMOPT_TIMERDATA, st)) {
-        host->log(inst, KD_LOG_ERROR, "cannot set up a libcurl multi handle");
-        goto fail_multi;
     }
     host->log(inst, KD_LOG_INFO, "forecaster %s (timeout %lld ms, connect %lld ms%s%s)", cfg->url,
               (long long)cfg->timeout_ms, (long long)cfg->connect_timeout_ms,
@@ -601,12 +478,6 @@ static int http_create(const struct kd_host *host, const struct kd_instance *ins
     *ret_state = st;
     return 0;
 
-fail_multi:
-    if (st->multi)
-        curl_multi_cleanup(st->multi);
-    event_free(st->timer);
-fail_global:
-    curl_global_cleanup();
 fail_token:
     free(st->auth_header);
 fail_state:
@@ -627,7 +498,6 @@ static CURLcode setup_easy(struct http_transfer *t)
     CURL *e = t->easy;
 
     SETOPT(e, CURLOPT_URL, t->url);
-    SETOPT(e, CURLOPT_PRIVATE, (char *)t);
     SETOPT(e, CURLOPT_ERRORBUFFER, t->errbuf);
     SETOPT(e, CURLOPT_WRITEFUNCTION, on_body);
     SETOPT(e, CURLOPT_WRITEDATA, t);
@@ -652,20 +522,29 @@ static CURLcode setup_easy(struct http_transfer *t)
     return CURLE_OK;
 }
 
+static int append_header(struct curl_slist **headers, const char *line)
+{
+    if (!line)
+        return 0;
+    struct curl_slist *grown = curl_slist_append(*headers, line);
+    if (!grown)
+        return -ENOMEM;
+    *headers = grown;
+    return 0;
+}
+
 static int build_headers(const struct http_state *st, struct curl_slist **ret_headers)
 {
-    const char *lines[] = {"Accept: application/json", st->auth_header, opt(st->config->header)};
     struct curl_slist *headers = NULL;
+    int rc = append_header(&headers, "Accept: application/json");
 
-    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-        if (!lines[i])
-            continue;
-        struct curl_slist *grown = curl_slist_append(headers, lines[i]);
-        if (!grown) {
-            curl_slist_free_all(headers);
-            return -ENOMEM;
-        }
-        headers = grown;
+    if (rc == 0)
+        rc = append_header(&headers, st->auth_header);
+    for (const char *const *h = st->config->headers; rc == 0 && h && *h; h++)
+        rc = append_header(&headers, opt(*h));
+    if (rc < 0) {
+        curl_slist_free_all(headers);
+        return rc;
     }
     *ret_headers = headers;
     return 0;
@@ -701,7 +580,8 @@ static int http_fetch(void *state, struct kd_fetch *fetch, const char *workload)
                       curl_easy_strerror(cc));
         goto fail_transfer;
     }
-    if (curl_multi_add_handle(st->multi, t->easy) != CURLM_OK)
+    rc = kd_curl_add(st->curl, t->easy, on_transfer_done, t);
+    if (rc < 0)
         goto fail_transfer;
     t->next = st->transfers;
     if (st->transfers)
@@ -728,18 +608,6 @@ static void http_cancel(void *state, struct kd_fetch *fetch)
     }
 }
 
-static void state_free(struct http_state *st)
-{
-    /* Cleanup may still report sockets through on_curl_socket, so st lives until the end. */
-    curl_multi_cleanup(st->multi);
-    while (st->sockets)
-        socket_free(st, st->sockets);
-    event_free(st->timer);
-    free(st->auth_header);
-    free(st);
-    curl_global_cleanup();
-}
-
 static void http_destroy(void *state)
 {
     struct http_state *st = state;
@@ -751,9 +619,9 @@ static void http_destroy(void *state)
         transfer_detach(t);
         transfer_free(t);
     }
-    st->is_destroyed = true;
-    if (st->depth == 0)
-        state_free(st);
+    kd_curl_destroy(st->curl);
+    free(st->auth_header);
+    free(st);
 }
 
 static const struct kd_option http_options[] = {
@@ -773,12 +641,16 @@ static const struct kd_option http_options[] = {
      "PEM private key of tls_cert.", NULL, 0},
     {"bearer_token_file", KD_OPTION_STRING, NULL, offsetof(struct http_config, bearer_token_file),
      "File holding a token sent as \"Authorization: Bearer\"; re-read when it changes.", NULL, 0},
-    {"header", KD_OPTION_STRING, NULL, offsetof(struct http_config, header),
-     "One extra request header, \"Name: value\" (the ABI has no lists yet).", NULL, 0},
+    {"header", KD_OPTION_LIST, NULL, offsetof(struct http_config, headers),
+     "Extra request headers, \"Name: value\": one string or a list of them.", NULL, 0},
+    {"max_connections", KD_OPTION_INT, "16", offsetof(struct http_config, max_connections),
+     "Connections to the forecaster open at once; fetches beyond wait in a queue. 0: no cap.", NULL,
+     0},
     KD_OPTIONS_END,
 };
 
 static const struct kd_source_ops http_ops = {
+    .size = sizeof(struct kd_source_ops),
     .create = http_create,
     .fetch = http_fetch,
     .cancel = http_cancel,

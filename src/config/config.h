@@ -160,7 +160,7 @@ struct kd_config {
 };
 
 /* Keys of a source / policy group that belong to the host, not to the plugin; NULL-terminated,
- * for kd_plugin_host_instance_create(). */
+ * for kd_instance_create(). */
 extern const char *const kd_config_source_keys[];
 extern const char *const kd_config_policy_keys[];
 

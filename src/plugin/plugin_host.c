@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The plugin host: dlopen() and the descriptor checks (one clear line per failure), instances,
- * and the struct kd_host table through which plugins call back into the daemon. */
+/* The plugin host, loading half: dlopen() and the descriptor checks (one clear line per
+ * failure), and the copy of every plugin-written table into the host's layout (plugin.h's
+ * growth rule). Instances and the services lent to plugins are in instance.c and host_io.c. */
 #include "plugin/plugin_host.h"
 
 #include <dlfcn.h>
@@ -11,20 +12,15 @@
 #include <sys/stat.h>
 
 #include "plugin/plugin_options.h"
+#include "plugin/plugin_private.h"
 #include "util/errbuf.h"
-#include "util/log.h"
-#include "util/time.h"
 
 /* No plugin needs more; anything bigger is a corrupt descriptor. */
 #define MAX_CONFIG_SIZE (1u << 20)
+#define MAX_OPTIONS 256u
+#define MAX_STRUCT_SIZE 4096u /* sizes beyond this are garbage, not growth */
 
-struct kd_plugin_handle {
-    void *dl;
-    const struct kd_plugin *plugin;
-    char *path;
-};
-
-static const char *kind_name(enum kd_plugin_kind kind)
+const char *kd_plugin_kind_name(enum kd_plugin_kind kind)
 {
     switch (kind) {
     case KD_PLUGIN_SOURCE:
@@ -73,25 +69,117 @@ static const char *missing_op(const struct kd_plugin *p)
     return NULL;
 }
 
-/* Everything after dlsym(): -EINVAL with the reason (without the path) in err. */
-static int check_descriptor(const struct kd_plugin *p, enum kd_plugin_kind kind, const char *name,
-                            char *err, size_t err_len)
+/* The ABI fields and sizes, before anything else of the descriptor is read. */
+static int check_abi(const struct kd_plugin *p, char *err, size_t err_len)
 {
-    if (p->abi_major != KD_PLUGIN_ABI_MAJOR || p->abi_minor > KD_PLUGIN_ABI_MINOR) {
+    if (p->abi_major != KD_PLUGIN_ABI_MAJOR) {
         kd_errbuf_printf(err, err_len,
                          "built for plugin ABI %u.%u, this scaler speaks %u.%u; rebuild the plugin",
                          (unsigned)p->abi_major, (unsigned)p->abi_minor, KD_PLUGIN_ABI_MAJOR,
                          KD_PLUGIN_ABI_MINOR);
         return -EINVAL;
     }
-    if (!kind_name(p->kind)) {
+    if (p->size < KD_PLUGIN_SIZE_2_0 || p->size > MAX_STRUCT_SIZE) {
+        kd_errbuf_printf(err, err_len,
+                         "descriptor size %u is not plausible for ABI %u.x (at least %zu); "
+                         "initialise it with KD_PLUGIN_ABI",
+                         (unsigned)p->size, KD_PLUGIN_ABI_MAJOR, KD_PLUGIN_SIZE_2_0);
+        return -EINVAL;
+    }
+    if (p->options && (p->option_size < KD_OPTION_SIZE_2_0 || p->option_size > MAX_STRUCT_SIZE)) {
+        kd_errbuf_printf(err, err_len,
+                         "option_size %u is not plausible (at least %zu); initialise the "
+                         "descriptor with KD_PLUGIN_ABI",
+                         (unsigned)p->option_size, KD_OPTION_SIZE_2_0);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* Copies `n` bytes of the writer's struct into the reader's zeroed one: the prefix both know. */
+static void copy_prefix(void *dst, size_t dst_size, const void *src, size_t src_size)
+{
+    memset(dst, 0, dst_size);
+    memcpy(dst, src, src_size < dst_size ? src_size : dst_size);
+}
+
+/* The plugin's tables copied into h, in the host's layout. -EINVAL / -ENOMEM with err. */
+static int normalise(struct kd_plugin_handle *h, const struct kd_plugin *p, char *err,
+                     size_t err_len)
+{
+    copy_prefix(&h->plugin, sizeof(h->plugin), p, p->size);
+    h->plugin.size = sizeof(h->plugin);
+    h->plugin.option_size = sizeof(struct kd_option);
+
+    if (h->plugin.kind == KD_PLUGIN_SOURCE && p->source) {
+        uint32_t size = p->source->size;
+        if (size < KD_SOURCE_OPS_SIZE_2_0 || size > MAX_STRUCT_SIZE) {
+            kd_errbuf_printf(err, err_len,
+                             "source ops size %u is not plausible (at least %zu); set "
+                             ".size = sizeof(struct kd_source_ops)",
+                             (unsigned)size, KD_SOURCE_OPS_SIZE_2_0);
+            return -EINVAL;
+        }
+        copy_prefix(&h->source, sizeof(h->source), p->source, size);
+        h->source.size = sizeof(h->source);
+        h->plugin.source = &h->source;
+    } else {
+        h->plugin.source = NULL;
+    }
+    if (h->plugin.kind == KD_PLUGIN_POLICY && p->policy) {
+        uint32_t size = p->policy->size;
+        if (size < KD_POLICY_OPS_SIZE_2_0 || size > MAX_STRUCT_SIZE) {
+            kd_errbuf_printf(err, err_len,
+                             "policy ops size %u is not plausible (at least %zu); set "
+                             ".size = sizeof(struct kd_policy_ops)",
+                             (unsigned)size, KD_POLICY_OPS_SIZE_2_0);
+            return -EINVAL;
+        }
+        copy_prefix(&h->policy, sizeof(h->policy), p->policy, size);
+        h->policy.size = sizeof(h->policy);
+        h->plugin.policy = &h->policy;
+    } else {
+        h->plugin.policy = NULL;
+    }
+
+    /* The option array, walked with the plugin's stride. */
+    size_t n = 0;
+    const char *base = (const char *)p->options;
+    while (base) {
+        const struct kd_option *entry = (const void *)(base + n * p->option_size);
+        if (!entry->name)
+            break;
+        if (++n > MAX_OPTIONS) {
+            kd_errbuf_printf(err, err_len, "more than %u options, or no KD_OPTIONS_END",
+                             MAX_OPTIONS);
+            return -EINVAL;
+        }
+    }
+    h->options = calloc(n + 1, sizeof(*h->options));
+    if (!h->options) {
+        kd_errbuf_printf(err, err_len, "out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++)
+        copy_prefix(&h->options[i], sizeof(h->options[i]), base + i * p->option_size,
+                    p->option_size);
+    h->plugin.options = h->options;
+    return 0;
+}
+
+/* Everything after the ABI check, on the host-layout copy: -EINVAL with the reason. */
+static int check_descriptor(const struct kd_plugin *p, enum kd_plugin_kind kind, const char *name,
+                            char *err, size_t err_len)
+{
+    if (!kd_plugin_kind_name(p->kind)) {
         kd_errbuf_printf(err, err_len, "unknown plugin kind %d; expected source (1) or policy (2)",
                          (int)p->kind);
         return -EINVAL;
     }
     if (kind && p->kind != kind) {
         kd_errbuf_printf(err, err_len, "is a %s plugin, but was configured as a %s",
-                         kind_name(p->kind), kind_name(kind) ? kind_name(kind) : "?");
+                         kd_plugin_kind_name(p->kind),
+                         kd_plugin_kind_name(kind) ? kd_plugin_kind_name(kind) : "?");
         return -EINVAL;
     }
     if (!p->name || !p->version || !p->description) {
@@ -108,7 +196,8 @@ static int check_descriptor(const struct kd_plugin *p, enum kd_plugin_kind kind,
     }
     const char *op = missing_op(p);
     if (op) {
-        kd_errbuf_printf(err, err_len, "%s ops incomplete (%s is NULL)", kind_name(p->kind), op);
+        kd_errbuf_printf(err, err_len, "%s ops incomplete (%s is NULL)",
+                         kd_plugin_kind_name(p->kind), op);
         return -EINVAL;
     }
     if (p->config_size > MAX_CONFIG_SIZE) {
@@ -122,6 +211,30 @@ static int check_descriptor(const struct kd_plugin *p, enum kd_plugin_kind kind,
         return -EINVAL;
     }
     return 0;
+}
+
+static void handle_free(struct kd_plugin_handle *h)
+{
+    if (h->dl)
+        dlclose(h->dl);
+    free(h->options);
+    free(h->path);
+    free(h);
+}
+
+/* Checks `p` (from dlsym or linked in) and fills h from it; messages start with `origin`. */
+static int adopt(struct kd_plugin_handle *h, const struct kd_plugin *p, const char *origin,
+                 enum kd_plugin_kind kind, const char *name, char *err, size_t err_len)
+{
+    char why[512];
+    int r = check_abi(p, why, sizeof(why));
+    if (r == 0)
+        r = normalise(h, p, why, sizeof(why));
+    if (r == 0)
+        r = check_descriptor(&h->plugin, kind, name, why, sizeof(why));
+    if (r < 0)
+        kd_errbuf_printf(err, err_len, "%s: %s", origin, why);
+    return r;
 }
 
 static int open_path(const char *path, const char *dir, enum kd_plugin_kind kind, const char *name,
@@ -152,9 +265,11 @@ static int open_path(const char *path, const char *dir, enum kd_plugin_kind kind
     h->path = strdup(path);
     if (!h->path) {
         kd_errbuf_printf(err, err_len, "%s: out of memory", path);
-        goto fail_handle;
+        free(h);
+        return r;
     }
 
+    h->refs = 1;
     r = -EINVAL;
     dlerror();
     h->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -162,32 +277,24 @@ static int open_path(const char *path, const char *dir, enum kd_plugin_kind kind
         const char *why = dlerror();
         kd_errbuf_printf(err, err_len, "%s: not a loadable plugin: %s", path,
                          why ? strip_path(why, path) : "unknown dlopen error");
-        goto fail_path;
+        goto fail_handle;
     }
 
     dlerror();
-    h->plugin = dlsym(h->dl, KD_PLUGIN_SYMBOL);
-    if (!h->plugin || dlerror()) {
+    const struct kd_plugin *p = dlsym(h->dl, KD_PLUGIN_SYMBOL);
+    if (!p || dlerror()) {
         kd_errbuf_printf(err, err_len, "%s: no %s symbol: not a kedastral-scaler plugin", path,
                          KD_PLUGIN_SYMBOL);
-        goto fail_close;
+        goto fail_handle;
     }
-
-    char why[512];
-    if (check_descriptor(h->plugin, kind, name, why, sizeof(why)) < 0) {
-        kd_errbuf_printf(err, err_len, "%s: %s", path, why);
-        goto fail_close;
-    }
-
+    r = adopt(h, p, path, kind, name, err, err_len);
+    if (r < 0)
+        goto fail_handle;
     *ret_handle = h;
     return 0;
 
-fail_close:
-    dlclose(h->dl);
-fail_path:
-    free(h->path);
 fail_handle:
-    free(h);
+    handle_free(h);
     return r;
 }
 
@@ -200,14 +307,15 @@ int kd_plugin_host_open_path(const char *path, enum kd_plugin_kind kind, const c
 int kd_plugin_host_open(const char *dir, enum kd_plugin_kind kind, const char *name,
                         struct kd_plugin_handle **ret_handle, char *err, size_t err_len)
 {
-    if (!kind_name(kind) || !name || !*name || strchr(name, '/')) {
+    if (!kd_plugin_kind_name(kind) || !name || !*name || strchr(name, '/')) {
         kd_errbuf_printf(err, err_len, "invalid plugin %s \"%s\"",
-                         kind_name(kind) ? kind_name(kind) : "kind", name ? name : "");
+                         kd_plugin_kind_name(kind) ? kd_plugin_kind_name(kind) : "kind",
+                         name ? name : "");
         return -EINVAL;
     }
     char *path;
-    if (asprintf(&path, "%s/%s-%s.so", dir, kind_name(kind), name) < 0) {
-        kd_errbuf_printf(err, err_len, "%s-%s: out of memory", kind_name(kind), name);
+    if (asprintf(&path, "%s/%s-%s.so", dir, kd_plugin_kind_name(kind), name) < 0) {
+        kd_errbuf_printf(err, err_len, "%s-%s: out of memory", kd_plugin_kind_name(kind), name);
         return -ENOMEM;
     }
     int r = open_path(path, dir, kind, name, ret_handle, err, err_len);
@@ -215,174 +323,52 @@ int kd_plugin_host_open(const char *dir, enum kd_plugin_kind kind, const char *n
     return r;
 }
 
+int kd_plugin_host_open_builtin(const struct kd_plugin *plugin, const char *origin,
+                                struct kd_plugin_handle **ret_handle, char *err, size_t err_len)
+{
+    struct kd_plugin_handle *h = calloc(1, sizeof(*h));
+    if (!h || !(h->path = strdup(origin))) {
+        free(h);
+        kd_errbuf_printf(err, err_len, "%s: out of memory", origin);
+        return -ENOMEM;
+    }
+    h->refs = 1;
+    int r = adopt(h, plugin, origin, 0, NULL, err, err_len);
+    if (r < 0) {
+        handle_free(h);
+        return r;
+    }
+    *ret_handle = h;
+    return 0;
+}
+
 const struct kd_plugin *kd_plugin_host_descriptor(const struct kd_plugin_handle *handle)
 {
-    return handle->plugin;
+    return &handle->plugin;
+}
+
+const char *kd_plugin_host_path(const struct kd_plugin_handle *handle)
+{
+    return handle->path;
+}
+
+void kd_plugin_handle_ref(struct kd_plugin_handle *handle)
+{
+    handle->refs++;
 }
 
 void kd_plugin_host_close(struct kd_plugin_handle *handle)
 {
-    if (!handle)
+    if (!handle || --handle->refs > 0)
         return;
-    dlclose(handle->dl);
-    free(handle->path);
-    free(handle);
+    handle_free(handle);
 }
 
-void kd_plugin_host_describe(const struct kd_plugin_handle *handle, FILE *out)
+void kd_plugin_host_describe(const struct kd_plugin_handle *handle,
+                             const struct kd_plugin_setting *settings, FILE *out)
 {
-    const struct kd_plugin *p = handle->plugin;
-    fprintf(out, "%s-%s %s: %s\n", kind_name(p->kind), p->name, p->version, p->description);
-    kd_plugin_options_describe(p->options, out);
-}
-
-/* ---- Instances ---------------------------------------------------------------------------- */
-
-static int plugin_create(const struct kd_plugin *p, struct kd_instance *inst)
-{
-    if (p->kind == KD_PLUGIN_SOURCE)
-        return p->source->create(kd_plugin_host_services(), inst, inst->config, &inst->state);
-    return p->policy->create(kd_plugin_host_services(), inst, inst->config, &inst->state);
-}
-
-int kd_plugin_host_instance_create(struct kd_plugin_handle *handle, const char *instance_name,
-                                   const config_setting_t *group, const char *const *host_keys,
-                                   const struct kd_host_defaults *defaults, struct event_base *base,
-                                   struct kd_instance **ret_instance, char *err, size_t err_len)
-{
-    const struct kd_plugin *p = handle->plugin;
-    const char *kind = kind_name(p->kind);
-    char label[160];
-    int r = -ENOMEM;
-
-    snprintf(label, sizeof(label), "%s \"%s\" (%s)", kind, instance_name, p->name);
-
-    struct kd_instance *inst = calloc(1, sizeof(*inst));
-    if (!inst) {
-        kd_errbuf_printf(err, err_len, "%s: out of memory", label);
-        return -ENOMEM;
-    }
-    inst->name = strdup(instance_name);
-    if (!inst->name)
-        goto fail_inst;
-    inst->config = calloc(1, p->config_size ? p->config_size : 1);
-    if (!inst->config)
-        goto fail_name;
-    snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s:%s", kind, instance_name);
-    inst->plugin = p;
-    inst->handle = handle;
-    inst->base = base;
-
-    r = kd_plugin_options_apply(p->options, group, host_keys, defaults, label, inst->config, err,
-                                err_len);
-    if (r < 0)
-        goto fail_config;
-
-    r = plugin_create(p, inst);
-    if (r < 0) {
-        kd_errbuf_printf(err, err_len, "%s: create failed: %s (see the plugin's log line above)",
-                         label, strerror(-r));
-        goto fail_options;
-    }
-
-    *ret_instance = inst;
-    return 0;
-
-fail_options:
-    kd_plugin_options_release(p->options, inst->config);
-fail_config:
-    free(inst->config);
-fail_name:
-    free(inst->name);
-fail_inst:
-    free(inst);
-    if (r == -ENOMEM)
-        kd_errbuf_printf(err, err_len, "%s: out of memory", label);
-    return r;
-}
-
-void kd_plugin_host_instance_destroy(struct kd_instance *instance)
-{
-    if (!instance)
-        return;
-    const struct kd_plugin *p = instance->plugin;
-    if (p->kind == KD_PLUGIN_SOURCE)
-        p->source->destroy(instance->state);
-    else
-        p->policy->destroy(instance->state);
-    kd_plugin_options_release(p->options, instance->config);
-    free(instance->config);
-    free(instance->name);
-    free(instance);
-}
-
-/* ---- Services lent to plugins ------------------------------------------------------------- */
-
-static void host_log(const struct kd_instance *inst, enum kd_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void host_log(const struct kd_instance *inst, enum kd_log_level level, const char *fmt, ...)
-{
-    /* the level indexes the logger's name table: never trust a plugin with that */
-    if ((int)level < KD_LOG_ERROR)
-        level = KD_LOG_ERROR;
-    if (level > KD_LOG_DEBUG)
-        level = KD_LOG_DEBUG;
-    va_list ap;
-    va_start(ap, fmt);
-    kd_log_prefixedv(level, inst ? inst->log_prefix : NULL, fmt, ap);
-    va_end(ap);
-}
-
-static struct event_base *host_event_base(const struct kd_instance *inst)
-{
-    return inst ? inst->base : NULL;
-}
-
-static int64_t host_now_ms(const struct kd_instance *inst)
-{
-    (void)inst;
-    return kd_time_now_ms();
-}
-
-static int host_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *forecast)
-{
-    if (!fetch)
-        return -EINVAL;
-    if (!forecast) {
-        /* the handle must die either way, or the waiters would hang until the timeout */
-        fetch->on_fail(fetch, KD_FETCH_FAILED, "the plugin completed the fetch without a forecast");
-        return -EINVAL;
-    }
-    fetch->on_done(fetch, forecast);
-    return 0;
-}
-
-static void host_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void host_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, const char *fmt, ...)
-{
-    if (!fetch)
-        return;
-    char message[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
-    va_end(ap);
-    fetch->on_fail(fetch, error, message);
-}
-
-static const struct kd_host host_services = {
-    .abi_minor = KD_PLUGIN_ABI_MINOR,
-    .log = host_log,
-    .event_base = host_event_base,
-    .now_ms = host_now_ms,
-    .fetch_done = host_fetch_done,
-    .fetch_fail = host_fetch_fail,
-};
-
-const struct kd_host *kd_plugin_host_services(void)
-{
-    return &host_services;
+    const struct kd_plugin *p = &handle->plugin;
+    fprintf(out, "%s-%s %s: %s\n", kd_plugin_kind_name(p->kind), p->name, p->version,
+            p->description);
+    kd_plugin_options_describe(p->options, settings, out);
 }

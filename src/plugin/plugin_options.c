@@ -28,47 +28,45 @@ static const struct type_info types[] = {
     [KD_OPTION_BOOL] = {"bool", sizeof(bool), alignof(bool)},
     [KD_OPTION_DURATION] = {"duration", sizeof(int64_t), alignof(int64_t)},
     [KD_OPTION_SIZE] = {"size", sizeof(int64_t), alignof(int64_t)},
-};
-
-/* Daemon-wide settings a plugin may take its default from, and how operators set them. */
-struct host_default_info {
-    const char *name;
-    const char *how;
-};
-
-static const struct host_default_info host_default_names[] = {
-    {"lead_time", "--lead-time / LEAD_TIME"},
-    {"forecaster_url", "--forecaster-url / FORECASTER_URL"},
+    [KD_OPTION_LIST] = {"list", sizeof(char **), alignof(char **)},
 };
 
 static const struct type_info *type_of(const struct kd_option *opt)
 {
-    if (opt->type < KD_OPTION_STRING || opt->type > KD_OPTION_SIZE)
+    if (opt->type < KD_OPTION_STRING || opt->type > KD_OPTION_LIST)
         return NULL;
     return &types[opt->type];
 }
 
-static const struct host_default_info *host_default_of(const struct kd_option *opt)
+/* The daemon-wide setting an option takes its default from, looked up by name in the host's
+ * table; NULL when it names none or the table does not have it. */
+static const struct kd_plugin_setting *setting_of(const struct kd_option *opt,
+                                                  const struct kd_plugin_setting *settings)
 {
     if (!opt->host_default)
         return NULL;
-    for (size_t i = 0; i < sizeof(host_default_names) / sizeof(host_default_names[0]); i++) {
-        if (strcmp(opt->host_default, host_default_names[i].name) == 0)
-            return &host_default_names[i];
+    for (const struct kd_plugin_setting *s = settings; s && s->name; s++) {
+        if (strcmp(opt->host_default, s->name) == 0)
+            return s;
     }
     return NULL;
 }
 
 static const char *host_default_value(const struct kd_option *opt,
-                                      const struct kd_host_defaults *defaults)
+                                      const struct kd_plugin_setting *settings)
 {
-    if (!opt->host_default || !defaults)
-        return NULL;
-    if (strcmp(opt->host_default, "lead_time") == 0)
-        return defaults->lead_time;
-    if (strcmp(opt->host_default, "forecaster_url") == 0)
-        return defaults->forecaster_url;
-    return NULL;
+    const struct kd_plugin_setting *s = setting_of(opt, settings);
+    return s ? s->value : NULL;
+}
+
+static void settings_list(const struct kd_plugin_setting *settings, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const struct kd_plugin_setting *s = settings; s && s->name && used < len; s++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", s->name);
+    if (used == 0)
+        snprintf(buf, len, "none");
 }
 
 static void *field(void *config, const struct kd_option *opt)
@@ -82,6 +80,7 @@ static int parse_text(enum kd_option_type type, const char *text, void *ret_valu
     char *end;
     switch (type) {
     case KD_OPTION_STRING:
+    case KD_OPTION_LIST:
         return 0;
     case KD_OPTION_INT: {
         errno = 0;
@@ -157,14 +156,6 @@ int kd_plugin_options_validate(const struct kd_option *table, size_t config_size
                              opt->name, ti->name, opt->offset);
             return -EINVAL;
         }
-        if (opt->host_default && !host_default_of(opt)) {
-            kd_errbuf_printf(
-                err, err_len,
-                "option \"%s\" takes its default from unknown setting \"%s\"; allowed: "
-                "lead_time, forecaster_url",
-                opt->name, opt->host_default);
-            return -EINVAL;
-        }
         union {
             int64_t i;
             double d;
@@ -184,11 +175,17 @@ void kd_plugin_options_release(const struct kd_option *table, void *config)
     if (!table || !config)
         return;
     for (const struct kd_option *opt = table; opt->name; opt++) {
-        if (opt->type != KD_OPTION_STRING)
-            continue;
-        char **slot = field(config, opt);
-        free(*slot);
-        *slot = NULL;
+        if (opt->type == KD_OPTION_STRING) {
+            char **slot = field(config, opt);
+            free(*slot);
+            *slot = NULL;
+        } else if (opt->type == KD_OPTION_LIST) {
+            char ***slot = field(config, opt);
+            for (char **item = *slot; item && *item; item++)
+                free(*item);
+            free(*slot);
+            *slot = NULL;
+        }
     }
 }
 
@@ -237,16 +234,41 @@ static int set_string(const struct kd_option *opt, void *config, const char *val
     return 0;
 }
 
+/* Replaces a list option's value with the `n` strings of `items` (copied). */
+static int set_list(const struct kd_option *opt, void *config, const char *const *items, size_t n)
+{
+    char ***slot = field(config, opt);
+    char **list = calloc(n + 1, sizeof(*list));
+    if (!list)
+        return -ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        list[i] = strdup(items[i]);
+        if (!list[i]) {
+            while (i > 0)
+                free(list[--i]);
+            free(list);
+            return -ENOMEM;
+        }
+    }
+    for (char **item = *slot; item && *item; item++)
+        free(*item);
+    free(*slot);
+    *slot = list;
+    return 0;
+}
+
 /* Applies one default; the host's setting, when the operator gave it, replaces the table's.
  * A required option ignores default_value but takes the host's setting: "--forecaster-url
- * supplies the url of http sources without one". */
-static int apply_default(const struct kd_option *opt, const struct kd_host_defaults *defaults,
+ * supplies the url of http sources without one". A list always ends up allocated. */
+static int apply_default(const struct kd_option *opt, const struct kd_plugin_setting *settings,
                          const char *label, void *config, char *err, size_t err_len)
 {
-    const char *from_host = host_default_value(opt, defaults);
+    const char *from_host = host_default_value(opt, settings);
     const char *text = from_host;
     if (!text && !(opt->flags & KD_OPTION_REQUIRED))
         text = opt->default_value;
+    if (opt->type == KD_OPTION_LIST)
+        return set_list(opt, config, &text, text ? 1 : 0);
     if (!text)
         return 0;
     if (opt->type == KD_OPTION_STRING)
@@ -254,13 +276,47 @@ static int apply_default(const struct kd_option *opt, const struct kd_host_defau
     if (parse_text(opt->type, text, field(config, opt)) < 0) {
         if (from_host)
             kd_errbuf_printf(err, err_len, "%s: option \"%s\": invalid %s \"%s\" from %s", label,
-                             opt->name, type_of(opt)->name, text, host_default_of(opt)->how);
+                             opt->name, type_of(opt)->name, text, setting_of(opt, settings)->how);
         else
             kd_errbuf_printf(err, err_len, "%s: option \"%s\": invalid default \"%s\"", label,
                              opt->name, text);
         return -EINVAL;
     }
     return 0;
+}
+
+/* A list from a string (a list of one) or a libconfig list / array of strings. 1: not a
+ * list of strings at all (the caller says what was expected), else 0 or a negative errno. */
+static int apply_list(const struct kd_option *opt, const config_setting_t *s, void *config,
+                      const char *file, int line, const char *label, char *err, size_t err_len)
+{
+    int type = config_setting_type(s);
+    if (type == CONFIG_TYPE_STRING) {
+        const char *one = config_setting_get_string(s);
+        return set_list(opt, config, &one, 1);
+    }
+    if (type != CONFIG_TYPE_LIST && type != CONFIG_TYPE_ARRAY)
+        return 1;
+    int n = config_setting_length(s);
+    const char **items = calloc((size_t)n + 1, sizeof(*items));
+    if (!items)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        items[i] =
+            config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
+        if (!items[i]) {
+            kd_errbuf_printf(err, err_len,
+                             "%s:%d: %s: option \"%s\": element %d is not a string; write a list "
+                             "of strings, e.g. [\"a\", \"b\"]",
+                             file, line, label, opt->name, i + 1);
+            free(items);
+            return -EINVAL;
+        }
+    }
+    int r = set_list(opt, config, items, (size_t)n);
+    free(items);
+    return r;
 }
 
 static int apply_setting(const struct kd_option *opt, const config_setting_t *s, const char *label,
@@ -278,6 +334,12 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         if (!text)
             break;
         return set_string(opt, config, text);
+    case KD_OPTION_LIST: {
+        int r = apply_list(opt, s, config, file, line, label, err, err_len);
+        if (r <= 0)
+            return r;
+        break;
+    }
     case KD_OPTION_INT:
         if (!is_int)
             break;
@@ -347,6 +409,7 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         [KD_OPTION_BOOL] = "true or false",
         [KD_OPTION_DURATION] = "a duration in quotes, e.g. \"30s\"",
         [KD_OPTION_SIZE] = "a size, e.g. 1048576 or \"4MiB\"",
+        [KD_OPTION_LIST] = "a string or a list of strings, e.g. [\"a\", \"b\"]",
     };
     kd_errbuf_printf(err, err_len, "%s:%d: %s: option \"%s\": expected %s", file, line, label,
                      opt->name, expected[opt->type]);
@@ -354,13 +417,24 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
 }
 
 int kd_plugin_options_apply(const struct kd_option *table, const config_setting_t *group,
-                            const char *const *host_keys, const struct kd_host_defaults *defaults,
+                            const char *const *host_keys, const struct kd_plugin_setting *settings,
                             const char *label, void *config, char *err, size_t err_len)
 {
     int r;
 
+    for (const struct kd_option *opt = table; settings && opt && opt->name; opt++) {
+        if (opt->host_default && !setting_of(opt, settings)) {
+            char known[256];
+            settings_list(settings, known, sizeof(known));
+            kd_errbuf_printf(err, err_len,
+                             "%s: option \"%s\" takes its default from setting \"%s\", which "
+                             "this scaler does not have (it has: %s); upgrade the scaler",
+                             label, opt->name, opt->host_default, known);
+            return -EINVAL;
+        }
+    }
     for (const struct kd_option *opt = table; opt && opt->name; opt++) {
-        r = apply_default(opt, defaults, label, config, err, err_len);
+        r = apply_default(opt, settings, label, config, err, err_len);
         if (r < 0)
             goto fail_release;
     }
@@ -394,7 +468,7 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
             continue;
         if (group && config_setting_get_member(group, opt->name))
             continue;
-        if (host_default_value(opt, defaults))
+        if (host_default_value(opt, settings))
             continue;
         if (group)
             kd_errbuf_printf(err, err_len, "%s:%d: %s: missing required option \"%s\" (%s: %s)",
@@ -417,21 +491,30 @@ fail_release:
     return r;
 }
 
-static void default_text(const struct kd_option *opt, char *buf, size_t len)
+static void default_text(const struct kd_option *opt, const struct kd_plugin_setting *settings,
+                         char *buf, size_t len)
 {
-    const struct host_default_info *hd = host_default_of(opt);
+    const struct kd_plugin_setting *hd = setting_of(opt, settings);
     const char *value = opt->default_value;
+    char from[128] = "";
 
+    if (hd)
+        snprintf(from, sizeof(from), " (%s)", hd->how ? hd->how : hd->name);
+    else if (opt->host_default)
+        snprintf(from, sizeof(from), " (setting %s)", opt->host_default);
     if (opt->flags & KD_OPTION_REQUIRED)
-        snprintf(buf, len, "(required)%s%s%s", hd ? " (" : "", hd ? hd->how : "", hd ? ")" : "");
+        snprintf(buf, len, "(required)%s", from);
+    else if (opt->type == KD_OPTION_LIST)
+        snprintf(buf, len, "[%s%s%s]%s", value ? "\"" : "", value ? value : "", value ? "\"" : "",
+                 from);
     else if (opt->type == KD_OPTION_STRING && value)
-        snprintf(buf, len, "\"%s\"%s%s%s", value, hd ? " (" : "", hd ? hd->how : "", hd ? ")" : "");
+        snprintf(buf, len, "\"%s\"%s", value, from);
     else
-        snprintf(buf, len, "%s%s%s%s", value ? value : "-", hd ? " (" : "", hd ? hd->how : "",
-                 hd ? ")" : "");
+        snprintf(buf, len, "%s%s", value ? value : "-", from);
 }
 
-void kd_plugin_options_describe(const struct kd_option *table, FILE *out)
+void kd_plugin_options_describe(const struct kd_option *table,
+                                const struct kd_plugin_setting *settings, FILE *out)
 {
     int w_name = (int)strlen("option"), w_type = (int)strlen("type"),
         w_def = (int)strlen("default");
@@ -443,7 +526,7 @@ void kd_plugin_options_describe(const struct kd_option *table, FILE *out)
     }
     for (const struct kd_option *opt = table; opt->name; opt++) {
         const struct type_info *ti = type_of(opt);
-        default_text(opt, def, sizeof(def));
+        default_text(opt, settings, def, sizeof(def));
         if ((int)strlen(opt->name) > w_name)
             w_name = (int)strlen(opt->name);
         if (ti && (int)strlen(ti->name) > w_type)
@@ -455,7 +538,7 @@ void kd_plugin_options_describe(const struct kd_option *table, FILE *out)
             "description");
     for (const struct kd_option *opt = table; opt->name; opt++) {
         const struct type_info *ti = type_of(opt);
-        default_text(opt, def, sizeof(def));
+        default_text(opt, settings, def, sizeof(def));
         fprintf(out, "  %-*s  %-*s  %-*s  %s\n", w_name, opt->name, w_type, ti ? ti->name : "?",
                 w_def, def, opt->description ? opt->description : "");
     }

@@ -9,27 +9,30 @@
 #include <libconfig.h>
 #include <kedastral/plugin.h>
 
-#include "config/config.h"
+#include "plugin/plugin_host.h"
 
-/* Check a table: names unique, types known, offsets + sizes within config_size, defaults
- * parse. -EINVAL with a message in err. */
+/* Check a table (in the host's layout): names unique, types known, offsets + sizes within
+ * config_size, defaults parse. -EINVAL with a message in err. */
 int kd_plugin_options_validate(const struct kd_option *table, size_t config_size, char *err,
                                size_t err_len);
 
 /*
- * Fill `config` (config_size bytes, zeroed by the caller): defaults (host_default wins when
- * set), then each key of `group` (NULL: none) except `host_keys`; unknown, mistyped or
+ * Fill `config` (config_size bytes, zeroed by the caller): defaults (the setting named by
+ * host_default, looked up in `settings`, wins when set; a name `settings` lacks is an error
+ * unless `settings` is NULL), then each key of `group` (NULL: none) except `host_keys`;
+ * unknown, mistyped or
  * unparsable keys and missing required ones fail with "file:line: <what> <label>: ...;
  * allowed: a, b, c". `label` names the group for messages ("source \"demo\" (file)").
- * String values are strdup()ed; free them with kd_plugin_options_release().
+ * String and list values are allocated; free them with kd_plugin_options_release().
  */
 int kd_plugin_options_apply(const struct kd_option *table, const config_setting_t *group,
-                            const char *const *host_keys, const struct kd_host_defaults *defaults,
+                            const char *const *host_keys, const struct kd_plugin_setting *settings,
                             const char *label, void *config, char *err, size_t err_len);
 
 void kd_plugin_options_release(const struct kd_option *table, void *config);
 
-/* One line per option: name, type, default, description. */
-void kd_plugin_options_describe(const struct kd_option *table, FILE *out);
+/* One line per option: name, type, default (and the setting that replaces it), description. */
+void kd_plugin_options_describe(const struct kd_option *table,
+                                const struct kd_plugin_setting *settings, FILE *out);
 
 #endif /* KD_PLUGIN_OPTIONS_H */

@@ -264,15 +264,13 @@ int kd_external_scaler_decide(const struct kd_settings *settings,
 {
     const struct kd_instance *policy = settings->policy;
 
-    (void)lead_ms; /* ABI 1.0 policies use their configured lead time */
-    memset(result, 0, sizeof(*result));
-    int r = policy->plugin->policy->decide(policy->state, forecast, now_ms, result);
-    result->reason[sizeof(result->reason) - 1] = '\0';
+    /* lead_ms < 0: the policy's own configured lead time (kd_instance_decide asks it) */
+    int r = kd_instance_decide(policy, forecast, now_ms, lead_ms, result);
     if (r < 0 && !result->reason[0])
         snprintf(result->reason, sizeof(result->reason), "%s", strerror(-r));
     if (r == 0 && !isfinite(result->value)) {
         snprintf(result->reason, sizeof(result->reason), "policy %s returned a non-finite value",
-                 policy->name);
+                 kd_instance_name(policy));
         return -EINVAL;
     }
     if (r == 0 && result->value < 0)
@@ -385,8 +383,8 @@ static bool run_policy(const struct kd_scaler_request *request, const struct kd_
         return false;
     }
     reply->policy_value = result.value;
-    reply->window_first = -1;
-    reply->window_last = -1;
+    reply->window_first = result.window_first;
+    reply->window_last = result.window_last;
     return true;
 }
 

@@ -78,7 +78,7 @@ static void observe_fetch(const struct kd_cache_entry *entry, enum kd_cache_fetc
     clock_gettime(CLOCK_MONOTONIC, &now);
     double s = (double)(now.tv_sec - entry->fetch_started.tv_sec) +
                (double)(now.tv_nsec - entry->fetch_started.tv_nsec) / 1e9;
-    o->on_fetch(o->arg, entry->route->source->name, result, s);
+    o->on_fetch(o->arg, kd_instance_name(entry->route->source), result, s);
 }
 
 static uint64_t next_random(struct kd_forecast_cache *cache)
@@ -118,11 +118,17 @@ int kd_forecast_cache_clone(const struct kd_forecast *forecast, struct kd_foreca
     const char *metric = forecast->metric ? forecast->metric : "";
     size_t n_values = forecast->values ? forecast->n_values : 0;
     size_t n_replicas = forecast->desired_replicas ? forecast->n_desired_replicas : 0;
+    size_t n_quantiles = forecast->quantile_levels ? forecast->n_quantiles : 0;
 
-    if (n_values > SIZE_MAX / 2 / sizeof(double) || n_replicas > SIZE_MAX / 2 / sizeof(int64_t))
+    if (n_values > SIZE_MAX / 4 / sizeof(double) || n_replicas > SIZE_MAX / 4 / sizeof(int64_t) ||
+        n_quantiles > SIZE_MAX / 4 / sizeof(double) ||
+        (n_values && n_quantiles > SIZE_MAX / 4 / sizeof(double) / n_values))
         return -EOVERFLOW;
+    size_t n_qvalues = forecast->quantile_values ? n_quantiles * n_values : 0;
     size_t values_at = align_up(sizeof(struct kd_forecast), alignof(double));
-    size_t replicas_at = align_up(values_at + n_values * sizeof(double), alignof(int64_t));
+    size_t levels_at = values_at + n_values * sizeof(double);
+    size_t qvalues_at = levels_at + n_quantiles * sizeof(double);
+    size_t replicas_at = align_up(qvalues_at + n_qvalues * sizeof(double), alignof(int64_t));
     size_t workload_at = replicas_at + n_replicas * sizeof(int64_t);
     size_t workload_len = strlen(workload) + 1;
     size_t metric_at = workload_at + workload_len;
@@ -135,14 +141,21 @@ int kd_forecast_cache_clone(const struct kd_forecast *forecast, struct kd_foreca
         return -ENOMEM;
     struct kd_forecast *copy = (struct kd_forecast *)(void *)block;
     double *values = (double *)(void *)(block + values_at);
+    double *levels = (double *)(void *)(block + levels_at);
+    double *qvalues = (double *)(void *)(block + qvalues_at);
     int64_t *replicas = (int64_t *)(void *)(block + replicas_at);
     if (n_values)
         memcpy(values, forecast->values, n_values * sizeof(double));
+    if (n_quantiles)
+        memcpy(levels, forecast->quantile_levels, n_quantiles * sizeof(double));
+    if (n_qvalues)
+        memcpy(qvalues, forecast->quantile_values, n_qvalues * sizeof(double));
     if (n_replicas)
         memcpy(replicas, forecast->desired_replicas, n_replicas * sizeof(int64_t));
     memcpy(block + workload_at, workload, workload_len);
     memcpy(block + metric_at, metric, metric_len);
     *copy = (struct kd_forecast){
+        KD_FORECAST_INIT,
         .workload = block + workload_at,
         .metric = block + metric_at,
         .generated_at_ms = forecast->generated_at_ms,
@@ -152,6 +165,9 @@ int kd_forecast_cache_clone(const struct kd_forecast *forecast, struct kd_foreca
         .values = values,
         .n_desired_replicas = n_replicas,
         .desired_replicas = replicas,
+        .n_quantiles = n_qvalues ? n_quantiles : 0,
+        .quantile_levels = n_qvalues ? levels : NULL,
+        .quantile_values = n_qvalues ? qvalues : NULL,
     };
     *ret_copy = copy;
     return 0;
@@ -231,7 +247,7 @@ static void entry_log(const struct kd_cache_entry *entry, enum kd_log_level leve
 {
     va_list ap;
     va_start(ap, fmt);
-    kd_log_prefixedv(level, entry->route->source->log_prefix, fmt, ap);
+    kd_log_prefixedv(level, kd_instance_log_prefix(entry->route->source), fmt, ap);
     va_end(ap);
 }
 
@@ -359,14 +375,14 @@ static void on_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, con
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
     struct kd_cache_entry *entry = arg;
-    const struct kd_instance *src = entry->route->source;
+    struct kd_instance *src = entry->route->source;
     char message[64];
 
     (void)fd;
     (void)what;
     if (!finish_fetch(entry))
         return;
-    src->plugin->source->cancel(src->state, &entry->fetch);
+    kd_instance_cancel(src, &entry->fetch);
     observe_fetch(entry, KD_CACHE_FETCH_TIMEOUT);
     snprintf(message, sizeof(message), "timed out after %" PRId64 " ms",
              entry->route->timing.timeout_ms);
@@ -375,7 +391,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 
 static void start_fetch(struct kd_cache_entry *entry)
 {
-    const struct kd_instance *src = entry->route->source;
+    struct kd_instance *src = entry->route->source;
     int64_t timeout_ms = entry->route->timing.timeout_ms;
 
     if (entry->in_flight || entry->cache->draining)
@@ -388,7 +404,7 @@ static void start_fetch(struct kd_cache_entry *entry)
     clock_gettime(CLOCK_MONOTONIC, &entry->fetch_started);
 
     /* The source may complete (and so clear in_flight) before fetch() returns. */
-    int r = src->plugin->source->fetch(src->state, &entry->fetch, entry->workload);
+    int r = kd_instance_fetch(src, &entry->fetch, entry->workload);
     if (r < 0) {
         if (!finish_fetch(entry))
             return;
@@ -407,9 +423,8 @@ static void start_fetch(struct kd_cache_entry *entry)
 static void entry_free(struct kd_cache_entry *entry)
 {
     if (entry->in_flight) {
-        const struct kd_instance *src = entry->route->source;
         entry->in_flight = false;
-        src->plugin->source->cancel(src->state, &entry->fetch);
+        kd_instance_cancel(entry->route->source, &entry->fetch);
     }
     for (struct kd_cache_waiter *w = entry->waiters; w; w = w->next)
         w->entry = NULL;
@@ -820,9 +835,9 @@ void kd_forecast_cache_drain(struct kd_forecast_cache *cache)
     while (kd_hashmap_next(&cache->entries, &pos, NULL, &value)) {
         struct kd_cache_entry *entry = value;
         if (entry->in_flight) {
-            const struct kd_instance *src = entry->route->source;
+            struct kd_instance *src = entry->route->source;
             finish_fetch(entry);
-            src->plugin->source->cancel(src->state, &entry->fetch);
+            kd_instance_cancel(src, &entry->fetch);
         }
         evtimer_del(entry->refresh_ev);
         entry->refresh_due_mono_ms = 0;

@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "grpc/grpc_server.h"
 #include "plugin/plugin_host.h"
+#include "scaler/plugin_settings.h"
 #include "scaler/external_scaler.h"
 #include "scaler/forecast_cache.h"
 #include "scaler/routes.h"
@@ -545,8 +546,14 @@ static int open_instance(struct kd_scaler *scaler, const struct kd_config *confi
         prefix_origin(err, err_len, file, line);
         return r;
     }
-    r = kd_plugin_host_instance_create(handle, name, group, keys, &config->host_defaults,
-                                       scaler->base, ret_instance, err, err_len);
+    struct kd_plugin_setting settings[KD_PLUGIN_SETTINGS_N + 1];
+    const struct kd_instance_args args = {
+        .group = group,
+        .host_keys = keys,
+        .settings = kd_plugin_settings_fill(config, settings),
+        .base = scaler->base,
+    };
+    r = kd_instance_create(handle, name, &args, ret_instance, err, err_len);
     if (r < 0) {
         kd_plugin_host_close(handle);
         return r;
@@ -558,7 +565,7 @@ static int open_instance(struct kd_scaler *scaler, const struct kd_config *confi
 static struct kd_instance *find_instance(struct kd_instance **v, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(v[i]->name, name) == 0)
+        if (strcmp(kd_instance_name(v[i]), name) == 0)
             return v[i];
     }
     return NULL;
@@ -622,11 +629,11 @@ static void release(struct kd_scaler *scaler)
         event_free(scaler->release_ev);
     kd_routes_fini(&scaler->routes);
     for (size_t i = 0; i < scaler->n_sources; i++) {
-        kd_plugin_host_instance_destroy(scaler->sources[i]);
+        kd_instance_destroy(scaler->sources[i]);
         free(scaler->source_ids[i]);
     }
     for (size_t i = 0; i < scaler->n_policies; i++)
-        kd_plugin_host_instance_destroy(scaler->policies[i]);
+        kd_instance_destroy(scaler->policies[i]);
     for (size_t i = 0; i < scaler->n_handles; i++)
         kd_plugin_host_close(scaler->handles[i]);
     free(scaler->sources);
@@ -814,11 +821,11 @@ static int unchanged_sources(const struct kd_scaler *scaler, const struct kd_sca
     int r = 0;
 
     for (size_t i = 0; i < old->n_sources && r == 0; i++)
-        r = kd_hashmap_put(&old_ids, old->sources[i]->name, old->source_ids[i]);
+        r = kd_hashmap_put(&old_ids, kd_instance_name(old->sources[i]), old->source_ids[i]);
     for (size_t i = 0; i < scaler->n_sources && r == 0; i++) {
-        const char *id = kd_hashmap_get(&old_ids, scaler->sources[i]->name);
+        const char *id = kd_hashmap_get(&old_ids, kd_instance_name(scaler->sources[i]));
         if (id && strcmp(id, scaler->source_ids[i]) == 0)
-            r = kd_hashmap_put(ret_map, scaler->sources[i]->name, scaler->sources[i]);
+            r = kd_hashmap_put(ret_map, kd_instance_name(scaler->sources[i]), scaler->sources[i]);
     }
     kd_hashmap_fini(&old_ids);
     return r;
@@ -833,7 +840,8 @@ size_t kd_scaler_adopt(struct kd_scaler *scaler, const struct kd_scaler *old)
     if (unchanged_sources(scaler, old, &unchanged) < 0)
         goto done;
     while (kd_forecast_cache_next(old->cache, &pos, &view)) {
-        const struct kd_instance *source = kd_hashmap_get(&unchanged, view.route->source->name);
+        const struct kd_instance *source =
+            kd_hashmap_get(&unchanged, kd_instance_name(view.route->source));
         const struct kd_route *route = kd_routes_match(&scaler->routes, view.workload);
         /* Same source name and definition, and the workload still routes to it. */
         if (!source || !route || route->source != source)

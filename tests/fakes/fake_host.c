@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 /*
  * Plugins only ever hold these as opaque pointers, so the fake hands out its own structs cast
  * to the ABI's incomplete types and casts them back (C11 6.3.2.3p7).
@@ -46,9 +48,150 @@ static void fake_log(const struct kd_instance *inst, enum kd_log_level level, co
     fake->n_logs++;
 }
 
-static struct event_base *fake_event_base(const struct kd_instance *inst)
+/* ---- Timers and watches on the test's libevent loop ------------------------------------- */
+
+struct kd_timer {
+    struct kd_fake_host *fake;
+    struct event *ev;
+    kd_timer_fn *fn;
+    void *arg;
+    int64_t every_ms;
+};
+
+struct kd_watch {
+    struct kd_fake_host *fake;
+    struct event *ev;
+    int fd;
+    kd_watch_fn *fn;
+    void *arg;
+};
+
+static struct timeval timeval_of(int64_t ms)
 {
-    return fake_of(inst)->base;
+    return (struct timeval){.tv_sec = (time_t)(ms / 1000),
+                            .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+}
+
+static void on_fake_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct kd_timer *t = arg;
+
+    (void)fd;
+    (void)what;
+    if (t->every_ms > 0) {
+        struct timeval tv = timeval_of(t->every_ms);
+        evtimer_add(t->ev, &tv);
+    }
+    t->fn(t->arg);
+}
+
+static int fake_timer_create(const struct kd_instance *inst, kd_timer_fn *fn, void *arg,
+                             struct kd_timer **ret_timer)
+{
+    struct kd_fake_host *fake = fake_of(inst);
+
+    if (!fn)
+        return -EINVAL;
+    if (!fake->base)
+        return -ENOSYS;
+    struct kd_timer *t = calloc(1, sizeof(*t));
+    if (!t)
+        return -ENOMEM;
+    t->ev = evtimer_new(fake->base, on_fake_timer, t);
+    if (!t->ev) {
+        free(t);
+        return -ENOMEM;
+    }
+    t->fake = fake;
+    t->fn = fn;
+    t->arg = arg;
+    fake->n_timers++;
+    *ret_timer = t;
+    return 0;
+}
+
+static int fake_timer_start(struct kd_timer *timer, int64_t after_ms, int64_t every_ms)
+{
+    if (after_ms < 0 || every_ms < 0)
+        return -EINVAL;
+    struct timeval tv = timeval_of(after_ms);
+    if (evtimer_add(timer->ev, &tv) != 0)
+        return -EIO;
+    timer->every_ms = every_ms;
+    return 0;
+}
+
+static void fake_timer_stop(struct kd_timer *timer)
+{
+    evtimer_del(timer->ev);
+    timer->every_ms = 0;
+}
+
+static void fake_timer_free(struct kd_timer *timer)
+{
+    if (!timer)
+        return;
+    timer->fake->n_timers--;
+    event_free(timer->ev);
+    free(timer);
+}
+
+static void on_fake_watch(evutil_socket_t fd, short what, void *arg)
+{
+    struct kd_watch *w = arg;
+
+    w->fn((int)fd, ((what & EV_READ) ? KD_IO_READ : 0u) | ((what & EV_WRITE) ? KD_IO_WRITE : 0u),
+          w->arg);
+}
+
+static int fake_watch_create(const struct kd_instance *inst, int fd, kd_watch_fn *fn, void *arg,
+                             struct kd_watch **ret_watch)
+{
+    struct kd_fake_host *fake = fake_of(inst);
+
+    if (fd < 0 || !fn)
+        return -EINVAL;
+    if (!fake->base)
+        return -ENOSYS;
+    struct kd_watch *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->ev = event_new(fake->base, fd, EV_PERSIST, on_fake_watch, w);
+    if (!w->ev) {
+        free(w);
+        return -ENOMEM;
+    }
+    w->fake = fake;
+    w->fd = fd;
+    w->fn = fn;
+    w->arg = arg;
+    fake->n_watches++;
+    *ret_watch = w;
+    return 0;
+}
+
+static int fake_watch_set(struct kd_watch *watch, uint32_t events)
+{
+    if (events & ~(uint32_t)(KD_IO_READ | KD_IO_WRITE))
+        return -EINVAL;
+    event_del(watch->ev);
+    if (!events)
+        return 0;
+    short what = (short)(EV_PERSIST | ((events & KD_IO_READ) ? EV_READ : 0) |
+                         ((events & KD_IO_WRITE) ? EV_WRITE : 0));
+    if (event_assign(watch->ev, watch->fake->base, watch->fd, what, on_fake_watch, watch) != 0 ||
+        event_add(watch->ev, NULL) != 0)
+        return -EIO;
+    return 0;
+}
+
+static void fake_watch_free(struct kd_watch *watch)
+{
+    if (!watch)
+        return;
+    watch->fake->n_watches--;
+    event_free(watch->ev);
+    free(watch);
 }
 
 static int64_t fake_now_ms(const struct kd_instance *inst)
@@ -75,6 +218,19 @@ static int fake_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *for
     copy->metric = dup_or_null(forecast->metric);
     copy->values = NULL;
     copy->desired_replicas = NULL;
+    copy->quantile_levels = NULL;
+    copy->quantile_values = NULL;
+    if (forecast->n_quantiles) {
+        double *l = malloc(forecast->n_quantiles * sizeof(*l));
+        double *q = malloc(forecast->n_quantiles * forecast->n_values * sizeof(*q) + 1);
+        if (l)
+            memcpy(l, forecast->quantile_levels, forecast->n_quantiles * sizeof(*l));
+        if (q && forecast->n_values)
+            memcpy(q, forecast->quantile_values,
+                   forecast->n_quantiles * forecast->n_values * sizeof(*q));
+        copy->quantile_levels = l;
+        copy->quantile_values = q;
+    }
     if (forecast->n_values) {
         double *v = malloc(forecast->n_values * sizeof(*v));
         if (v)
@@ -109,12 +265,19 @@ void kd_fake_host_init(struct kd_fake_host *fake, struct event_base *base, int64
 {
     memset(fake, 0, sizeof(*fake));
     fake->host = (struct kd_host){
+        .size = sizeof(struct kd_host),
         .abi_minor = KD_PLUGIN_ABI_MINOR,
         .log = fake_log,
-        .event_base = fake_event_base,
         .now_ms = fake_now_ms,
         .fetch_done = fake_fetch_done,
         .fetch_fail = fake_fetch_fail,
+        .timer_create = fake_timer_create,
+        .timer_start = fake_timer_start,
+        .timer_stop = fake_timer_stop,
+        .timer_free = fake_timer_free,
+        .watch_create = fake_watch_create,
+        .watch_set = fake_watch_set,
+        .watch_free = fake_watch_free,
     };
     fake->base = base;
     fake->now_ms = now_ms;
@@ -167,15 +330,24 @@ void kd_fake_host_fetch_fini(struct kd_fake_fetch *f)
         free((void *)(uintptr_t)f->forecast.metric);
         free((void *)(uintptr_t)f->forecast.values);
         free((void *)(uintptr_t)f->forecast.desired_replicas);
+        free((void *)(uintptr_t)f->forecast.quantile_levels);
+        free((void *)(uintptr_t)f->forecast.quantile_values);
     }
     memset(f, 0, sizeof(*f));
 }
 
+/* The i-th entry of the plugin's option table, walked with the plugin's own stride. */
+static const struct kd_option *option_at(const struct kd_plugin *plugin, size_t i)
+{
+    return (const struct kd_option *)(const void *)((const char *)plugin->options +
+                                                    i * plugin->option_size);
+}
+
 static const struct kd_option *find_option(const struct kd_plugin *plugin, const char *name)
 {
-    for (const struct kd_option *o = plugin->options; o && o->name; o++) {
-        if (strcmp(o->name, name) == 0)
-            return o;
+    for (size_t i = 0; plugin->options && option_at(plugin, i)->name; i++) {
+        if (strcmp(option_at(plugin, i)->name, name) == 0)
+            return option_at(plugin, i);
     }
     return NULL;
 }
@@ -241,6 +413,20 @@ int kd_fake_host_set_string(const struct kd_plugin *plugin, void *config, const 
     if (!p)
         return -ENOENT;
     if (type != KD_OPTION_STRING)
+        return -EINVAL;
+    memcpy(p, &value, sizeof(value));
+    return 0;
+}
+
+int kd_fake_host_set_list(const struct kd_plugin *plugin, void *config, const char *name,
+                          const char *const *value)
+{
+    int type = 0;
+    void *p = slot(plugin, config, name, &type);
+
+    if (!p)
+        return -ENOENT;
+    if (type != KD_OPTION_LIST)
         return -EINVAL;
     memcpy(p, &value, sizeof(value));
     return 0;

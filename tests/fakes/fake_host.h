@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A struct kd_host for unit tests that drive plugins directly: a settable clock, an optional
- * real event loop, every log line kept for assertions, fetch results captured as deep copies.
- * Links nothing but libc; include <kedastral/plugin.h> only.
+ * real event loop (the timer and watch services run on it; without one they return -ENOSYS),
+ * every log line kept for assertions, fetch results captured as deep copies (quantiles too).
+ * Links libc and libevent; include <kedastral/plugin.h> only.
  */
 #ifndef KD_FAKE_HOST_H
 #define KD_FAKE_HOST_H
@@ -20,18 +21,22 @@ struct kd_fake_log {
     char text[512];
 };
 
+struct event_base;
+
 struct kd_fake_host {
     struct kd_host host;     /* hand &fake.host to plugins */
     int64_t now_ms;          /* what host->now_ms returns; tests move it */
-    struct event_base *base; /* what host->event_base returns; may be NULL */
-    bool is_echo;            /* also print log lines to stderr */
-    size_t n_logs;           /* lines seen; only the first KD_FAKE_HOST_MAX_LOGS are kept */
+    struct event_base *base; /* where timers and watches run; may be NULL */
+    int n_timers;            /* created and not yet freed: a plugin leak shows here */
+    int n_watches;
+    bool is_echo;  /* also print log lines to stderr */
+    size_t n_logs; /* lines seen; only the first KD_FAKE_HOST_MAX_LOGS are kept */
     struct kd_fake_log logs[KD_FAKE_HOST_MAX_LOGS];
 };
 
 /* The outcome of one fetch: pass kd_fake_host_fetch(&f) to source->fetch(). */
 struct kd_fake_fetch {
-    int done_rc; /* what host->fetch_done returns for it, e.g. -ENOMEM; set after the reset */
+    int done_rc; /* what host->fetch_done returns for it, e.g. -EINVAL; set after the reset */
     int n_done;  /* completions seen: more than one is a plugin bug */
     int n_fail;
     enum kd_fetch_error error;
@@ -73,5 +78,8 @@ int kd_fake_host_set_double(const struct kd_plugin *plugin, void *config, const 
                             double value);
 int kd_fake_host_set_string(const struct kd_plugin *plugin, void *config, const char *name,
                             const char *value);
+/* A LIST option: `value` is a NULL-terminated array, borrowed like a string. */
+int kd_fake_host_set_list(const struct kd_plugin *plugin, void *config, const char *name,
+                          const char *const *value);
 
 #endif /* KD_FAKE_HOST_H */

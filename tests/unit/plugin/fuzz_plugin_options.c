@@ -62,8 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct fuzz_config conf;
         char err[256];
         memset(&conf, 0, sizeof(conf));
-        struct kd_host_defaults defaults = {.lead_time = "10m", .forecaster_url = NULL};
-        if (kd_plugin_options_apply(fuzz_options, config_root_setting(&cfg), host_keys, &defaults,
+        const struct kd_plugin_setting defaults[] = {
+            {"lead_time", "--lead-time", "10m"}, {"forecaster_url", "--forecaster-url", NULL}, {0}};
+        if (kd_plugin_options_apply(fuzz_options, config_root_setting(&cfg), host_keys, defaults,
                                     "source \"fuzz\" (fuzz)", &conf, err, sizeof(err)) == 0) {
             if (!conf.path || !conf.url)
                 abort();

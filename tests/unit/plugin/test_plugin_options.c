@@ -66,7 +66,19 @@ static int teardown(void **state)
 }
 
 /* Parses `text` ("g = { ... };") as file "test.conf" and applies the table to group g. */
-static int apply(struct fixture *f, const char *text, const struct kd_host_defaults *defaults)
+/* The host's table of daemon-wide settings, with these values (NULL: not set). */
+static const struct kd_plugin_setting *settings(const char *lead_time, const char *url)
+{
+    static struct kd_plugin_setting table[3];
+
+    table[0] = (struct kd_plugin_setting){"lead_time", "--lead-time / LEAD_TIME", lead_time};
+    table[1] =
+        (struct kd_plugin_setting){"forecaster_url", "--forecaster-url / FORECASTER_URL", url};
+    table[2] = (struct kd_plugin_setting){0};
+    return table;
+}
+
+static int apply(struct fixture *f, const char *text, const struct kd_plugin_setting *defaults)
 {
     if (!config_read_string(&f->cfg, text))
         fail_msg("libconfig: %d: %s", config_error_line(&f->cfg), config_error_text(&f->cfg));
@@ -107,10 +119,6 @@ static void test_validate_bad_tables(void **state)
         {"window", KD_OPTION_DURATION, "5", 0, "", NULL, 0},
         KD_OPTIONS_END,
     };
-    static const struct kd_option bad_host_default[] = {
-        {"window", KD_OPTION_DURATION, "5m", 0, "", "window", 0},
-        KD_OPTIONS_END,
-    };
     static const struct kd_option misaligned[] = {
         {"n", KD_OPTION_INT, NULL, 4, "", NULL, 0},
         KD_OPTIONS_END,
@@ -124,9 +132,6 @@ static void test_validate_bad_tables(void **state)
         {overrun, 12, "option \"window\" (duration at offset 8, 8 bytes) overruns config_size 12"},
         {bad_type, 16, "option \"a\" has unknown type 42"},
         {bad_default, 16, "option \"window\": default \"5\" is not a valid duration"},
-        {bad_host_default, 16,
-         "option \"window\" takes its default from unknown setting \"window\"; allowed: "
-         "lead_time, forecaster_url"},
         {misaligned, 16, "option \"n\" (int) is misaligned at offset 4"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -183,8 +188,8 @@ static void test_int64_and_plain_size(void **state)
 static void test_host_default_wins_over_table_default(void **state)
 {
     struct fixture *f = *state;
-    struct kd_host_defaults d = {.lead_time = "10m", .forecaster_url = "http://up:8081"};
-    assert_int_equal(apply(f, "g = { name = \"demo\"; };", &d), 0);
+    const struct kd_plugin_setting *d = settings("10m", "http://up:8081");
+    assert_int_equal(apply(f, "g = { name = \"demo\"; };", d), 0);
     assert_int_equal(f->conf.lead_time_ms, 600000);
     assert_string_equal(f->conf.url, "http://up:8081");
 }
@@ -192,8 +197,8 @@ static void test_host_default_wins_over_table_default(void **state)
 static void test_file_value_wins_over_host_default(void **state)
 {
     struct fixture *f = *state;
-    struct kd_host_defaults d = {.lead_time = "10m", .forecaster_url = NULL};
-    assert_int_equal(apply(f, "g = { lead_time = \"2m\"; };", &d), 0);
+    const struct kd_plugin_setting *d = settings("10m", NULL);
+    assert_int_equal(apply(f, "g = { lead_time = \"2m\"; };", d), 0);
     assert_int_equal(f->conf.lead_time_ms, 120000);
     assert_string_equal(f->conf.url, "http://localhost:8081");
 }
@@ -201,11 +206,118 @@ static void test_file_value_wins_over_host_default(void **state)
 static void test_bad_host_default(void **state)
 {
     struct fixture *f = *state;
-    struct kd_host_defaults d = {.lead_time = "5x", .forecaster_url = NULL};
-    assert_int_equal(apply(f, "g = { };", &d), -EINVAL);
+    const struct kd_plugin_setting *d = settings("5x", NULL);
+    assert_int_equal(apply(f, "g = { };", d), -EINVAL);
     assert_string_equal(f->err, "source \"demo\" (file): option \"lead_time\": invalid duration "
                                 "\"5x\" from --lead-time / LEAD_TIME");
     assert_null(f->conf.path); /* released on failure */
+}
+
+/* host_default names a setting; the host's table decides whether it exists. */
+static void test_unknown_setting(void **state)
+{
+    struct fixture *f = *state;
+    static const struct kd_option table[] = {
+        {"window", KD_OPTION_DURATION, "5m", 0, "", "window", 0},
+        KD_OPTIONS_END,
+    };
+    int64_t window = 0;
+
+    assert_int_equal(kd_plugin_options_apply(table, NULL, NULL, settings(NULL, NULL), "p", &window,
+                                             f->err, sizeof(f->err)),
+                     -EINVAL);
+    assert_string_equal(f->err, "p: option \"window\" takes its default from setting "
+                                "\"window\", which this scaler does not have (it has: "
+                                "lead_time, forecaster_url); upgrade the scaler");
+    /* without a table (a tool, a test) the table default applies */
+    assert_int_equal(
+        kd_plugin_options_apply(table, NULL, NULL, NULL, "p", &window, f->err, sizeof(f->err)), 0);
+    assert_int_equal(window, 300000);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    kd_plugin_options_describe(table, settings(NULL, NULL), out);
+    fclose(out);
+    assert_non_null(strstr(buf, "5m (setting window)"));
+    free(buf);
+}
+
+/* KD_OPTION_LIST: a list, an array, one string; never NULL once applied. */
+struct list_config {
+    const char *const *headers;
+};
+
+static const struct kd_option list_options[] = {
+    {"header", KD_OPTION_LIST, NULL, offsetof(struct list_config, headers), "Headers.", NULL, 0},
+    KD_OPTIONS_END,
+};
+
+static const struct kd_option list_default_options[] = {
+    {"header", KD_OPTION_LIST, "X-A: 1", offsetof(struct list_config, headers), "Headers.", NULL,
+     0},
+    KD_OPTIONS_END,
+};
+
+static void expect_list(struct fixture *f, const struct kd_option *table, const char *text,
+                        const char *const *want, size_t n)
+{
+    struct list_config c = {0};
+
+    config_destroy(&f->cfg);
+    config_init(&f->cfg);
+    assert_true(config_read_string(&f->cfg, text));
+    assert_int_equal(kd_plugin_options_apply(table, config_lookup(&f->cfg, "g"), NULL, NULL, "p",
+                                             &c, f->err, sizeof(f->err)),
+                     0);
+    assert_non_null(c.headers);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(c.headers[i], want[i]);
+    assert_null(c.headers[n]);
+    kd_plugin_options_release(table, &c);
+    assert_null(c.headers);
+}
+
+static void test_list_option(void **state)
+{
+    struct fixture *f = *state;
+    static const char *const two[] = {"X-A: 1", "X-B: 2"};
+    struct list_config c = {0};
+
+    expect_list(f, list_options, "g = { header = [\"X-A: 1\", \"X-B: 2\"]; };", two, 2);
+    expect_list(f, list_options, "g = { header = (\"X-A: 1\", \"X-B: 2\"); };", two, 2);
+    expect_list(f, list_options, "g = { header = \"X-A: 1\"; };", two, 1);
+    expect_list(f, list_options, "g = { header = []; };", two, 0);
+    expect_list(f, list_options, "g = { };", two, 0);
+    expect_list(f, list_default_options, "g = { };", two, 1);
+    expect_list(f, list_default_options, "g = { header = \"X-B: 2\"; };", two + 1, 1);
+
+    config_destroy(&f->cfg);
+    config_init(&f->cfg);
+    assert_true(config_read_string(&f->cfg, "g = { header = (\"a\", 2); };"));
+    assert_int_equal(kd_plugin_options_apply(list_options, config_lookup(&f->cfg, "g"), NULL, NULL,
+                                             "p", &c, f->err, sizeof(f->err)),
+                     -EINVAL);
+    assert_string_equal(f->err, "<built-in>:1: p: option \"header\": element 2 is not a string; "
+                                "write a list of strings, e.g. [\"a\", \"b\"]");
+    assert_null(c.headers); /* released on failure */
+
+    config_destroy(&f->cfg);
+    config_init(&f->cfg);
+    assert_true(config_read_string(&f->cfg, "g = { header = 7; };"));
+    assert_int_equal(kd_plugin_options_apply(list_options, config_lookup(&f->cfg, "g"), NULL, NULL,
+                                             "p", &c, f->err, sizeof(f->err)),
+                     -EINVAL);
+    assert_string_equal(f->err, "<built-in>:1: p: option \"header\": expected a string or a list "
+                                "of strings, e.g. [\"a\", \"b\"]");
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    kd_plugin_options_describe(list_default_options, NULL, out);
+    fclose(out);
+    assert_non_null(strstr(buf, "  header  list  [\"X-A: 1\"]  Headers.\n"));
+    free(buf);
 }
 
 static void test_errors(void **state)
@@ -284,8 +396,8 @@ static void test_host_keys(void **state)
     static const char *const keys[] = {"name", "plugin", "refresh", "retries", NULL};
     assert_true(config_read_string(
         &f->cfg, "g = { name = \"x\"; plugin = \"file\"; refresh = \"1s\"; retries = 7; };"));
-    assert_int_equal(kd_plugin_options_apply(demo_options, config_lookup(&f->cfg, "g"), keys,
-                                             NULL, "x", &f->conf, f->err, sizeof(f->err)),
+    assert_int_equal(kd_plugin_options_apply(demo_options, config_lookup(&f->cfg, "g"), keys, NULL,
+                                             "x", &f->conf, f->err, sizeof(f->err)),
                      0);
     assert_int_equal(f->conf.retries, 7); /* declared by the plugin too: it gets the value */
 }
@@ -294,11 +406,11 @@ static void test_required_satisfied_by_host_default(void **state)
 {
     struct fixture *f = *state;
     const char *conf[1] = {NULL};
-    struct kd_host_defaults d = {.lead_time = NULL, .forecaster_url = "http://flag:1"};
+    const struct kd_plugin_setting *d = settings(NULL, "http://flag:1");
 
     assert_true(config_read_string(&f->cfg, "g = { name = \"x\"; };"));
     const config_setting_t *g = config_lookup(&f->cfg, "g");
-    assert_int_equal(kd_plugin_options_apply(required_host_options, g, host_keys, &d, "x", conf,
+    assert_int_equal(kd_plugin_options_apply(required_host_options, g, host_keys, d, "x", conf,
                                              f->err, sizeof(f->err)),
                      0);
     assert_string_equal(conf[0], "http://flag:1");
@@ -314,7 +426,7 @@ static void test_required_satisfied_by_host_default(void **state)
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    kd_plugin_options_describe(required_host_options, out);
+    kd_plugin_options_describe(required_host_options, settings(NULL, NULL), out);
     fclose(out);
     assert_non_null(strstr(buf, "  url     string  (required) (--forecaster-url / FORECASTER_URL)  "
                                 "Forecaster.\n"));
@@ -394,7 +506,7 @@ static void test_describe(void **state)
     char *buf = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&buf, &len);
-    kd_plugin_options_describe(demo_options, out);
+    kd_plugin_options_describe(demo_options, settings(NULL, NULL), out);
     fclose(out);
     assert_string_equal(
         buf,
@@ -429,6 +541,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_value_wins_over_host_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_host_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_setting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required, setup, teardown),
         cmocka_unit_test_setup_teardown(test_host_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_required_satisfied_by_host_default, setup, teardown),

@@ -22,6 +22,7 @@ struct fixture {
     void *config;
     struct kd_fake_host fake;
     void *state;
+    int64_t lead_time_ms; /* args->lead_time_ms of decide() */
 };
 
 static int setup(void **state)
@@ -54,6 +55,7 @@ static int teardown(void **state)
 static void create(struct fixture *fx, int64_t lead_time_ms)
 {
     assert_int_equal(kd_fake_host_set_i64(fx->plugin, fx->config, "lead_time", lead_time_ms), 0);
+    fx->lead_time_ms = lead_time_ms; /* what the host passes when nothing overrides it */
     assert_int_equal(fx->plugin->policy->create(&fx->fake.host, kd_fake_host_instance(&fx->fake),
                                                 fx->config, &fx->state),
                      0);
@@ -63,15 +65,20 @@ static int decide(struct fixture *fx, const int64_t *replicas, size_t n, int64_t
                   struct kd_policy_result *ret_result)
 {
     struct kd_forecast f = {
-        .workload = "my-api",
-        .metric = "http_rps",
-        .generated_at_ms = fx->fake.now_ms,
-        .step_seconds = step,
-        .horizon_seconds = 1800,
-        .n_desired_replicas = n,
-        .desired_replicas = replicas,
+        KD_FORECAST_INIT,        .workload = "my-api",
+        .metric = "http_rps",    .generated_at_ms = fx->fake.now_ms,
+        .step_seconds = step,    .horizon_seconds = 1800,
+        .n_desired_replicas = n, .desired_replicas = replicas,
     };
-    return fx->plugin->policy->decide(fx->state, &f, fx->fake.now_ms, ret_result);
+    struct kd_decide_args args = {
+        .size = sizeof(args),
+        .forecast = &f,
+        .now_ms = fx->fake.now_ms,
+        .lead_time_ms = fx->lead_time_ms,
+    };
+    *ret_result = (struct kd_policy_result){
+        .size = sizeof(*ret_result), .window_first = -1, .window_last = -1};
+    return fx->plugin->policy->decide(fx->state, &args, ret_result);
 }
 
 static void test_descriptor(void **state)
@@ -113,10 +120,15 @@ static void test_decide_upstream_vectors(void **state)
     assert_int_equal(fx->plugin->policy->lookahead_ms(fx->state), 5 * MIN_MS);
     assert_int_equal(decide(fx, a, 8, 60, &r), 0);
     assert_true(r.value == 5.0);
+    assert_int_equal(r.window_first, 0);
+    assert_int_equal(r.window_last, 5); /* 5 min / 60 s: indexes 0..5 */
     assert_int_equal(decide(fx, a, 2, 60, &r), 0);
     assert_true(r.value == 2.0);
+    assert_int_equal(r.window_last, 1); /* clamped to the series */
     assert_int_equal(decide(fx, NULL, 0, 60, &r), 0);
     assert_true(r.value == 1.0);
+    assert_int_equal(r.window_first, -1); /* nothing looked at */
+    assert_int_equal(r.window_last, -1);
     assert_int_equal(decide(fx, NULL, 0, 0, &r), 0); /* empty wins over a bad step, as upstream */
     assert_true(r.value == 1.0);
     assert_int_equal(fx->fake.n_logs, 0);
@@ -132,6 +144,22 @@ static void test_decide_lead_zero(void **state)
     assert_int_equal(fx->plugin->policy->lookahead_ms(fx->state), 0);
     assert_int_equal(decide(fx, b, 4, 60, &r), 0);
     assert_true(r.value == 2.0);
+}
+
+/* The host's lead time wins over the configured one (a route's override). */
+static void test_decide_uses_args_lead_time(void **state)
+{
+    struct fixture *fx = *state;
+    static const int64_t a[] = {2, 2, 3, 3, 4, 5, 5, 5};
+    struct kd_policy_result r;
+
+    create(fx, 5 * MIN_MS);
+    fx->lead_time_ms = 2 * MIN_MS;
+    assert_int_equal(decide(fx, a, 8, 60, &r), 0);
+    assert_true(r.value == 3.0);
+    assert_int_equal(r.window_first, 0);
+    assert_int_equal(r.window_last, 2);
+    assert_int_equal(fx->plugin->policy->lookahead_ms(fx->state), 5 * MIN_MS);
 }
 
 /* Upstream crashes the process here (integer divide by zero); we answer with a reason. */
@@ -171,6 +199,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_descriptor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_upstream_vectors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_lead_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decide_uses_args_lead_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_bad_step, setup, teardown),
         cmocka_unit_test_setup_teardown(test_create_rejects_negative_lead, setup, teardown),
     };

@@ -326,7 +326,7 @@ static void test_fetch_done_fails(void **state)
     struct kd_fetch *handle = kd_fake_host_fetch(&f);
 
     assert_int_equal(create(fx), 0);
-    f.done_rc = -ENOMEM;
+    f.done_rc = -EINVAL;
     assert_int_equal(fx->plugin->source->fetch(fx->state, handle, "a"), 0);
     assert_int_equal(f.n_done, 1);
     kd_fake_host_fetch_fini(&f);

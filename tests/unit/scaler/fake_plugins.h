@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * In-test fakes for the scaler tests: a scriptable source and a max-like policy, wired into
- * hand-made struct kd_instance values, so these tests need no plugin host and no .so files.
+ * In-test fakes for the scaler tests: a scriptable source and a max-like policy, built-in
+ * descriptors made into instances by the real plugin host (kd_plugin_host_open_builtin), so
+ * these tests need no .so files and the scaler still goes through the host's one door.
  */
 #ifndef KD_TEST_FAKE_PLUGINS_H
 #define KD_TEST_FAKE_PLUGINS_H
@@ -32,9 +33,30 @@ struct fake_source {
     enum kd_fetch_error fail_error;
     const char *fail_message;
     const char *claim_workload; /* non-NULL: forecasts name this workload instead */
+    /* when set, fetch() calls this instead (which may call fake_source_fetch_default) */
+    int (*fetch_override)(void *state, struct kd_fetch *fetch, const char *workload);
 };
 
-static inline int fake_source_fetch(void *state, struct kd_fetch *fetch, const char *workload)
+/* create() hands out whatever fake_instance() was given (both kinds). */
+static void *fake_next_state;
+
+static inline int fake_create(const struct kd_host *host, const struct kd_instance *inst,
+                              const void *config, void **ret_state)
+{
+    (void)host;
+    (void)inst;
+    (void)config;
+    *ret_state = fake_next_state;
+    return 0;
+}
+
+static inline void fake_destroy(void *state)
+{
+    (void)state;
+}
+
+static inline int fake_source_fetch_default(void *state, struct kd_fetch *fetch,
+                                            const char *workload)
 {
     struct fake_source *fs = state;
 
@@ -44,10 +66,10 @@ static inline int fake_source_fetch(void *state, struct kd_fetch *fetch, const c
     fs->forecast.workload = fs->claim_workload ? fs->claim_workload : fs->last_workload;
     switch (fs->mode) {
     case FAKE_SYNC_DONE:
-        fetch->on_done(fetch, &fs->forecast);
+        kd_plugin_host_services()->fetch_done(fetch, &fs->forecast);
         return 0;
     case FAKE_SYNC_FAIL:
-        fetch->on_fail(fetch, fs->fail_error, fs->fail_message);
+        kd_plugin_host_services()->fetch_fail(fetch, fs->fail_error, "%s", fs->fail_message);
         return 0;
     case FAKE_START_ERROR:
         return -EIO;
@@ -56,6 +78,15 @@ static inline int fake_source_fetch(void *state, struct kd_fetch *fetch, const c
     }
     fs->pending = fetch;
     return 0;
+}
+
+static inline int fake_source_fetch(void *state, struct kd_fetch *fetch, const char *workload)
+{
+    struct fake_source *fs = state;
+
+    if (fs->fetch_override)
+        return fs->fetch_override(state, fetch, workload);
+    return fake_source_fetch_default(state, fetch, workload);
 }
 
 static inline void fake_source_cancel(void *state, struct kd_fetch *fetch)
@@ -73,7 +104,7 @@ static inline void fake_source_complete(struct fake_source *fs)
     struct kd_fetch *fetch = fs->pending;
 
     fs->pending = NULL;
-    fetch->on_done(fetch, &fs->forecast);
+    kd_plugin_host_services()->fetch_done(fetch, &fs->forecast);
 }
 
 static inline void fake_source_fail(struct fake_source *fs, enum kd_fetch_error error,
@@ -82,7 +113,7 @@ static inline void fake_source_fail(struct fake_source *fs, enum kd_fetch_error 
     struct kd_fetch *fetch = fs->pending;
 
     fs->pending = NULL;
-    fetch->on_fail(fetch, error, message);
+    kd_plugin_host_services()->fetch_fail(fetch, error, "%s", message);
 }
 
 /* A forecast generated `age_ms` before `now_ms` with the given replicas. */
@@ -91,6 +122,7 @@ static inline void fake_source_set(struct fake_source *fs, int64_t generated_at_
 {
     memcpy(fs->replicas, replicas, n * sizeof(*replicas));
     fs->forecast = (struct kd_forecast){
+        KD_FORECAST_INIT,
         .workload = NULL, /* fake_source_fetch() names the workload asked for */
         .metric = "rps",
         .generated_at_ms = generated_at_ms,
@@ -102,8 +134,11 @@ static inline void fake_source_set(struct fake_source *fs, int64_t generated_at_
 }
 
 static const struct kd_source_ops fake_source_ops = {
+    .size = sizeof(struct kd_source_ops),
+    .create = fake_create,
     .fetch = fake_source_fetch,
     .cancel = fake_source_cancel,
+    .destroy = fake_destroy,
 };
 
 static const struct kd_plugin fake_source_plugin = {
@@ -118,13 +153,13 @@ struct fake_policy {
     double fixed;
 };
 
-static inline int fake_policy_decide(void *state, const struct kd_forecast *forecast,
-                                     int64_t now_ms, struct kd_policy_result *ret_result)
+static inline int fake_policy_decide(void *state, const struct kd_decide_args *args,
+                                     struct kd_policy_result *ret_result)
 {
     const struct fake_policy *fp = state;
+    const struct kd_forecast *forecast = args->forecast;
     double best = 1;
 
-    (void)now_ms;
     if (forecast->step_seconds <= 0) {
         snprintf(ret_result->reason, sizeof(ret_result->reason),
                  "stepSeconds must be > 0, got %lld", (long long)forecast->step_seconds);
@@ -148,8 +183,11 @@ static inline int64_t fake_policy_lookahead(const void *state)
 }
 
 static const struct kd_policy_ops fake_policy_ops = {
+    .size = sizeof(struct kd_policy_ops),
+    .create = fake_create,
     .decide = fake_policy_decide,
     .lookahead_ms = fake_policy_lookahead,
+    .destroy = fake_destroy,
 };
 
 static const struct kd_plugin fake_policy_plugin = {
@@ -157,17 +195,24 @@ static const struct kd_plugin fake_policy_plugin = {
     .version = "0", .description = "test policy", .policy = &fake_policy_ops,
 };
 
-static inline void fake_instance(struct kd_instance *inst, const char *name,
-                                 const struct kd_plugin *plugin, void *state,
-                                 struct event_base *base)
+/* An instance of `plugin` named `name` whose state is `state`; kd_instance_destroy() it. */
+static inline struct kd_instance *fake_instance(const char *name, const struct kd_plugin *plugin,
+                                                void *state, struct event_base *base)
 {
-    memset(inst, 0, sizeof(*inst));
-    inst->name = (char *)name;
-    snprintf(inst->log_prefix, sizeof(inst->log_prefix), "%s:%s",
-             plugin->kind == KD_PLUGIN_SOURCE ? "source" : "policy", name);
-    inst->plugin = plugin;
-    inst->state = state;
-    inst->base = base;
+    struct kd_plugin_handle *handle = NULL;
+    struct kd_instance *inst = NULL;
+    char err[256];
+    const struct kd_instance_args args = {.base = base};
+
+    if (kd_plugin_host_open_builtin(plugin, "fake", &handle, err, sizeof(err)) != 0) {
+        fprintf(stderr, "fake_instance: %s\n", err);
+        return NULL;
+    }
+    fake_next_state = state;
+    if (kd_instance_create(handle, name, &args, &inst, err, sizeof(err)) != 0)
+        fprintf(stderr, "fake_instance: %s\n", err);
+    kd_plugin_host_close(handle); /* the instance keeps its own reference */
+    return inst;
 }
 
 #endif /* KD_TEST_FAKE_PLUGINS_H */

@@ -212,7 +212,7 @@ static void test_is_active_bytes(void **state)
 struct fixture {
     struct fake_source fs;
     struct fake_policy fp;
-    struct kd_instance src, pol;
+    struct kd_instance *src, *pol;
     struct kd_routes routes;
     struct kd_forecast forecast;
     int64_t replicas[4];
@@ -230,11 +230,11 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
 
     f->fp.lookahead_ms = 300000; /* stale_after = 600 s */
-    fake_instance(&f->src, "fake", &fake_source_plugin, &f->fs, NULL);
-    fake_instance(&f->pol, "max", &fake_policy_plugin, &f->fp, NULL);
+    f->src = fake_instance("fake", &fake_source_plugin, &f->fs, NULL);
+    f->pol = fake_instance("max", &fake_policy_plugin, &f->fp, NULL);
     kd_routes_init(&f->routes);
-    assert_int_equal(kd_routes_add(&f->routes, "a*", &f->src, &f->pol, &timing, -1, -1), 0);
-    assert_int_equal(kd_routes_add(&f->routes, "b", &f->src, &f->pol, &timing, -1, 4), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "a*", f->src, f->pol, &timing, -1, -1), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "b", f->src, f->pol, &timing, -1, 4), 0);
     f->replicas[0] = 2;
     f->replicas[1] = 7;
     f->replicas[2] = 3;
@@ -262,6 +262,8 @@ static int teardown(void **state)
 
     kd_external_scaler_reply_fini(&f->reply);
     kd_routes_fini(&f->routes);
+    kd_instance_destroy(f->src);
+    kd_instance_destroy(f->pol);
     free(f);
     return 0;
 }

@@ -29,7 +29,7 @@ struct fixture {
     struct event_base *base;
     struct fake_source fs;
     struct fake_policy fp;
-    struct kd_instance src, pol;
+    struct kd_instance *src, *pol;
     struct kd_routes routes;
     struct kd_forecast_cache *cache;
 };
@@ -41,11 +41,11 @@ static int setup_with(void **state, struct kd_source_timing timing)
 
     f->base = event_base_new();
     f->fp.lookahead_ms = 300000;
-    fake_instance(&f->src, "fake", &fake_source_plugin, &f->fs, f->base);
-    fake_instance(&f->pol, "max", &fake_policy_plugin, &f->fp, f->base);
+    f->src = fake_instance("fake", &fake_source_plugin, &f->fs, f->base);
+    f->pol = fake_instance("max", &fake_policy_plugin, &f->fp, f->base);
     fake_source_set(&f->fs, kd_time_now_ms(), 60, replicas, 3);
     kd_routes_init(&f->routes);
-    assert_int_equal(kd_routes_add(&f->routes, "w*", &f->src, &f->pol, &timing, -1, -1), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "w*", f->src, f->pol, &timing, -1, -1), 0);
     assert_int_equal(kd_forecast_cache_create(f->base, &f->routes, &f->cache), 0);
     *state = f;
     return 0;
@@ -74,6 +74,8 @@ static int teardown(void **state)
 
     kd_forecast_cache_destroy(f->cache);
     kd_routes_fini(&f->routes);
+    kd_instance_destroy(f->src);
+    kd_instance_destroy(f->pol);
     event_base_free(f->base);
     free(f);
     return 0;
@@ -337,22 +339,17 @@ static int fetch_fail_later(void *state, struct kd_fetch *fetch, const char *wor
 
     if (fs->fetches >= fail_after) {
         fs->fetches++;
-        fetch->on_fail(fetch, KD_FETCH_FAILED, "HTTP 500 from forecaster");
+        kd_plugin_host_services()->fetch_fail(fetch, KD_FETCH_FAILED, "HTTP 500 from forecaster");
         return 0;
     }
-    return fake_source_fetch(state, fetch, workload);
+    return fake_source_fetch_default(state, fetch, workload);
 }
 
 static void test_failure_keeps_last_good_and_backs_off(void **state)
 {
     struct fixture *f = *state;
     struct probe p = {0}, q = {0};
-    struct kd_source_ops ops = fake_source_ops;
-    struct kd_plugin plugin = fake_source_plugin;
-
-    ops.fetch = fetch_fail_later;
-    plugin.source = &ops;
-    f->src.plugin = &plugin;
+    f->fs.fetch_override = fetch_fail_later;
     fail_after = 1;
     f->fs.mode = FAKE_SYNC_DONE;
 
@@ -505,7 +502,7 @@ static void test_late_completion_ignored(void **state)
     fake_source_complete(&f->fs);
     assert_int_equal(p.calls, 1);
     /* A buggy source completing twice must not disturb the entry. */
-    fetch->on_fail(fetch, KD_FETCH_FAILED, "late");
+    kd_plugin_host_services()->fetch_fail(fetch, KD_FETCH_FAILED, "late");
     struct probe q = {0};
     assert_int_equal(ask(f, "w", &q), 0);
     assert_int_equal(q.error, 0);
@@ -639,7 +636,8 @@ static void test_clone(void **state)
     assert_int_equal(copy->n_values, 0);
     free(copy);
 
-    src = (struct kd_forecast){"web", "rps", 1000, 60, 180, 2, values, 3, replicas};
+    src = (struct kd_forecast){sizeof(src), "web", "rps",    1000, 60,   180, 2,
+                               values,      3,     replicas, 0,    NULL, NULL};
     assert_int_equal(kd_forecast_cache_clone(&src, &copy), 0);
     values[0] = 0;
     replicas[2] = 0;

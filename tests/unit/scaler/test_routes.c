@@ -17,7 +17,7 @@ static const struct kd_source_timing timing = {10000, 2000, 600000};
 struct fixture {
     struct fake_source fs_a, fs_b;
     struct fake_policy fp;
-    struct kd_instance src_a, src_b, pol;
+    struct kd_instance *src_a, *src_b, *pol;
     struct kd_routes routes;
 };
 
@@ -26,9 +26,9 @@ static int setup(void **state)
     struct fixture *f = calloc(1, sizeof(*f));
 
     f->fp.lookahead_ms = 5 * 60 * 1000;
-    fake_instance(&f->src_a, "a", &fake_source_plugin, &f->fs_a, NULL);
-    fake_instance(&f->src_b, "b", &fake_source_plugin, &f->fs_b, NULL);
-    fake_instance(&f->pol, "max", &fake_policy_plugin, &f->fp, NULL);
+    f->src_a = fake_instance("a", &fake_source_plugin, &f->fs_a, NULL);
+    f->src_b = fake_instance("b", &fake_source_plugin, &f->fs_b, NULL);
+    f->pol = fake_instance("max", &fake_policy_plugin, &f->fp, NULL);
     kd_routes_init(&f->routes);
     *state = f;
     return 0;
@@ -39,6 +39,9 @@ static int teardown(void **state)
     struct fixture *f = *state;
 
     kd_routes_fini(&f->routes);
+    kd_instance_destroy(f->src_a);
+    kd_instance_destroy(f->src_b);
+    kd_instance_destroy(f->pol);
     free(f);
     return 0;
 }
@@ -47,12 +50,12 @@ static void test_first_match_wins(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(kd_routes_add(&f->routes, "api-*", &f->src_a, &f->pol, &timing, -1, -1), 0);
-    assert_int_equal(kd_routes_add(&f->routes, "*", &f->src_b, &f->pol, &timing, -1, -1), 0);
-    assert_ptr_equal(kd_routes_match(&f->routes, "api-web")->source, &f->src_a);
-    assert_ptr_equal(kd_routes_match(&f->routes, "worker")->source, &f->src_b);
+    assert_int_equal(kd_routes_add(&f->routes, "api-*", f->src_a, f->pol, &timing, -1, -1), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "*", f->src_b, f->pol, &timing, -1, -1), 0);
+    assert_ptr_equal(kd_routes_match(&f->routes, "api-web")->source, f->src_a);
+    assert_ptr_equal(kd_routes_match(&f->routes, "worker")->source, f->src_b);
     /* fnmatch without flags: '*' crosses '/' and '.' too. */
-    assert_ptr_equal(kd_routes_match(&f->routes, "ns/api.x")->source, &f->src_b);
+    assert_ptr_equal(kd_routes_match(&f->routes, "ns/api.x")->source, f->src_b);
 }
 
 static void test_no_match_and_describe(void **state)
@@ -60,8 +63,8 @@ static void test_no_match_and_describe(void **state)
     struct fixture *f = *state;
     char buf[64];
 
-    assert_int_equal(kd_routes_add(&f->routes, "a*", &f->src_a, &f->pol, &timing, -1, -1), 0);
-    assert_int_equal(kd_routes_add(&f->routes, "b", &f->src_b, &f->pol, &timing, -1, -1), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "a*", f->src_a, f->pol, &timing, -1, -1), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "b", f->src_b, f->pol, &timing, -1, -1), 0);
     assert_null(kd_routes_match(&f->routes, "x"));
     assert_null(kd_routes_match(&f->routes, "bb"));
     assert_non_null(kd_routes_match(&f->routes, "b"));
@@ -86,8 +89,7 @@ static void test_glob_classes(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(kd_routes_add(&f->routes, "prod-[ab]?", &f->src_a, &f->pol, &timing, -1, -1),
-                     0);
+    assert_int_equal(kd_routes_add(&f->routes, "prod-[ab]?", f->src_a, f->pol, &timing, -1, -1), 0);
     assert_non_null(kd_routes_match(&f->routes, "prod-a1"));
     assert_null(kd_routes_match(&f->routes, "prod-c1"));
     assert_null(kd_routes_match(&f->routes, "prod-a12"));
@@ -97,8 +99,8 @@ static void test_stale_after_and_fallback(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(kd_routes_add(&f->routes, "d", &f->src_a, &f->pol, &timing, -1, -1), 0);
-    assert_int_equal(kd_routes_add(&f->routes, "e", &f->src_a, &f->pol, &timing, 1234, 3), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "d", f->src_a, f->pol, &timing, -1, -1), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "e", f->src_a, f->pol, &timing, 1234, 3), 0);
     const struct kd_route *d = kd_routes_match(&f->routes, "d");
     const struct kd_route *e = kd_routes_match(&f->routes, "e");
     assert_int_equal(d->stale_after_ms, -1); /* 2 x max(lead, step), per forecast */
@@ -119,10 +121,10 @@ static void test_invalid(void **state)
     struct fixture *f = *state;
     struct kd_source_timing bad = timing;
 
-    assert_int_equal(kd_routes_add(&f->routes, "", &f->src_a, &f->pol, &timing, -1, -1), -EINVAL);
-    assert_int_equal(kd_routes_add(&f->routes, NULL, &f->src_a, &f->pol, &timing, -1, -1), -EINVAL);
+    assert_int_equal(kd_routes_add(&f->routes, "", f->src_a, f->pol, &timing, -1, -1), -EINVAL);
+    assert_int_equal(kd_routes_add(&f->routes, NULL, f->src_a, f->pol, &timing, -1, -1), -EINVAL);
     bad.timeout_ms = 0;
-    assert_int_equal(kd_routes_add(&f->routes, "x", &f->src_a, &f->pol, &bad, -1, -1), -EINVAL);
+    assert_int_equal(kd_routes_add(&f->routes, "x", f->src_a, f->pol, &bad, -1, -1), -EINVAL);
     assert_int_equal(f->routes.n, 0);
 }
 

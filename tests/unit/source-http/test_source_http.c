@@ -300,6 +300,16 @@ static void set_str(const char *name, const char *value)
     assert_int_equal(kd_fake_host_set_string(plugin, config, name, value), 0);
 }
 
+/* `header` is a list: one header, or NULL for none. */
+static void set_header(const char *value)
+{
+    static const char *list[2];
+
+    list[0] = value;
+    list[1] = NULL;
+    assert_int_equal(kd_fake_host_set_list(plugin, config, "header", value ? list : NULL), 0);
+}
+
 static void set_i64(const char *name, int64_t value)
 {
     assert_int_equal(kd_fake_host_set_i64(plugin, config, name, value), 0);
@@ -461,8 +471,9 @@ static void test_chunked(void **state)
 static void test_workload_names_intact(void **state)
 {
     /* "\xc3\xbc" is u-umlaut; split so "b" is not read as a hex digit */
-    static const char *const names[] = {"a&b=c", "a b", "a#b", ("\xc3\xbc"
-                                                                 "ber")};
+    static const char *const names[] = {"a&b=c", "a b", "a#b",
+                                        ("\xc3\xbc"
+                                         "ber")};
     struct kd_fake_fetch f;
 
     (void)state;
@@ -624,7 +635,7 @@ static void test_headers(void **state)
     close(mkstemp(token_path));
     write_file(token_path, "s3cret-token\n");
     set_str("bearer_token_file", token_path);
-    set_str("header", "X-Tenant: blue");
+    set_header("X-Tenant: blue");
     create();
     assert_done("hdr-1", &f);
     kd_fake_host_fetch_fini(&f);
@@ -701,13 +712,13 @@ static void test_bad_config(void **state)
     assert_create_fails("tls_ca /nonexistent/ca.pem: No such file or directory");
     set_str("tls_ca", NULL);
 
-    set_str("header", "NoColonHere");
+    set_header("NoColonHere");
     assert_create_fails("header \"NoColonHere\": expected \"Name: value\"");
-    set_str("header", "Bad Name: x");
+    set_header("Bad Name: x");
     assert_create_fails("not allowed in a header name");
-    set_str("header", "X-Ok: a\r\nX-Injected: b");
+    set_header("X-Ok: a\r\nX-Injected: b");
     assert_create_fails("control character");
-    set_str("header", NULL);
+    set_header(NULL);
 
     set_str("bearer_token_file", "/nonexistent/token");
     assert_create_fails("bearer_token_file /nonexistent/token: No such file or directory");
@@ -733,7 +744,7 @@ static void test_empty_strings_are_unset(void **state)
     set_str("tls_cert", "");
     set_str("tls_key", "");
     set_str("bearer_token_file", "");
-    set_str("header", "");
+    set_header("");
     create();
     assert_done("fresh-1", &f);
     kd_fake_host_fetch_fini(&f);
