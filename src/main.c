@@ -265,8 +265,8 @@ static int describe_plugin(const struct options *opts)
         fprintf(stderr, "kedastral-scaler: %s\n", err);
         return 1;
     }
-    struct kd_plugin_setting settings[KD_PLUGIN_SETTINGS_N + 1];
-    kd_plugin_host_describe(handle, kd_plugin_settings_fill(NULL, settings), stdout);
+    struct kd_plugin_settings settings;
+    kd_plugin_host_describe(handle, kd_plugin_settings_fill(NULL, &settings), stdout);
     kd_plugin_host_close(handle);
     return 0;
 }

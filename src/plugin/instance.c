@@ -189,6 +189,11 @@ enum kd_plugin_kind kd_instance_kind(const struct kd_instance *instance)
     return instance->plugin->kind;
 }
 
+const char *kd_instance_plugin_name(const struct kd_instance *instance)
+{
+    return instance->plugin->name;
+}
+
 const struct kd_plugin_handle *kd_instance_handle(const struct kd_instance *instance)
 {
     return instance->handle;
@@ -352,11 +357,13 @@ static void host_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, c
 
 /* ---- Policies ------------------------------------------------------------------------------- */
 
-int64_t kd_instance_lookahead_ms(struct kd_instance *instance)
+int64_t kd_instance_lookahead_ms(const struct kd_instance *instance)
 {
-    kd_instance_enter(instance);
-    int64_t ms = instance->plugin->policy->lookahead_ms(instance->state);
-    kd_instance_leave(instance);
+    struct kd_instance *inst = (struct kd_instance *)instance; /* host-owned: depth only */
+
+    kd_instance_enter(inst);
+    int64_t ms = inst->plugin->policy->lookahead_ms(inst->state);
+    kd_instance_leave(inst);
     return ms < 0 ? 0 : ms;
 }
 

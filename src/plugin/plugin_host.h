@@ -121,6 +121,7 @@ void kd_instance_destroy(struct kd_instance *instance);
 const char *kd_instance_name(const struct kd_instance *instance);       /* "demo" */
 const char *kd_instance_log_prefix(const struct kd_instance *instance); /* "source:demo" */
 enum kd_plugin_kind kd_instance_kind(const struct kd_instance *instance);
+const char *kd_instance_plugin_name(const struct kd_instance *instance); /* "file" */
 const struct kd_plugin_handle *kd_instance_handle(const struct kd_instance *instance);
 
 /* The config struct filled from the option table (for tests and --describe-like tools). */
@@ -150,7 +151,7 @@ int kd_instance_decide(const struct kd_instance *instance, const struct kd_forec
                        int64_t now_ms, int64_t lead_time_ms, struct kd_policy_result *ret_result);
 
 /* A policy instance's own look-ahead (lookahead_ms()), never negative. */
-int64_t kd_instance_lookahead_ms(struct kd_instance *instance);
+int64_t kd_instance_lookahead_ms(const struct kd_instance *instance);
 
 /* The function table handed to plugins. */
 const struct kd_host *kd_plugin_host_services(void);

@@ -40,15 +40,12 @@ const char *kd_setting_origin_name(enum kd_setting_origin origin)
 
 int64_t kd_settings_policy_lead_ms(const struct kd_instance *policy)
 {
-    const struct kd_policy_ops *ops = policy->plugin->policy;
-    int64_t lead = ops->lookahead_ms ? ops->lookahead_ms(policy->state) : 0;
-
-    return lead < 0 ? 0 : lead;
+    return kd_instance_lookahead_ms(policy);
 }
 
 static const char *policy_name(const struct kd_instance *policy)
 {
-    return policy->name;
+    return kd_instance_name(policy);
 }
 
 int64_t kd_settings_stale_after_ms(const struct kd_settings *settings, int64_t step_seconds)

@@ -261,7 +261,7 @@ static void fetch_failed(struct kd_cache_entry *entry, enum kd_fetch_error error
     snprintf(entry->error_message, sizeof(entry->error_message), "%s",
              message && *message ? message : "fetch failed");
     if (cache->observer.on_fetch_error)
-        cache->observer.on_fetch_error(cache->observer.arg, entry->route->source->name,
+        cache->observer.on_fetch_error(cache->observer.arg, kd_instance_name(entry->route->source),
                                        entry->workload, entry->error_message);
     if (entry->failures++ == 0) {
         entry->failing_since_ms = kd_time_now_ms();

@@ -546,11 +546,11 @@ static int open_instance(struct kd_scaler *scaler, const struct kd_config *confi
         prefix_origin(err, err_len, file, line);
         return r;
     }
-    struct kd_plugin_setting settings[KD_PLUGIN_SETTINGS_N + 1];
+    struct kd_plugin_settings settings;
     const struct kd_instance_args args = {
         .group = group,
         .host_keys = keys,
-        .settings = kd_plugin_settings_fill(config, settings),
+        .settings = kd_plugin_settings_fill(config, &settings),
         .base = scaler->base,
     };
     r = kd_instance_create(handle, name, &args, ret_instance, err, err_len);

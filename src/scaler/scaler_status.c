@@ -76,7 +76,7 @@ void kd_status_tracker_destroy(struct kd_status_tracker *tracker)
 static struct tracked_source *tracked(const struct kd_status_tracker *t, const char *name)
 {
     for (size_t i = 0; i < t->n_sources; i++) {
-        if (strcmp(t->sources[i].instance->name, name) == 0)
+        if (strcmp(kd_instance_name(t->sources[i].instance), name) == 0)
             return &t->sources[i];
     }
     return NULL;
@@ -153,8 +153,8 @@ static void fill_source(const struct kd_scaler_parts *parts, size_t i, struct kd
     const struct tracked_source *t = &parts->tracker->sources[i];
 
     *s = (struct kd_status_source){
-        .name = inst->name,
-        .plugin = inst->plugin->name,
+        .name = kd_instance_name(inst),
+        .plugin = kd_instance_plugin_name(inst),
         .failing = t->failing,
         .failing_since_ms = t->failing_since_ms,
         .last_error = t->last_error,
@@ -176,7 +176,7 @@ static void count_entry(struct kd_status_snapshot *snap, const struct kd_cache_v
 {
     for (size_t i = 0; i < snap->n_sources; i++) {
         struct kd_status_source *s = &snap->sources[i];
-        if (strcmp(s->name, view->route->source->name) == 0) {
+        if (strcmp(s->name, kd_instance_name(view->route->source)) == 0) {
             s->workloads++;
             s->cached += view->forecast != NULL;
             s->in_flight += view->in_flight;
@@ -198,8 +198,8 @@ static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int6
     *w = (struct kd_status_workload){
         .name = view->workload,
         .route = route->match,
-        .source = route->source->name,
-        .policy = policy->name,
+        .source = kd_instance_name(route->source),
+        .policy = kd_instance_name(policy),
         .lead_time_ms = settings.lead_time_ms,
         .stale_after_ms = kd_settings_stale_after_ms(&settings, f ? f->step_seconds : 0),
         .fallback_replicas = route->fallback_replicas,

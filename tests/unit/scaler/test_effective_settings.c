@@ -23,7 +23,7 @@
 struct fixture {
     struct fake_source fs;
     struct fake_policy fp_a, fp_b;
-    struct kd_instance src, pol_a, pol_b;
+    struct kd_instance *src, *pol_a, *pol_b;
     struct kd_instance *policies[2];
     struct kd_routes routes;
 };
@@ -36,15 +36,15 @@ static int setup(void **state)
 
     f->fp_a.lookahead_ms = 300000;
     f->fp_b.lookahead_ms = 900000;
-    fake_instance(&f->src, "fake", &fake_source_plugin, &f->fs, NULL);
-    fake_instance(&f->pol_a, "lookahead", &fake_policy_plugin, &f->fp_a, NULL);
-    fake_instance(&f->pol_b, "p90", &fake_policy_plugin, &f->fp_b, NULL);
-    f->policies[0] = &f->pol_a;
-    f->policies[1] = &f->pol_b;
+    f->src = fake_instance("fake", &fake_source_plugin, &f->fs, NULL);
+    f->pol_a = fake_instance("lookahead", &fake_policy_plugin, &f->fp_a, NULL);
+    f->pol_b = fake_instance("p90", &fake_policy_plugin, &f->fp_b, NULL);
+    f->policies[0] = f->pol_a;
+    f->policies[1] = f->pol_b;
     kd_routes_init(&f->routes);
     f->routes.policies = f->policies;
     f->routes.n_policies = 2;
-    assert_int_equal(kd_routes_add(&f->routes, "web-*", &f->src, &f->pol_a, &timing, -1, -1), 0);
+    assert_int_equal(kd_routes_add(&f->routes, "web-*", f->src, f->pol_a, &timing, -1, -1), 0);
     *state = f;
     return 0;
 }
@@ -54,6 +54,9 @@ static int teardown(void **state)
     struct fixture *f = *state;
 
     kd_routes_fini(&f->routes);
+    kd_instance_destroy(f->src);
+    kd_instance_destroy(f->pol_a);
+    kd_instance_destroy(f->pol_b);
     free(f);
     return 0;
 }
@@ -75,7 +78,7 @@ static void test_defaults_and_origins(void **state)
 
     assert_int_equal(
         kd_settings_resolve(&f->routes.routes[0], &f->routes, NULL, &s, err, sizeof(err)), 0);
-    assert_ptr_equal(s.policy, &f->pol_a);
+    assert_ptr_equal(s.policy, f->pol_a);
     assert_int_equal(s.lead_time_ms, 300000);
     assert_int_equal(s.stale_after_ms, -1);
     assert_int_equal(s.fallback_replicas, -1);
@@ -139,7 +142,7 @@ static void test_allowed_overrides(void **state)
 
     /* policy: another configured one, whose lead time then applies; activation lead follows */
     assert_int_equal(resolve(f, KD_OVERRIDE_POLICY, "p90", &s, err, sizeof(err)), 0);
-    assert_ptr_equal(s.policy, &f->pol_b);
+    assert_ptr_equal(s.policy, f->pol_b);
     assert_int_equal(s.lead_time_ms, 900000);
     assert_int_equal(s.activation_lead_ms, 900000);
     assert_int_equal(s.origin[KD_EFF_POLICY], KD_ORIGIN_METADATA);
@@ -215,7 +218,7 @@ static void test_refusals(void **state)
         if (strcmp(err, rows[i].message) != 0)
             fail_msg("row %zu:\n got: %s\nwant: %s", i, err, rows[i].message);
         /* the route's own settings are still filled in */
-        assert_ptr_equal(s.policy, &f->pol_a);
+        assert_ptr_equal(s.policy, f->pol_a);
         assert_int_equal(s.lead_time_ms, 300000);
     }
 }
