@@ -18,6 +18,7 @@
 #include "grpc/grpc_call.h"
 #include "grpc/grpc_conn.h"
 #include "grpc/grpc_server_impl.h"
+#include "grpc/tls.h"
 #include "util/addr.h"
 #include "util/pool.h"
 
@@ -51,6 +52,12 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     (void)addrlen;
 
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (server->tls) {
+        /* HTTP/2 starts in on_tls_ready, once the handshake selected h2. */
+        if (kd_tls_acceptor_accept(server->tls_acceptor, server->tls, fd) != 0)
+            KD_GRPC_LOG_WARN("out of memory accepting a connection");
+        return;
+    }
     struct bufferevent *bev =
         bufferevent_socket_new(server->base, fd, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!bev) {
@@ -60,6 +67,21 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     }
     if (kd_grpc_conn_create(server, bev) != 0)
         KD_GRPC_LOG_WARN("out of memory accepting a connection");
+}
+
+static void on_tls_ready(struct bufferevent *bev, void *arg)
+{
+    if (kd_grpc_conn_create(arg, bev) != 0)
+        KD_GRPC_LOG_WARN("out of memory accepting a connection");
+}
+
+int kd_grpc_server_set_tls(struct kd_grpc_server *server, struct kd_tls *tls)
+{
+    if (tls && !server->tls_acceptor &&
+        kd_tls_acceptor_create(server->base, on_tls_ready, server, &server->tls_acceptor) != 0)
+        return -ENOMEM;
+    server->tls = tls;
+    return 0;
 }
 
 static void on_accept_error(struct evconnlistener *listener, void *arg)
@@ -253,6 +275,7 @@ void kd_grpc_server_destroy(struct kd_grpc_server *server)
     if (!server)
         return;
     free_all_conns(server);
+    kd_tls_acceptor_destroy(server->tls_acceptor);
     if (server->listener)
         evconnlistener_free(server->listener);
     evtimer_del(&server->goaway_ev);
@@ -312,6 +335,8 @@ void kd_grpc_server_drain(struct kd_grpc_server *server, int64_t grace_ms, void 
         evconnlistener_free(server->listener);
         server->listener = NULL;
     }
+    if (server->tls_acceptor)
+        kd_tls_acceptor_drop_all(server->tls_acceptor); /* no HTTP/2 yet: nothing to finish */
     if (grace_ms < 0)
         grace_ms = 0;
     KD_LIST_FOR_EACH_SAFE(node, tmp, &server->conns) {

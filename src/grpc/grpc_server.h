@@ -115,6 +115,13 @@ int kd_grpc_server_relisten(struct kd_grpc_server *server, const char *address);
 int kd_grpc_server_reconfigure(struct kd_grpc_server *server,
                                const struct kd_grpc_server_config *cfg);
 
+/* Serve TLS with ALPN h2 (grpc/tls.h) on connections accepted from now on, or h2c again with
+ * NULL. `tls` is borrowed until the next call or destroy; connections and handshakes already
+ * under way keep the material they started with, so the previous one may be destroyed at
+ * once. -ENOMEM. */
+struct kd_tls;
+int kd_grpc_server_set_tls(struct kd_grpc_server *server, struct kd_tls *tls);
+
 /* Open connections, for metrics. */
 size_t kd_grpc_server_connections(const struct kd_grpc_server *server);
 

@@ -27,6 +27,8 @@
 
 struct evconnlistener;
 struct kd_pool;
+struct kd_tls;
+struct kd_tls_acceptor;
 
 struct kd_grpc_server {
     struct event_base *base;
@@ -38,6 +40,8 @@ struct kd_grpc_server {
     struct evconnlistener *listener;
     int port;
     struct kd_grpc_router router;
+    struct kd_tls *tls;                   /* NULL: h2c */
+    struct kd_tls_acceptor *tls_acceptor; /* handshakes before kd_grpc_conn_create */
 
     struct kd_list conns; /* struct kd_grpc_conn.link */
     size_t n_conns;

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "util/errbuf.h"
+#include "util/list.h"
 #include "util/log.h"
 
 #define LOG_DEBUG(...)                                                                             \
@@ -579,4 +580,127 @@ void kd_tls_handshake_failed(struct bufferevent *bev, short events)
                  X509_verify_cert_error_string(verify));
     else
         LOG_INFO("TLS handshake with %s failed: %s", peer, reason);
+}
+
+/* ---- Handshakes ---------------------------------------------------------------------------- */
+
+struct kd_tls_acceptor {
+    struct event_base *base;
+    void (*ready)(struct bufferevent *bev, void *arg);
+    void *arg;
+    struct kd_list pending; /* struct handshake.link */
+    size_t n_pending;
+};
+
+struct handshake {
+    struct kd_list link;
+    struct kd_tls_acceptor *acceptor;
+    struct bufferevent *bev;
+};
+
+static void handshake_free(struct handshake *hs)
+{
+    kd_list_remove(&hs->link);
+    hs->acceptor->n_pending--;
+    bufferevent_free(hs->bev);
+    free(hs);
+}
+
+/* Application data that arrives with the client's Finished is read before our CONNECTED
+ * callback runs. libevent only remembers it for a bufferevent that has a read callback, and
+ * then runs the connection's (set by `ready`) after CONNECTED. */
+static void on_handshake_read(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    (void)arg;
+}
+
+static void on_handshake_event(struct bufferevent *bev, short events, void *arg)
+{
+    struct handshake *hs = arg;
+    struct kd_tls_acceptor *acceptor = hs->acceptor;
+
+    if (events & BEV_EVENT_CONNECTED) {
+        if (!kd_tls_handshake_done(bev)) {
+            handshake_free(hs);
+            return;
+        }
+        kd_list_remove(&hs->link);
+        acceptor->n_pending--;
+        free(hs);
+        bufferevent_setcb(bev, on_handshake_read, NULL, NULL, NULL);
+        bufferevent_set_timeouts(bev, NULL, NULL);
+        acceptor->ready(bev, acceptor->arg);
+        return;
+    }
+    if (events & BEV_EVENT_TIMEOUT) {
+        char peer[NI_MAXHOST + NI_MAXSERV + 4];
+        SSL *ssl = bufferevent_openssl_get_ssl(bev);
+        peer_text(ssl, peer, sizeof(peer));
+        LOG_DEBUG("%s: no TLS handshake within %d ms, closing", peer, KD_TLS_HANDSHAKE_TIMEOUT_MS);
+    } else if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+        kd_tls_handshake_failed(bev, events);
+    }
+    handshake_free(hs);
+}
+
+int kd_tls_acceptor_create(struct event_base *base,
+                           void (*ready)(struct bufferevent *bev, void *arg), void *arg,
+                           struct kd_tls_acceptor **ret_acceptor)
+{
+    struct kd_tls_acceptor *acceptor = calloc(1, sizeof(*acceptor));
+    if (!acceptor)
+        return -ENOMEM;
+    acceptor->base = base;
+    acceptor->ready = ready;
+    acceptor->arg = arg;
+    kd_list_init(&acceptor->pending);
+    *ret_acceptor = acceptor;
+    return 0;
+}
+
+int kd_tls_acceptor_accept(struct kd_tls_acceptor *acceptor, struct kd_tls *tls, evutil_socket_t fd)
+{
+    struct handshake *hs = calloc(1, sizeof(*hs));
+    if (!hs)
+        goto fail_hs;
+    hs->acceptor = acceptor;
+    hs->bev = kd_tls_bufferevent_new(tls, acceptor->base, fd,
+                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+    if (!hs->bev)
+        goto fail_bev;
+    kd_list_push_back(&acceptor->pending, &hs->link);
+    acceptor->n_pending++;
+    struct timeval tv = {KD_TLS_HANDSHAKE_TIMEOUT_MS / 1000,
+                         (KD_TLS_HANDSHAKE_TIMEOUT_MS % 1000) * 1000};
+    bufferevent_set_timeouts(hs->bev, &tv, &tv);
+    bufferevent_setcb(hs->bev, on_handshake_read, NULL, on_handshake_event, hs);
+    bufferevent_enable(hs->bev, EV_READ | EV_WRITE);
+    return 0;
+
+fail_bev:
+    free(hs);
+fail_hs:
+    evutil_closesocket(fd);
+    return -ENOMEM;
+}
+
+size_t kd_tls_acceptor_pending(const struct kd_tls_acceptor *acceptor)
+{
+    return acceptor->n_pending;
+}
+
+void kd_tls_acceptor_drop_all(struct kd_tls_acceptor *acceptor)
+{
+    struct kd_list *node;
+    while ((node = kd_list_first(&acceptor->pending)))
+        handshake_free(KD_CONTAINER_OF(node, struct handshake, link));
+}
+
+void kd_tls_acceptor_destroy(struct kd_tls_acceptor *acceptor)
+{
+    if (!acceptor)
+        return;
+    kd_tls_acceptor_drop_all(acceptor);
+    free(acceptor);
 }

@@ -89,6 +89,34 @@ void kd_tls_destroy(struct kd_tls *tls);
 
 /* ---- For the listener ---------------------------------------------------------------------- */
 
+/* A TLS handshake that has not finished within this is dropped (no bytes, a slow client). */
+#define KD_TLS_HANDSHAKE_TIMEOUT_MS 10000
+
+/*
+ * Handshakes in progress on accepted sockets. Each runs on the material current when its
+ * socket was accepted; when it completes with ALPN h2, `ready` gets the bufferevent (ready's
+ * to own from then on, callbacks unset, reading and writing enabled). Failures, refusals and
+ * timeouts are logged (kd_tls_handshake_done / _failed) and the socket is closed.
+ */
+struct kd_tls_acceptor;
+
+int kd_tls_acceptor_create(struct event_base *base,
+                           void (*ready)(struct bufferevent *bev, void *arg), void *arg,
+                           struct kd_tls_acceptor **ret_acceptor);
+
+/* Start a handshake on `fd` (owned from now on: closed on every failure). -ENOMEM. */
+int kd_tls_acceptor_accept(struct kd_tls_acceptor *acceptor, struct kd_tls *tls,
+                           evutil_socket_t fd);
+
+/* Handshakes not finished yet. */
+size_t kd_tls_acceptor_pending(const struct kd_tls_acceptor *acceptor);
+
+/* Close every pending handshake (drain, shutdown). */
+void kd_tls_acceptor_drop_all(struct kd_tls_acceptor *acceptor);
+
+/* Closes pending handshakes. NULL is ignored. */
+void kd_tls_acceptor_destroy(struct kd_tls_acceptor *acceptor);
+
 /* A server-side SSL on the current context (the caller owns it), or NULL on ENOMEM. */
 struct ssl_st *kd_tls_ssl_new(struct kd_tls *tls);
 
