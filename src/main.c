@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "config/settings.h"
 #include "grpc/grpc_server.h"
+#include "grpc/tls.h"
 #include "ops/admin_http.h"
 #include "ops/metrics.h"
 #include "ops/process_stats.h"
@@ -55,6 +56,7 @@ struct daemon {
     struct event_base *base;
     struct kd_config *config;
     struct kd_grpc_server *grpc;
+    struct kd_tls *tls; /* NULL: h2c */
     struct kd_scaler *scaler;
     struct retired *retired;
     struct kd_health *health;
@@ -391,6 +393,77 @@ static void admin_start(struct daemon *d, const char *address)
     KD_INFO("admin http listening address=%s port=%d", address, kd_admin_http_port(admin));
 }
 
+/* ---- TLS on the gRPC port ------------------------------------------------------------------ */
+
+static void tls_config_of(const struct kd_config *config, struct kd_tls_config *tc)
+{
+    kd_tls_config_init(tc);
+    tc->cert_file = config->grpc_tls_cert;
+    tc->key_file = config->grpc_tls_key;
+    tc->client_ca_file = config->grpc_tls_client_ca;
+    if (kd_config_setting_text(config, "tls.client_auth"))
+        tc->client_auth = (enum kd_tls_client_auth)config->grpc_tls_client_auth;
+    else if (config->grpc_tls_client_ca)
+        tc->client_auth = KD_TLS_CLIENT_AUTH_REQUIRE;
+    tc->min_version = config->grpc_tls_min_version == 1 ? KD_TLS_1_3 : KD_TLS_1_2;
+}
+
+static bool tls_wanted(const struct kd_config *config)
+{
+    return config->grpc_tls_cert || config->grpc_tls_key || config->grpc_tls_client_ca ||
+           kd_config_setting_text(config, "tls.client_auth");
+}
+
+/* *ret_tls NULL when the config asks for no TLS. Errors name the tls group's file:line. */
+static int tls_create(const struct kd_config *config, struct event_base *base,
+                      struct kd_tls **ret_tls, char *err, size_t err_len)
+{
+    struct kd_tls_config tc;
+    char why[768];
+
+    *ret_tls = NULL;
+    if (!tls_wanted(config))
+        return 0;
+    tls_config_of(config, &tc);
+    int rc = kd_tls_create(base, &tc, ret_tls, why, sizeof(why));
+    if (rc < 0) {
+        config_setting_t *g = config_lookup((config_t *)&config->cfg, "tls");
+        if (g && config_setting_source_file(g))
+            snprintf(err, err_len, "%s:%d: tls: %s", config_setting_source_file(g),
+                     config_setting_source_line(g), why);
+        else
+            snprintf(err, err_len, "--grpc-tls-*: %s", why);
+    }
+    return rc;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static bool tls_same(const struct kd_config *a, const struct kd_config *b)
+{
+    struct kd_tls_config x, y;
+    tls_config_of(a, &x);
+    tls_config_of(b, &y);
+    return tls_wanted(a) == tls_wanted(b) && same_text(x.cert_file, y.cert_file) &&
+           same_text(x.key_file, y.key_file) && same_text(x.client_ca_file, y.client_ca_file) &&
+           x.client_auth == y.client_auth && x.min_version == y.min_version;
+}
+
+static const char *tls_summary(const struct kd_config *config)
+{
+    static char buf[64];
+    struct kd_tls_config tc;
+    if (!tls_wanted(config))
+        return "off";
+    tls_config_of(config, &tc);
+    snprintf(buf, sizeof(buf), "on client_auth=%s min_version=1.%d",
+             kd_tls_client_auth_name(tc.client_auth), tc.min_version == KD_TLS_1_3 ? 3 : 2);
+    return buf;
+}
+
 /* Everything a reload replaces is built beside the running one; nothing changes on error. */
 static void reload(struct daemon *d)
 {
@@ -411,11 +484,17 @@ static void reload(struct daemon *d)
     rc = kd_scaler_create(config, d->base, &scaler, err, sizeof(err));
     if (rc < 0)
         goto fail_scaler;
+    /* Other TLS settings: a new context, checked now. The same: the files are re-read after
+     * the swap, and a broken pair there keeps the running one without failing the reload. */
+    bool tls_changed = !tls_same(config, d->config);
+    struct kd_tls *tls = d->tls;
+    if (tls_changed && (rc = tls_create(config, d->base, &tls, err, sizeof(err))) < 0)
+        goto fail_retired;
     r = calloc(1, sizeof(*r));
     if (!r) {
         rc = -ENOMEM;
         snprintf(err, sizeof(err), "out of memory");
-        goto fail_retired;
+        goto fail_tls;
     }
     /* Forecasts from sources the edit left alone stay; those workloads need no fetch now. */
     size_t kept = kd_scaler_adopt(scaler, d->scaler);
@@ -427,7 +506,7 @@ static void reload(struct daemon *d)
             snprintf(err, sizeof(err), "%s: cannot listen on %s: %s",
                      config->path ? config->path : "<built-in>", config->listen, strerror(-rc));
             free(r);
-            goto fail_retired;
+            goto fail_tls;
         }
     }
 
@@ -442,7 +521,7 @@ static void reload(struct daemon *d)
             KD_ERROR("reload: cannot listen on %s again; serving %s", d->config->listen,
                      config->listen);
         free(r);
-        goto fail_retired;
+        goto fail_tls;
     }
     kd_scaler_set_observer(scaler, &d->observer);
     r->scaler = d->scaler;
@@ -456,6 +535,18 @@ static void reload(struct daemon *d)
     kd_log_setup(config->log_level, config->log_format);
     d->status.enabled = config->status;
     d->status.readyz_requires_sources = config->readyz_requires_sources;
+    if (!tls_changed && d->tls) {
+        kd_tls_reload(d->tls); /* logs the new material, or why the running one stays */
+    } else if (tls_changed && kd_grpc_server_set_tls(d->grpc, tls) == 0) {
+        KD_INFO("reload: TLS on the gRPC port %s (connections already open keep theirs)",
+                tls_summary(config));
+        kd_tls_destroy(d->tls);
+        d->tls = tls;
+    } else if (tls_changed) {
+        KD_ERROR("reload: out of memory switching TLS; the gRPC port keeps TLS %s",
+                 tls_summary(r->config));
+        kd_tls_destroy(tls);
+    }
     kd_grpc_server_config_init(&gcfg);
     gcfg.max_message_size = (size_t)config->max_message_size;
     gcfg.default_deadline_ms = config->default_deadline_ms;
@@ -478,6 +569,9 @@ static void reload(struct daemon *d)
             config->n_sources, config->n_policies, config->n_workloads, kept);
     return;
 
+fail_tls:
+    if (tls != d->tls)
+        kd_tls_destroy(tls);
 fail_retired:
     kd_scaler_destroy(scaler);
 fail_scaler:
@@ -520,6 +614,7 @@ static void daemon_teardown(struct daemon *d)
     kd_health_destroy(d->health);
     /* Closes every call, so retired scalers have none left. */
     kd_grpc_server_destroy(d->grpc);
+    kd_tls_destroy(d->tls);
     while (d->retired) {
         struct retired *r = d->retired;
         d->retired = r->next;
@@ -547,6 +642,8 @@ static int daemon_start(struct daemon *d, const struct options *opts)
         return -ENOMEM;
     }
     rc = kd_scaler_create(d->config, d->base, &d->scaler, err, sizeof(err));
+    if (rc == 0)
+        rc = tls_create(d->config, d->base, &d->tls, err, sizeof(err));
     if (rc != 0) {
         KD_ERROR("%s", err);
         return rc;
@@ -559,6 +656,8 @@ static int daemon_start(struct daemon *d, const struct options *opts)
     gcfg.max_message_size = (size_t)d->config->max_message_size;
     gcfg.default_deadline_ms = d->config->default_deadline_ms;
     rc = kd_grpc_server_create(d->base, &gcfg, &d->grpc);
+    if (rc == 0 && d->tls)
+        rc = kd_grpc_server_set_tls(d->grpc, d->tls);
     if (rc != 0) {
         KD_ERROR("cannot create the gRPC server: %s", strerror(-rc));
         return rc;
@@ -587,8 +686,8 @@ static int daemon_start(struct daemon *d, const struct options *opts)
         KD_ERROR("cannot listen on %s: %s", d->config->listen, strerror(-rc));
         return rc;
     }
-    KD_INFO("grpc server listening address=%s port=%d", d->config->listen,
-            kd_grpc_server_port(d->grpc));
+    KD_INFO("grpc server listening address=%s port=%d tls=%s", d->config->listen,
+            kd_grpc_server_port(d->grpc), tls_summary(d->config));
     /* Ready from here: the config is loaded and every source instance was created. */
     admin_start(d, d->config->http_listen);
 

@@ -123,6 +123,12 @@ struct kd_config {
     char *path;     /* NULL for the built-in configuration */
     char *base_dir; /* relative paths (plugin_dir, plugin files) resolve against this */
     char *listen;
+    /* TLS on the gRPC listener (group "tls", flags --grpc-tls-*): off without a cert. */
+    char *grpc_tls_cert;
+    char *grpc_tls_key;
+    char *grpc_tls_client_ca;
+    int grpc_tls_client_auth; /* none|optional|require; "tls.client_auth" text NULL: not given */
+    int grpc_tls_min_version; /* 0: TLS 1.2, 1: TLS 1.3 */
     char *http_listen;
     char *plugin_dir; /* absolute after load */
     enum kd_log_level log_level;

@@ -60,6 +60,27 @@ struct kd_tls {
 /* The SSL's "refusal already logged" flag (the ALPN callback logs; the handshake error after
  * it must not log again). */
 static int g_logged_index = -1;
+/* The SSL's peer address as text, taken at accept: getpeername() fails once the peer left. */
+static int g_peer_index = -1;
+
+static void free_peer(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+    (void)parent;
+    (void)ad;
+    (void)idx;
+    (void)argl;
+    (void)argp;
+    free(ptr);
+}
+
+static int init_indexes(void)
+{
+    if (g_logged_index < 0)
+        g_logged_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+    if (g_peer_index < 0)
+        g_peer_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_peer);
+    return g_logged_index < 0 || g_peer_index < 0 ? -ENOMEM : 0;
+}
 
 static const char *const file_roles[N_FILES] = {"cert", "key", "client_ca"};
 
@@ -206,10 +227,11 @@ static void peer_text(SSL *ssl, char *buf, size_t size)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     char host[NI_MAXHOST], port[NI_MAXSERV];
+    const char *known = g_peer_index >= 0 ? SSL_get_ex_data(ssl, g_peer_index) : NULL;
     int fd = SSL_get_fd(ssl);
 
-    kd_errbuf_printf(buf, size, "?");
-    if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+    kd_errbuf_printf(buf, size, "%s", known ? known : "?");
+    if (known || fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
         return;
     if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
                     NI_NUMERICHOST | NI_NUMERICSERV) != 0)
@@ -319,10 +341,11 @@ static int build_ctx(const struct kd_tls_config *cfg, SSL_CTX **ret_ctx, char *e
         rc = fail_file(FILE_KEY, cfg->key_file, err, err_len);
         goto fail;
     }
+    /* A key of another type (EC for an RSA certificate) loads; this catches it too. */
     if (ERR_peek_error() != 0 || SSL_CTX_check_private_key(ctx) != 1) {
-        openssl_reason(reason, sizeof(reason));
-        kd_errbuf_printf(err, err_len, "key \"%s\" does not match cert \"%s\": %s", cfg->key_file,
-                         cfg->cert_file, reason);
+        ERR_clear_error();
+        kd_errbuf_printf(err, err_len, "key \"%s\" does not match cert \"%s\"", cfg->key_file,
+                         cfg->cert_file);
         rc = -EPROTO;
         goto fail;
     }
@@ -421,12 +444,9 @@ int kd_tls_create(struct event_base *base, const struct kd_tls_config *cfg, stru
     int rc = kd_tls_config_check(cfg, err, err_len);
     if (rc != 0)
         return rc;
-    if (g_logged_index < 0) {
-        g_logged_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-        if (g_logged_index < 0) {
-            kd_errbuf_printf(err, err_len, "out of memory");
-            return -ENOMEM;
-        }
+    if (init_indexes() != 0) {
+        kd_errbuf_printf(err, err_len, "out of memory");
+        return -ENOMEM;
     }
 
     struct kd_tls *tls = calloc(1, sizeof(*tls));
@@ -545,15 +565,46 @@ bool kd_tls_handshake_done(struct bufferevent *bev)
     return false;
 }
 
+/* What an operator can do about a handshake failure, by OpenSSL reason; NULL: nothing to add. */
+static const char *hint(int reason)
+{
+    switch (reason) {
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+        return "a plaintext client on the TLS port?";
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return "client_auth require: the client must present a certificate from client_ca";
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+        return "the client offers no TLS version at or above min_version";
+    case SSL_R_NO_SHARED_CIPHER:
+        return "no cipher suite in common";
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+#endif
+    case SSL_AD_REASON_OFFSET + SSL_AD_BAD_CERTIFICATE:
+    case SSL_AD_REASON_OFFSET + SSL_AD_UNKNOWN_CA:
+    case SSL_AD_REASON_OFFSET + SSL_AD_CERTIFICATE_UNKNOWN:
+    case SSL_AD_REASON_OFFSET + SSL_AD_CERTIFICATE_EXPIRED:
+        return "the client gave up on the server certificate: does it trust the CA (caCert) "
+               "and does the certificate name the host in its scalerAddress?";
+    default:
+        return NULL;
+    }
+}
+
 void kd_tls_handshake_failed(struct bufferevent *bev, short events)
 {
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     char peer[NI_MAXHOST + NI_MAXSERV + 4], reason[256];
     unsigned long code, last = 0;
 
-    /* libevent moved the errors off OpenSSL's queue; take the most specific (the last). */
-    while ((code = bufferevent_get_openssl_error(bev)) != 0)
-        last = code;
+    /* libevent moved OpenSSL's queue into the bufferevent, after SSL_get_error()'s small code
+     * (no library); they come back newest first. Keep the oldest real one: the innermost. */
+    while ((code = bufferevent_get_openssl_error(bev)) != 0) {
+        if (ERR_GET_LIB(code) != 0)
+            last = code;
+    }
     ERR_clear_error();
     if (!ssl || SSL_get_ex_data(ssl, g_logged_index))
         return;
@@ -567,17 +618,12 @@ void kd_tls_handshake_failed(struct bufferevent *bev, short events)
     }
     const char *r = ERR_reason_error_string(last);
     kd_errbuf_printf(reason, sizeof(reason), "%s", r ? r : "unknown error");
-    int why = ERR_GET_REASON(last);
-    bool plaintext = ERR_GET_LIB(last) == ERR_LIB_SSL &&
-                     (why == SSL_R_WRONG_VERSION_NUMBER || why == SSL_R_HTTP_REQUEST ||
-                      why == SSL_R_PACKET_LENGTH_TOO_LONG);
     long verify = SSL_get_verify_result(ssl);
-    if (plaintext)
-        LOG_INFO("TLS handshake with %s failed: %s (a plaintext client on the TLS port?)", peer,
-                 reason);
-    else if (verify != X509_V_OK)
+    if (verify != X509_V_OK)
         LOG_INFO("TLS handshake with %s failed: %s: client certificate: %s", peer, reason,
                  X509_verify_cert_error_string(verify));
+    else if (ERR_GET_LIB(last) == ERR_LIB_SSL && hint(ERR_GET_REASON(last)))
+        LOG_INFO("TLS handshake with %s failed: %s (%s)", peer, reason, hint(ERR_GET_REASON(last)));
     else
         LOG_INFO("TLS handshake with %s failed: %s", peer, reason);
 }
@@ -669,6 +715,12 @@ int kd_tls_acceptor_accept(struct kd_tls_acceptor *acceptor, struct kd_tls *tls,
                                      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!hs->bev)
         goto fail_bev;
+    SSL *ssl = bufferevent_openssl_get_ssl(hs->bev);
+    char peer[NI_MAXHOST + NI_MAXSERV + 4];
+    peer_text(ssl, peer, sizeof(peer));
+    char *copy = strdup(peer);
+    if (copy && !SSL_set_ex_data(ssl, g_peer_index, copy))
+        free(copy);
     kd_list_push_back(&acceptor->pending, &hs->link);
     acceptor->n_pending++;
     struct timeval tv = {KD_TLS_HANDSHAKE_TIMEOUT_MS / 1000,

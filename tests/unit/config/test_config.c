@@ -189,13 +189,13 @@ struct error_case {
 
 static const struct error_case error_cases[] = {
     {"lisen = \"x\";\n" GOOD_TAIL,
-     "%s:1: unknown setting \"lisen\"; allowed: listen, http_listen, plugin_dir, log_level, "
+     "%s:1: unknown setting \"lisen\"; allowed: listen, tls, http_listen, plugin_dir, log_level, "
      "log_format, reflection, max_message_size, default_deadline, shutdown_timeout, status, "
      "readyz_requires_sources, limits, sources, policies, workloads"},
     {"lead_time = \"5m\";\n" GOOD_TAIL,
-     "%s:1: unknown setting \"lead_time\"; allowed: listen, http_listen, plugin_dir, log_level, "
-     "log_format, reflection, max_message_size, default_deadline, shutdown_timeout, status, "
-     "readyz_requires_sources, limits, sources, policies, workloads"},
+     "%s:1: unknown setting \"lead_time\"; allowed: listen, tls, http_listen, plugin_dir, "
+     "log_level, log_format, reflection, max_message_size, default_deadline, shutdown_timeout, "
+     "status, readyz_requires_sources, limits, sources, policies, workloads"},
     {"listen = 50051;\n" GOOD_TAIL, "%s:1: listen: expected a string like \"0.0.0.0:50051\""},
     {"\nhttp_listen = true;\n" GOOD_TAIL,
      "%s:2: http_listen: expected a string like \"0.0.0.0:8082\""},
