@@ -128,12 +128,20 @@ static void render_workload(struct builder *b, cJSON *arr, const struct kd_statu
     add_text(b, o, "route", w->route);
     add_text(b, o, "source", w->source);
     add_text(b, o, "policy", w->policy);
+    add_text(b, o, "mode", w->mode);
     add_number(b, o, "lead_time_ms", (double)w->lead_time_ms);
     add_number(b, o, "stale_after_ms", (double)w->stale_after_ms);
     if (w->fallback_replicas >= 0)
         add_number(b, o, "fallback_replicas", (double)w->fallback_replicas);
     else
         check(b, cJSON_AddNullToObject(o, "fallback_replicas"));
+    add_text(b, o, "on_stale", w->on_stale);
+    add_text(b, o, "activation", w->activation);
+    add_number(b, o, "activation_lead_ms", (double)w->activation_lead_ms);
+    add_number(b, o, "activation_threshold", w->activation_threshold);
+    cJSON *origins = add_object(b, o, "origins");
+    for (size_t i = 0; i < w->n_origins; i++)
+        add_text(b, origins, w->origins[i].setting, w->origins[i].origin);
 
     if (w->has_forecast) {
         cJSON *f = add_object(b, o, "forecast");
@@ -156,6 +164,22 @@ static void render_workload(struct builder *b, cJSON *arr, const struct kd_statu
         check(b, cJSON_AddNullToObject(o, "forecast"));
     }
 
+    if (w->has_window) {
+        cJSON *win = add_object(b, o, "window");
+        int64_t step_ms = w->step_s * 1000;
+        add_number(b, win, "first", (double)w->window_first);
+        add_number(b, win, "last", (double)w->window_last);
+        add_time(b, win, "first_at", w->generated_at_ms + (int64_t)(w->window_first + 1) * step_ms);
+        add_time(b, win, "last_at", w->generated_at_ms + (int64_t)(w->window_last + 1) * step_ms);
+    } else {
+        check(b, cJSON_AddNullToObject(o, "window"));
+    }
+    if (w->has_policy_value)
+        add_number(b, o, "policy_value", w->policy_value);
+    else
+        check(b, cJSON_AddNullToObject(o, "policy_value"));
+    check(b, cJSON_AddBoolToObject(o, "exhausted", w->exhausted));
+
     cJSON *a = add_object(b, o, "answer");
     add_number(b, a, "code", w->answer_code);
     add_text(b, a, "status", w->answer_status);
@@ -165,6 +189,21 @@ static void render_workload(struct builder *b, cJSON *arr, const struct kd_statu
         add_text(b, a, "message", w->answer_message);
     check(b, cJSON_AddBoolToObject(o, "stale", w->stale));
     check(b, cJSON_AddBoolToObject(o, "active", w->active));
+    add_time(b, o, "next_activation", w->next_activation_ms);
+    if (w->last_metrics_ms) {
+        cJSON *m = add_object(b, o, "last_metrics");
+        add_time(b, m, "at", w->last_metrics_ms);
+        add_number(b, m, "code", w->last_metrics_code);
+    } else {
+        check(b, cJSON_AddNullToObject(o, "last_metrics"));
+    }
+    if (w->last_activity_ms) {
+        cJSON *m = add_object(b, o, "last_activity");
+        add_time(b, m, "at", w->last_activity_ms);
+        check(b, cJSON_AddBoolToObject(m, "active", w->last_active));
+    } else {
+        check(b, cJSON_AddNullToObject(o, "last_activity"));
+    }
 
     cJSON *f = add_object(b, o, "fetch");
     check(b, cJSON_AddBoolToObject(f, "in_flight", w->fetching));

@@ -7,6 +7,7 @@
 #include "scaler/scaler_status.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,24 +186,63 @@ static void count_entry(struct kd_status_snapshot *snap, const struct kd_cache_v
     }
 }
 
+static const char *mode_name(enum kd_route_mode mode)
+{
+    return mode == KD_MODE_SHADOW ? "shadow" : "active";
+}
+
+static const char *activation_name(enum kd_activation activation)
+{
+    return activation == KD_ACTIVATION_DEMAND ? "demand" : "fresh";
+}
+
+static const char *on_stale_name(enum kd_on_stale on_stale)
+{
+    return on_stale == KD_ON_STALE_INACTIVE ? "inactive" : "error";
+}
+
+_Static_assert(KD_EFF_COUNT <= KD_STATUS_MAX_ORIGINS, "KD_STATUS_MAX_ORIGINS too small");
+
+static void fill_settings(const struct kd_settings *settings, int64_t step_s,
+                          struct kd_status_workload *w)
+{
+    w->policy = settings->policy ? kd_instance_name(settings->policy) : "";
+    w->lead_time_ms = settings->lead_time_ms;
+    w->stale_after_ms = kd_settings_stale_after_ms(settings, step_s);
+    w->fallback_replicas = settings->fallback_replicas;
+    w->mode = mode_name(settings->mode);
+    w->activation = activation_name(settings->activation);
+    w->on_stale = on_stale_name(settings->on_stale);
+    w->activation_lead_ms = settings->activation_lead_ms;
+    w->activation_threshold = settings->activation_threshold;
+    w->n_origins = KD_EFF_COUNT;
+    for (size_t i = 0; i < KD_EFF_COUNT; i++) {
+        w->origins[i].setting = kd_effective_setting_names[i];
+        w->origins[i].origin = kd_setting_origin_name(settings->origin[i]);
+    }
+}
+
 static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int64_t mono_ms,
                           char *message, size_t message_len, struct kd_status_workload *w)
 {
     const struct kd_route *route = view->route;
-    const struct kd_instance *policy = route->policy;
     const struct kd_forecast *f = view->forecast;
-    struct kd_settings settings; /* the route's own, without any ScaledObject's overrides */
+    const struct kd_workload_answer *metrics =
+        view->answers ? &view->answers[KD_ANSWER_METRICS] : NULL;
+    const struct kd_workload_answer *activity =
+        view->answers ? &view->answers[KD_ANSWER_ACTIVITY] : NULL;
+    struct kd_settings route_settings, settings, activity_settings;
 
-    kd_settings_resolve(route, NULL, NULL, &settings, NULL, 0);
+    /* The answer is computed with what KEDA's last calls carried (their ScaledObject's
+     * overrides), so that it is the one KEDA gets; before any call, with the route's. */
+    kd_settings_resolve(route, NULL, NULL, &route_settings, NULL, 0);
+    settings = metrics && metrics->at_ms ? metrics->settings : route_settings;
+    activity_settings = activity && activity->at_ms ? activity->settings : settings;
 
     *w = (struct kd_status_workload){
         .name = view->workload,
         .route = route->match,
         .source = kd_instance_name(route->source),
-        .policy = kd_instance_name(policy),
-        .lead_time_ms = settings.lead_time_ms,
-        .stale_after_ms = kd_settings_stale_after_ms(&settings, f ? f->step_seconds : 0),
-        .fallback_replicas = route->fallback_replicas,
         .fetching = view->in_flight,
         .failures = view->failures,
         .failing_since_ms = view->failing_since_ms,
@@ -213,6 +253,15 @@ static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int6
             view->refresh_due_mono_ms ? now_ms + (view->refresh_due_mono_ms - mono_ms) : 0,
         .answer_message = message,
     };
+    fill_settings(&settings, f ? f->step_seconds : 0, w);
+    if (metrics && metrics->at_ms) {
+        w->last_metrics_ms = metrics->at_ms;
+        w->last_metrics_code = (int)metrics->status;
+    }
+    if (activity && activity->at_ms) {
+        w->last_activity_ms = activity->at_ms;
+        w->last_active = activity->active;
+    }
     if (f) {
         w->has_forecast = true;
         w->generated_at_ms = f->generated_at_ms;
@@ -248,12 +297,26 @@ static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int6
     w->answer_status = kd_grpc_status_name(reply.status);
     w->answer_value = reply.status == KD_GRPC_OK ? reply.value : 0;
     w->stale = reply.stale;
+    w->exhausted = reply.exhausted;
+    if (!isnan(reply.policy_value)) {
+        w->has_policy_value = true;
+        w->policy_value = reply.policy_value;
+    }
+    if (f && reply.window_first >= 0 && reply.window_last >= reply.window_first &&
+        (size_t)reply.window_last < f->n_desired_replicas) {
+        w->has_window = true;
+        w->window_first = (size_t)reply.window_first;
+        w->window_last = (size_t)reply.window_last;
+    }
     snprintf(message, message_len, "%s", reply.status == KD_GRPC_OK ? "" : reply.message);
     kd_external_scaler_reply_fini(&reply);
     kd_external_scaler_reply_init(&reply);
     if (name && (view->forecast || view->error)) {
-        kd_external_scaler_answer_is_active(&request, view, &settings, now_ms, &reply);
+        request.method = KD_SCALER_IS_ACTIVE;
+        kd_external_scaler_answer_is_active(&request, view, &activity_settings, now_ms, &reply);
         w->active = reply.status == KD_GRPC_OK && reply.active;
+        if (reply.next_activation_ms > 0)
+            w->next_activation_ms = reply.next_activation_ms;
     }
     kd_external_scaler_reply_fini(&reply);
     free(name);

@@ -16,6 +16,8 @@ struct kd_instance;
 struct kd_cache_observer;
 struct kd_status_tracker;
 
+#define KD_STATUS_MAX_ORIGINS 16
+
 enum kd_status_fetch_result {
     KD_STATUS_FETCH_SUCCESS,
     KD_STATUS_FETCH_ERROR,
@@ -77,17 +79,39 @@ struct kd_status_workload {
     size_t n_points;
     const int64_t *desired_replicas; /* n_points; the plan for generated_at + (i + 1) * step */
 
+    /* The effective settings (the last GetMetrics call's, with its ScaledObject's allowed
+     * overrides; the route's before any call) and where each came from. */
+    const char *mode;       /* "active" or "shadow" */
+    const char *activation; /* "fresh" or "demand" */
+    const char *on_stale;   /* "error" or "inactive" */
+    int64_t activation_lead_ms;
+    double activation_threshold;
+    size_t n_origins;
+    struct {
+        const char *setting; /* "lead_time", "policy", ... */
+        const char *origin;  /* "config", "metadata" or "default" */
+    } origins[KD_STATUS_MAX_ORIGINS];
+
     /* The indexes of desired_replicas the policy looked at, when the policy says. */
     bool has_window;
     size_t window_first, window_last;
+    bool has_policy_value; /* the policy ran: its value (also in shadow mode, answered 0) */
+    double policy_value;
+    bool exhausted; /* every step of the forecast has passed */
 
     /* What GetMetrics would answer now: code 0 with value, or the code and message. */
     int answer_code;
     const char *answer_status; /* "OK", "UNAVAILABLE", ... */
     double answer_value;
     const char *answer_message; /* "" for OK */
-    bool stale;                 /* older than stale_after */
+    bool stale;                 /* older than stale_after, or exhausted */
     bool active;                /* what IsActive would answer now */
+    int64_t next_activation_ms; /* activation "demand" while inactive: when demand enters the
+                                   activation window; 0: none */
+    int64_t last_metrics_ms;    /* the last GetMetrics answer: when (0: never) and its code */
+    int last_metrics_code;
+    int64_t last_activity_ms; /* the last IsActive / StreamIsActive evaluation, and its outcome */
+    bool last_active;
 
     bool fetching;
     unsigned failures; /* consecutive failed fetches */

@@ -73,16 +73,24 @@ def rpc_code(fn):
     return grpc.StatusCode.OK
 
 
-WORKLOAD_KEYS = {"name", "state", "route", "source", "policy", "lead_time_ms", "stale_after_ms",
-                 "fallback_replicas", "forecast", "answer", "stale", "active", "fetch",
-                 "last_asked", "refresh_due"}
+WORKLOAD_KEYS = {"name", "state", "route", "source", "policy", "mode", "lead_time_ms",
+                 "stale_after_ms", "fallback_replicas", "on_stale", "activation",
+                 "activation_lead_ms", "activation_threshold", "origins", "forecast", "window",
+                 "policy_value", "exhausted", "answer", "stale", "active", "next_activation",
+                 "last_metrics", "last_activity", "fetch", "last_asked", "refresh_due"}
+DEFAULT_ORIGINS = {"lead_time": "config", "policy": "config", "stale_after": "default",
+                   "fallback_replicas": "default", "activation": "default",
+                   "activation_lead": "default", "mode": "default", "on_stale": "default",
+                   "activation_threshold": "default"}
 
 
 class StatusJsonTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         d = setup_dir("status-json")
-        write_json(os.path.join(d, "live.json"), [forecast("checkout", CHECKOUT, NOW)])
+        cls.now = int(time.time())  # the forecast is fresh: its window starts at index 0
+        write_json(os.path.join(d, "live.json"), [forecast("checkout", CHECKOUT, cls.now),
+                                                  forecast("tuned", CHECKOUT, cls.now)])
         cls.stub = Stub({"down-api": {"mode": "500"}, "*": {"mode": "fresh",
                                                             "desiredReplicas": [1, 2]}})
         cls.d = Daemon(f"""
@@ -93,6 +101,7 @@ sources = (
 policies = ( {{ name = "lookahead"; plugin = "max"; lead_time = "5m"; }} );
 workloads = (
   {{ match = "checkout"; source = "live"; policy = "lookahead"; }},
+  {{ match = "tuned"; source = "live"; policy = "lookahead"; overrides = [ "leadTime" ]; }},
   {{ match = "*-api"; source = "fc"; policy = "lookahead"; fallback_replicas = 2;
      stale_after = "1h"; }}
 );
@@ -117,14 +126,29 @@ workloads = (
         self.assertEqual(w["stale_after_ms"], 600000)  # 2 x lead_time
         self.assertIsNone(w["fallback_replicas"])
         self.assertEqual(w["answer"], {"code": 0, "status": "OK", "value": 8})
+        self.assertEqual((w["mode"], w["on_stale"], w["activation"]), ("active", "error", "fresh"))
+        self.assertEqual((w["activation_lead_ms"], w["activation_threshold"]), (300000, 0))
+        self.assertEqual(w["origins"], DEFAULT_ORIGINS)
+        # The window the policy looked at: indexes 0..5, the plans for generatedAt + 1..6 min;
+        # null while the policy does not report it (plugin ABI 1.0 policies).
+        t0 = self.now
+        if w["window"] is not None:
+            self.assertEqual(w["window"], {"first": 0, "last": 5, "first_at": iso_ms(t0 + 60),
+                                           "last_at": iso_ms(t0 + 360)})
+        self.assertEqual(w["policy_value"], 8)
+        self.assertFalse(w["exhausted"])
         self.assertFalse(w["stale"])
         self.assertTrue(w["active"])
+        self.assertIsNone(w["next_activation"])
+        self.assertEqual(w["last_metrics"]["code"], 0)
+        self.assertLessEqual(parse_time(w["last_metrics"]["at"]), parse_time(doc["now"]))
+        self.assertIsNone(w["last_activity"])  # IsActive was never asked
         f = w["forecast"]
-        self.assertEqual(f["generated_at"], iso_ms(NOW))
+        self.assertEqual(f["generated_at"], iso_ms(t0))
         self.assertEqual((f["step_s"], f["horizon_s"], f["points"]), (60, 480, 8))
         self.assertNotIn("desired_replicas", f)  # only for ?workload=
         now = parse_time(doc["now"])
-        self.assertEqual(round(f["age_s"] * 1000), now - NOW * 1000)
+        self.assertEqual(round(f["age_s"] * 1000), now - t0 * 1000)
         self.assertLessEqual(parse_time(f["fetched_at"]), now)
         self.assertEqual(w["fetch"], {"in_flight": False, "failures": 0, "failing_since": None,
                                       "last_error": None})
@@ -148,6 +172,23 @@ workloads = (
         self.assertEqual((src["workloads"], src["cached"], src["in_flight"]), (1, 1, 0))
         self.assertEqual((src["refresh_ms"], src["timeout_ms"], src["idle_evict_ms"]),
                          (10000, 2000, 600000))
+
+    def test_overridden_workload(self):
+        d = self.d
+        ref = d.ref("tuned", leadTime="1m")
+        value = d.get_metrics(ref, "m").metricValues[0].metricValueFloat
+        self.assertTrue(d.is_active(ref).result)
+        [w] = get_json(d, "/status.json?workload=tuned")["workloads"]
+        # Where each setting came from: the ScaledObject's allowed leadTime, the rest as
+        # configured or by default; stale_after follows the effective lead time (2 x 1m).
+        self.assertEqual(w["origins"], dict(DEFAULT_ORIGINS, lead_time="metadata"))
+        self.assertEqual((w["lead_time_ms"], w["stale_after_ms"]), (60000, 120000))
+        # The page answers with the settings the last call carried: what KEDA got.
+        self.assertEqual(w["answer"], {"code": 0, "status": "OK", "value": value})
+        if w["window"] is not None:
+            self.assertEqual((w["window"]["first"], w["window"]["last"]), (0, 1))
+            self.assertEqual(value, 4)  # max(3, 4)
+        self.assertTrue(w["last_activity"]["active"])
 
     def test_failing_http_workload(self):
         d = self.d

@@ -68,6 +68,18 @@ static void snapshot(struct kd_status_snapshot *s, struct kd_status_source *src,
         .last_error = "",
         .last_asked_ms = T0 - 1000,
         .refresh_due_ms = T0 + 8000,
+        .mode = "active",
+        .activation = "fresh",
+        .on_stale = "error",
+        .activation_lead_ms = 300000,
+        .n_origins = 2,
+        .origins = {{"lead_time", "metadata"}, {"policy", "config"}},
+        .has_window = true,
+        .window_first = 0,
+        .window_last = 5,
+        .has_policy_value = true,
+        .policy_value = 8,
+        .last_metrics_ms = T0 - 1000,
     };
     w[1] = (struct kd_status_workload){
         .name = "down</script><b>",
@@ -187,12 +199,27 @@ static void test_workload_fields(void **state)
     assert_json_null(at(c, "fetch"), "failing_since");
     assert_json_null(at(c, "fetch"), "last_error");
     assert_str(c, "refresh_due", "2025-12-02T08:00:08.000Z");
+    assert_str(c, "mode", "active");
+    assert_str(at(c, "origins"), "lead_time", "metadata");
+    assert_str(at(c, "origins"), "policy", "config");
+    cJSON *win = at(c, "window");
+    assert_num(win, "first", 0);
+    assert_num(win, "last", 5);
+    /* desired_replicas[i] is the plan for generated_at + (i + 1) x step */
+    assert_str(win, "first_at", "2025-12-02T08:00:47.500Z");
+    assert_str(win, "last_at", "2025-12-02T08:05:47.500Z");
+    assert_num(c, "policy_value", 8);
+    assert_num(at(c, "last_metrics"), "code", 0);
+    assert_json_null(c, "last_activity");
+    assert_json_null(c, "next_activation");
 
     cJSON *dn = cJSON_GetArrayItem(ws, 1);
     assert_str(dn, "name", "down</script><b>"); /* JSON carries it verbatim */
     assert_str(dn, "state", "failing");
     assert_json_null(dn, "forecast");
     assert_json_null(dn, "refresh_due");
+    assert_json_null(dn, "window");
+    assert_json_null(dn, "policy_value");
     assert_num(dn, "fallback_replicas", 2);
     a = at(dn, "answer");
     assert_num(a, "code", 14);
