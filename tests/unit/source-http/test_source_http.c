@@ -704,6 +704,9 @@ static void test_bad_config(void **state)
     set_i64("max_body", 0);
     assert_create_fails("max_body must be between");
     set_i64("max_body", 4096);
+    set_i64("max_connections", -1);
+    assert_create_fails("max_connections must be between 0 (no cap) and 10000 (got -1)");
+    set_i64("max_connections", 0);
 
     set_str("tls_cert", KD_STUB_FORECASTER);
     assert_create_fails("tls_cert and tls_key go together");
@@ -735,6 +738,24 @@ static void test_bad_config(void **state)
 }
 
 /* Empty strings are unset options (an empty TLS_CA_FILE, say), not empty file names. */
+/* `header` is a list: every element is sent. */
+static void test_header_list(void **state)
+{
+    static const char *const headers[] = {"X-Tenant: blue", "X-Env: prod", NULL};
+    struct kd_fake_fetch f;
+    char value[64];
+
+    (void)state;
+    assert_int_equal(kd_fake_host_set_list(plugin, config, "header", headers), 0);
+    create();
+    assert_done("hdr-2", &f);
+    kd_fake_host_fetch_fini(&f);
+    stub_header("hdr-2", "X-Tenant", value, sizeof(value));
+    assert_string_equal(value, "blue");
+    stub_header("hdr-2", "X-Env", value, sizeof(value));
+    assert_string_equal(value, "prod");
+}
+
 static void test_empty_strings_are_unset(void **state)
 {
     struct kd_fake_fetch f;
@@ -977,6 +998,37 @@ static void test_keepalive_reuses_connection(void **state)
     assert_int_equal(stub_number("/_connections", NULL, "forecast_connections"), before + 1);
 }
 
+/* Issue 8: fetches beyond max_connections wait for a connection instead of opening one. */
+static int connections_for_batch(int64_t max_connections)
+{
+    enum { N = 8 };
+    struct kd_fake_fetch f[N];
+    struct fetch_set set = {f, N};
+
+    set_i64("max_connections", max_connections);
+    create();
+    int before = stub_number("/_connections", NULL, "forecast_connections");
+    for (size_t i = 0; i < N; i++)
+        assert_int_equal(plugin->source->fetch(source, kd_fake_host_fetch(&f[i]), "many"), 0);
+    run_until(all_complete, &set);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(f[i].n_done, 1);
+        kd_fake_host_fetch_fini(&f[i]);
+    }
+    plugin->source->destroy(source);
+    source = NULL;
+    return stub_number("/_connections", NULL, "forecast_connections") - before;
+}
+
+static void test_max_connections_queues(void **state)
+{
+    (void)state;
+    int capped = connections_for_batch(2);
+    assert_true(capped >= 1 && capped <= 2);
+    /* the same batch without a cap opens more: the bound above is the cap's doing */
+    assert_true(connections_for_batch(0) > 2);
+}
+
 static int count_fds(void)
 {
     int n = 0;
@@ -1052,6 +1104,8 @@ int main(void)
         T(test_destroy_inside_completion),
         T(test_fetch_inside_completion),
         T(test_keepalive_reuses_connection),
+        T(test_max_connections_queues),
+        T(test_header_list),
         T(test_thousand_failures_leak_nothing),
     };
 
