@@ -142,7 +142,8 @@ scaledobject() {
     mkdir -p "$dir/templates"
     printf '%s\n' 'apiVersion: v2' 'name: so' 'version: 0.0.0' >"$dir/Chart.yaml"
     printf '%s\n' '{{ toJson .Values }}' >"$dir/templates/so.yaml"
-    sed -n '/^  apiVersion: keda.sh/,/^ *$/p' "$1" | sed 's/^  //' >"$dir/so.yaml"
+    # The first keda.sh object only (a TriggerAuthentication may follow it).
+    sed -n '/^  apiVersion: keda.sh/,/^ *$/{p;/^ *$/q}' "$1" | sed 's/^  //' >"$dir/so.yaml"
     "$helm" template so "$dir" -f "$dir/so.yaml" >"$dir/so.json" 2>&1 ||
         fail "NOTES.txt's ScaledObject is not valid YAML: $(cat "$dir/so.json")"
     for want in '"kind":"ScaledObject"' '"apiVersion":"keda.sh/v1alpha1"' '"type":"external"' \
@@ -418,5 +419,72 @@ schema_rejects "a grace period inside the drain" 'terminationGracePeriodSeconds.
 schema_rejects "an unknown probe type" 'probes\.type.*one of' --set probes.type=tcp
 schema_rejects "a misspelt top-level key" 'Additional property replicas is not allowed' \
     --set replicas=3
+
+# ---- TLS on the gRPC port (tls.secretName) ----------------------------------------------------
+
+tls_render="$work/render/tls.yaml"
+render "$tls_render" --set tls.secretName=kd-tls
+dep="$(doc Deployment "$tls_render")"
+sed -n '/^        - name: scaler$/,$p' "$dep" >"$dep.container"
+block volumes "$dep" >"$dep.volumes"
+has "$dep.volumes" "TLS Secret volume" '^ *secretName: kd-tls$'
+has "$dep.container" "TLS mount" '^ *mountPath: /etc/kedastral-scaler-tls/$'
+hasnt "$dep.container" "TLS mount (a subPath mount never sees the kubelet's updates)" 'subPath'
+block livenessProbe "$dep.container" >"$dep.live"
+block readinessProbe "$dep.container" >"$dep.ready"
+has "$dep.live" "liveness with TLS on" '^ *path: /healthz$'
+has "$dep.ready" "readiness with TLS on" '^ *path: /readyz$'
+hasnt "$dep.container" "probes with TLS on (the kubelet's grpc probe is plaintext)" '^ *grpc:$'
+tls_conf="$work/render/tls.conf"
+conf "$tls_render" "$tls_conf"
+has "$tls_conf" "tls group" '^tls = \{ cert = "/etc/kedastral-scaler-tls/tls.crt"; client_auth = "require"; client_ca = "/etc/kedastral-scaler-tls/ca.crt"; key = "/etc/kedastral-scaler-tls/tls.key"; min_version = "1\.2"; \};$'
+ok "tls.secretName: Secret mounted whole at /etc/kedastral-scaler-tls/, tls group rendered, http probes"
+
+# The rendered file with the Secret's paths pointing at a PKI made here.
+pki="$work/render/tls-pki"
+rm -rf "$pki"
+mkdir -p "$pki"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=kd-ca \
+    -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null || fail "openssl: CA"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=kd \
+    -keyout "$pki/tls.key" -out "$pki/tls.csr" 2>/dev/null || fail "openssl: CSR"
+openssl x509 -req -in "$pki/tls.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+    -days 1 -out "$pki/tls.crt" 2>/dev/null || fail "openssl: certificate"
+if [ -n "${KD_BINARY:-}" ] && [ -f "${KD_PLUGIN_DIR:?}/source-http.so" ]; then
+    sed "s#/etc/kedastral-scaler-tls#$pki#g" "$tls_conf" >"$tls_conf.local"
+    check_config "$tls_conf.local" "the tls group the chart renders"
+fi
+
+render "$work/render/tls-none.yaml" --set tls.secretName=kd-tls --set tls.clientAuth=none \
+    --set tls.minVersion=1.3
+conf "$work/render/tls-none.yaml" "$work/render/tls-none.conf"
+has "$work/render/tls-none.conf" "server-only tls group" '^tls = \{ cert = "/etc/kedastral-scaler-tls/tls.crt"; client_auth = "none"; key = "/etc/kedastral-scaler-tls/tls.key"; min_version = "1\.3"; \};$'
+ok "tls.clientAuth=none renders no client_ca; tls.minVersion is passed on"
+
+# NOTES.txt: the ScaledObject refers to a TriggerAuthentication with KEDA's three parameters.
+notes "$work/render/notes-tls.yaml" --set tls.secretName=kd-tls
+scaledobject "$work/render/notes-tls.yaml" kd-kedastral-scaler.ops.svc.cluster.local:50051
+grep -Fq '"authenticationRef":{"name":"kedastral-scaler-tls"}' "$work/render/so-chart/so.json" ||
+    fail "NOTES.txt's ScaledObject lacks authenticationRef kedastral-scaler-tls"
+ta_dir="$work/render/ta-chart"
+rm -rf "$ta_dir"
+mkdir -p "$ta_dir/templates"
+printf '%s\n' 'apiVersion: v2' 'name: ta' 'version: 0.0.0' >"$ta_dir/Chart.yaml"
+printf '%s\n' '{{ toJson .Values }}' >"$ta_dir/templates/ta.yaml"
+awk '/^  apiVersion: keda.sh/ { buf = $0 "\n"; keep = 1; next }
+     keep && /^ *$/ { if (ta) { printf "%s", buf; exit } keep = 0; next }
+     keep { buf = buf $0 "\n"; if ($0 ~ /kind: TriggerAuthentication/) ta = 1 }' \
+    "$work/render/notes-tls.yaml" | sed 's/^  //' >"$ta_dir/ta.yaml"
+"$helm" template ta "$ta_dir" -f "$ta_dir/ta.yaml" >"$ta_dir/ta.json" 2>&1 ||
+    fail "NOTES.txt's TriggerAuthentication is not valid YAML: $(cat "$ta_dir/ta.json")"
+for want in '"kind":"TriggerAuthentication"' '"name":"kedastral-scaler-tls"' \
+    '"parameter":"caCert"' '"parameter":"tlsClientCert"' '"parameter":"tlsClientKey"'; do
+    grep -Fq -- "$want" "$ta_dir/ta.json" || fail "NOTES.txt's TriggerAuthentication lacks $want"
+done
+has "$work/render/notes-tls.yaml" "NOTES.txt with TLS" 'grpcurl -cacert ca\.crt -cert tls\.crt -key tls\.key -authority kd-kedastral-scaler\.ops\.svc\.cluster\.local '
+ok "NOTES.txt with TLS: a TriggerAuthentication (caCert, tlsClientCert, tlsClientKey) the ScaledObject uses"
+
+schema_rejects "an unknown tls.clientAuth" 'tls\.clientAuth.*one of' --set tls.clientAuth=maybe
+schema_rejects "TLS below 1.2" 'tls\.minVersion.*one of' --set tls.minVersion=1.1
 
 echo "test_helm: $passed passed, 0 failed"

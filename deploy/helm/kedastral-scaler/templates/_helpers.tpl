@@ -154,4 +154,17 @@ source, policy), then the rest in alphabetical order; null values are left out.
 {{- range $key := list "sources" "policies" "workloads" }}
 {{ $key }} = {{ include "kedastral-scaler.libconfig.groupList" (get $c $key | default list) }};
 {{- end }}
+{{- with .Values.tls }}
+{{- if .secretName }}
+{{- $dir := include "kedastral-scaler.tlsDir" $ }}
+{{- $group := dict "cert" (printf "%s/tls.crt" $dir) "key" (printf "%s/tls.key" $dir) "client_auth" .clientAuth "min_version" .minVersion }}
+{{- if ne .clientAuth "none" }}{{ $_ := set $group "client_ca" (printf "%s/ca.crt" $dir) }}{{ end }}
+tls = {{ include "kedastral-scaler.libconfig.group" $group }};
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Where tls.secretName is mounted (not below the ConfigMap's folder: no nested mounts). */}}
+{{- define "kedastral-scaler.tlsDir" -}}
+/etc/kedastral-scaler-tls
 {{- end }}
