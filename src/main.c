@@ -315,10 +315,8 @@ static int status_snapshot(void *arg, const struct kd_status_query *query,
         .last_reload_ms = d->last_reload_ms,
         .last_reload_ok = d->last_reload_ok,
         .last_reload_error = d->last_reload_error,
-        .max_message_size = c->max_message_size,
-        .default_deadline_ms = c->default_deadline_ms,
-        .shutdown_timeout_ms = c->shutdown_timeout_ms,
     };
+    kd_status_daemon_limits(c, &info);
     return kd_scaler_status_snapshot(d->scaler, &info, query, kd_time_now_ms(), ret_snapshot);
 }
 

@@ -86,9 +86,8 @@ static void render_daemon(struct builder *b, cJSON *root, const struct kd_status
         add_text(b, r, "last_result", NULL);
     add_text(b, r, "last_error", d->last_reload_ok ? NULL : d->last_reload_error);
     cJSON *l = add_object(b, o, "limits");
-    add_number(b, l, "max_message_size", (double)d->max_message_size);
-    add_number(b, l, "default_deadline_ms", (double)d->default_deadline_ms);
-    add_number(b, l, "shutdown_timeout_ms", (double)d->shutdown_timeout_ms);
+    for (size_t i = 0; i < d->n_limits; i++)
+        add_number(b, l, d->limits[i].name, (double)d->limits[i].value);
 }
 
 static void render_source(struct builder *b, cJSON *arr, const struct kd_status_source *src)

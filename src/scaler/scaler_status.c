@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/config.h"
+#include "config/settings.h"
 #include "grpc/grpc_status.h"
 #include "plugin/plugin_host.h"
 #include "scaler/external_scaler.h"
@@ -138,6 +140,37 @@ void kd_status_tracker_observer(struct kd_status_tracker *tracker,
         .on_fetch_error = on_fetch_error,
         .arg = tracker,
     };
+}
+
+/* ---- daemon ------------------------------------------------------------------------------- */
+
+static void add_limit(struct kd_status_daemon *d, const char *name, const char *suffix,
+                      int64_t value)
+{
+    if (d->n_limits == KD_STATUS_MAX_LIMITS)
+        return;
+    snprintf(d->limits[d->n_limits].name, sizeof(d->limits[0].name), "%s%s", name, suffix);
+    d->limits[d->n_limits++].value = value;
+}
+
+void kd_status_daemon_limits(const struct kd_config *config, struct kd_status_daemon *daemon)
+{
+    daemon->n_limits = 0;
+    add_limit(daemon, "max_message_size", "", config->max_message_size);
+    add_limit(daemon, "default_deadline", "_ms", config->default_deadline_ms);
+    add_limit(daemon, "shutdown_timeout", "_ms", config->shutdown_timeout_ms);
+    /* Every "limits.*" row of the settings table, so new limits show without an edit here. */
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        const struct kd_setting *st = &kd_settings[i];
+        if (strncmp(st->key, "limits.", 7) != 0)
+            continue;
+        if (st->type != KD_SETTING_INT && st->type != KD_SETTING_DURATION &&
+            st->type != KD_SETTING_SIZE)
+            continue;
+        int64_t v;
+        memcpy(&v, (const char *)config + st->offset, sizeof(v));
+        add_limit(daemon, st->key + 7, st->type == KD_SETTING_DURATION ? "_ms" : "", v);
+    }
 }
 
 /* ---- snapshot ----------------------------------------------------------------------------- */

@@ -17,6 +17,7 @@ struct kd_cache_observer;
 struct kd_status_tracker;
 
 #define KD_STATUS_MAX_ORIGINS 16
+#define KD_STATUS_MAX_LIMITS 32
 
 enum kd_status_fetch_result {
     KD_STATUS_FETCH_SUCCESS,
@@ -41,10 +42,19 @@ struct kd_status_daemon {
     int64_t last_reload_ms; /* 0: never reloaded */
     bool last_reload_ok;
     const char *last_reload_error; /* "" when the last reload succeeded */
-    int64_t max_message_size;      /* limits in force */
-    int64_t default_deadline_ms;
-    int64_t shutdown_timeout_ms;
+    /* Limits in force: max_message_size, default_deadline_ms, shutdown_timeout_ms and every
+     * limits.* setting (kd_status_daemon_limits). */
+    size_t n_limits;
+    struct {
+        char name[48]; /* "max_workloads"; durations end in "_ms" */
+        int64_t value;
+    } limits[KD_STATUS_MAX_LIMITS];
 };
+
+struct kd_config;
+
+/* Fill daemon->limits from `config` and the settings table. */
+void kd_status_daemon_limits(const struct kd_config *config, struct kd_status_daemon *daemon);
 
 struct kd_status_source {
     const char *name;

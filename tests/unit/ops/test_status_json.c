@@ -110,9 +110,8 @@ static void snapshot(struct kd_status_snapshot *s, struct kd_status_source *src,
                    .last_reload_ms = T0 - 30000,
                    .last_reload_ok = false,
                    .last_reload_error = "x.conf:3: bad",
-                   .max_message_size = 4194304,
-                   .default_deadline_ms = 10000,
-                   .shutdown_timeout_ms = 10000},
+                   .n_limits = 2,
+                   .limits = {{"max_message_size", 4194304}, {"max_workloads", 10000}}},
         .sources = src,
         .n_sources = 2,
         .workloads = w,
@@ -294,6 +293,8 @@ static void test_sources_and_daemon(void **state)
     assert_str(r, "last_result", "failed");
     assert_str(r, "last_error", "x.conf:3: bad");
     assert_num(at(d, "limits"), "max_message_size", 4194304);
+    assert_num(at(d, "limits"), "max_workloads", 10000);
+    assert_int_equal(cJSON_GetArraySize(at(d, "limits")), 2);
     cJSON_Delete(doc);
 }
 
