@@ -922,8 +922,6 @@ static int apply_overrides(struct loader *l, const struct kd_config_overrides *o
     }
     if (!c->plugin_dir)
         return errf(l, "no plugin_dir; set it in the file or with --plugin-dir");
-    c->host_defaults.lead_time = kd_config_setting_text(c, "lead_time");
-    c->host_defaults.forecaster_url = c->forecaster_url;
     return 0;
 }
 

@@ -27,12 +27,6 @@ struct kd_config_overrides {
     struct kd_setting_value value[KD_SETTINGS_MAX]; /* .text points to the caller's text */
 };
 
-/* Daemon-wide settings that plugins may take as option defaults (kd_option.host_default). */
-struct kd_host_defaults {
-    const char *lead_time;      /* text, e.g. "5m"; NULL: the plugin's own default */
-    const char *forecaster_url; /* NULL: the plugin's own default */
-};
-
 struct kd_config_source {
     char *name;
     char *plugin;                  /* short name: "file" loads source-file.so */
@@ -151,7 +145,6 @@ struct kd_config {
     char *tls_cert_file;
     char *tls_key_file;
     char *tls_ca_file;
-    struct kd_host_defaults host_defaults; /* point into text[] */
     /* Each setting's text as given (file string, flag, variable, default); NULL: not given. */
     char *text[KD_SETTINGS_MAX];
 

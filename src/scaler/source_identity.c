@@ -118,10 +118,14 @@ int kd_source_identity_render(const struct kd_config *config, const struct kd_co
     put_string(out, config->plugin_dir);
     fputs(";base_dir=", out);
     put_string(out, config->base_dir);
-    fputs(";lead_time=", out);
-    put_string(out, config->host_defaults.lead_time);
-    fputs(";forecaster_url=", out);
-    put_string(out, config->host_defaults.forecaster_url);
+    /* Settings given by flag or environment only: plugin options may default from them
+     * (kd_option.host_default) without the group saying so. */
+    for (size_t i = 0; i < kd_settings_count; i++) {
+        if (!(kd_settings[i].flags & KD_SETTING_NOT_IN_FILE))
+            continue;
+        fprintf(out, ";%s=", kd_settings[i].key);
+        put_string(out, config->text[i]);
+    }
     fprintf(out, ";refresh=%" PRId64 ";timeout=%" PRId64 ";idle_evict=%" PRId64 ";group=",
             source->refresh_ms, source->timeout_ms, source->idle_evict_ms);
     int r = source->group ? put_setting(out, source->group) : (fputs("none", out), 0);

@@ -10,7 +10,7 @@
 
 /*
  * Render everything that decides what `source` fetches: its name, plugin, plugin_dir,
- * base_dir, the host defaults plugins may take, its resolved host keys, and every setting of
+ * base_dir, the flag/environment-only settings plugins may default from, its resolved host keys, and every setting of
  * its group (members of groups sorted by name, so key order does not matter; values typed,
  * strings quoted). Equal strings mean equal definitions. Returns 0 with a malloc'd string in
  * *ret_text, or -ENOMEM.

@@ -95,8 +95,8 @@ static void test_shipped_config(void **state)
     assert_int_equal(c->max_message_size, 4 * 1024 * 1024);
     assert_int_equal(c->default_deadline_ms, 10000);
     assert_int_equal(c->shutdown_timeout_ms, 10000);
-    assert_null(c->host_defaults.lead_time);
-    assert_null(c->host_defaults.forecaster_url);
+    assert_null(kd_config_setting_text(c, "lead_time"));
+    assert_null(kd_config_setting_text(c, "forecaster_url"));
 
     assert_int_equal(c->n_sources, 1);
     assert_string_equal(c->sources[0].name, "demo");
@@ -436,9 +436,8 @@ static void test_overrides_win(void **state)
     assert_string_equal(c->plugin_dir, "/flag/plugins");
     assert_int_equal(c->log_level, KD_LOG_ERROR);
     assert_int_equal(c->log_format, KD_LOG_JSON);
-    assert_string_equal(c->host_defaults.lead_time, "15m");
-    assert_string_equal(c->host_defaults.forecaster_url, "http://f:8081");
     assert_string_equal(kd_config_setting_text(c, "lead_time"), "15m");
+    assert_string_equal(kd_config_setting_text(c, "forecaster_url"), "http://f:8081");
     assert_int_equal(c->lead_time_ms, 15 * 60 * 1000);
     kd_config_free(c);
 
@@ -578,7 +577,7 @@ static void test_builtin(void **state)
     assert_int_equal(kd_config_load(NULL, &ov, "/p", &c, err, sizeof(err)), 0);
     assert_true(config_setting_lookup_string(c->sources[0].group, "url", &url));
     assert_string_equal(url, "http://kedastral-forecaster:8081");
-    assert_string_equal(c->host_defaults.lead_time, "10m");
+    assert_string_equal(kd_config_setting_text(c, "lead_time"), "10m");
     assert_string_equal(c->listen, ":50051");
     kd_config_free(c);
 }

@@ -95,7 +95,8 @@ static void test_changes_differ(void **state)
     assert_string_not_equal(x, y);
     free(y);
     other = config;
-    other.host_defaults.forecaster_url = "http://elsewhere:8081";
+    char elsewhere[] = "http://elsewhere:8081";
+    other.text[kd_setting_index(kd_setting_find("forecaster_url"))] = elsewhere;
     y = render(&other, base);
     assert_string_not_equal(x, y);
     free(y);
