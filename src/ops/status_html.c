@@ -354,7 +354,10 @@ static void render_detail(const struct kd_status_snapshot *s, const struct kd_st
     if (w->has_window)
         fprintf(out, "<dt>window</dt><dd>indexes %zu to %zu</dd>", w->window_first, w->window_last);
     fprintf(out, "<dt>fetch</dt><dd>%s, %u consecutive failures</dd>",
-            w->fetching ? "running" : "idle", w->failures);
+            w->fetching ? "running"
+            : w->idle   ? "idle (not asked lately: not refreshed)"
+                        : "none running",
+            w->failures);
     dd_text(out, "last error", w->last_error);
     dd_time(out, "last asked", w->last_asked_ms);
     dd_time(out, "refresh due", w->refresh_due_ms);

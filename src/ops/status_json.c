@@ -206,6 +206,7 @@ static void render_workload(struct builder *b, cJSON *arr, const struct kd_statu
 
     cJSON *f = add_object(b, o, "fetch");
     check(b, cJSON_AddBoolToObject(f, "in_flight", w->fetching));
+    check(b, cJSON_AddBoolToObject(f, "idle", w->idle));
     add_number(b, f, "failures", w->failures);
     add_time(b, f, "failing_since", w->failing_since_ms);
     add_text(b, f, "last_error", w->last_error);

@@ -277,6 +277,7 @@ static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int6
         .route = route->match,
         .source = kd_instance_name(route->source),
         .fetching = view->in_flight,
+        .idle = view->idle,
         .failures = view->failures,
         .failing_since_ms = view->failing_since_ms,
         .last_error = view->error ? view->error_message : "",

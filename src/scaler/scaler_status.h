@@ -124,6 +124,7 @@ struct kd_status_workload {
     bool last_active;
 
     bool fetching;
+    bool idle;         /* not asked within 2 x refresh: kept, not refreshed */
     unsigned failures; /* consecutive failed fetches */
     int64_t failing_since_ms;
     const char *last_error; /* "" when the last fetch succeeded */

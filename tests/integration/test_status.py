@@ -150,8 +150,8 @@ workloads = (
         now = parse_time(doc["now"])
         self.assertEqual(round(f["age_s"] * 1000), now - t0 * 1000)
         self.assertLessEqual(parse_time(f["fetched_at"]), now)
-        self.assertEqual(w["fetch"], {"in_flight": False, "failures": 0, "failing_since": None,
-                                      "last_error": None})
+        self.assertEqual(w["fetch"], {"in_flight": False, "idle": False, "failures": 0,
+                                      "failing_since": None, "last_error": None})
         self.assertLessEqual(parse_time(w["last_asked"]), now)
         # The next background refresh is armed `refresh` (10 s) after the fetch; the two
         # times come from the wall and the monotonic clock, so a few ms of slack.
