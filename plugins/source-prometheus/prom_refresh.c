@@ -180,7 +180,7 @@ int kd_prom_refresh_finish(struct kd_prom_refresh *r, struct kd_forecast *ret_fo
     size_t n = r->plan->n_horizon;
     for (size_t i = 0; i < n; i++)
         r->replicas[i] = kd_prom_model_replicas(r->values[i], r->p.per_replica);
-    memset(ret_forecast, 0, sizeof(*ret_forecast));
+    *ret_forecast = (struct kd_forecast){KD_FORECAST_INIT};
     ret_forecast->workload = r->workload;
     ret_forecast->metric = r->query;
     ret_forecast->generated_at_ms = r->now_ms;

@@ -486,5 +486,21 @@ ok "NOTES.txt with TLS: a TriggerAuthentication (caCert, tlsClientCert, tlsClien
 
 schema_rejects "an unknown tls.clientAuth" 'tls\.clientAuth.*one of' --set tls.clientAuth=maybe
 schema_rejects "TLS below 1.2" 'tls\.minVersion.*one of' --set tls.minVersion=1.1
+# ---- examples/prometheus-values.yaml: the prometheus source -----------------------------------
+
+prom="$work/render/prometheus.yaml"
+render "$prom" -f "$chart/examples/prometheus-values.yaml"
+conf "$prom" "$work/render/prometheus.conf"
+has "$work/render/prometheus.conf" "prometheus example" 'plugin = "prometheus";'
+has "$work/render/prometheus.conf" "prometheus example" 'query = "sum\(rate\(http_requests_total\{service=\\"\$workload\\"\}\[5m\]\)\)";'
+if [ -n "${KD_BINARY:-}" ] && [ ! -f "${KD_PLUGIN_DIR:?}/source-prometheus.so" ]; then
+    echo "test_helm: SKIP: --check-config of the prometheus example: source-prometheus.so is not built"
+else
+    check_config "$work/render/prometheus.conf" "the prometheus example"
+fi
+schema_rejects "a misspelt prometheus source key" 'Additional property seasonz is not allowed' \
+    -f "$chart/examples/prometheus-values.yaml" --set config.sources[0].seasonz=3
+schema_rejects "an unknown combine" 'combine.*must be one of|one of the following' \
+    -f "$chart/examples/prometheus-values.yaml" --set config.sources[0].combine=p99
 
 echo "test_helm: $passed passed, 0 failed"

@@ -55,9 +55,10 @@ def synth(t0, days=22):
                         and not gap(t, t0 - 2 * WEEK + 30 * MIN, t0 - 2 * WEEK + 55 * MIN)]
     out[("web", ())] = [(t, shape(t + 7 * HOUR, 90, 60, -0.1)) for t in times]
     out[(ESCAPED_NAME, ())] = [(t, shape(t, 250, 50, 0.0)) for t in times]
-    # Nothing at all around now - k weeks for k = 1..3: no season has a sample there.
+    # The same 30 minutes missing in every season (+ the 5-minute lookback): a forecast made
+    # near t0 has steps that no season covers.
     out[("holes", ())] = [(t, 50.0) for t in times
-                          if not any(gap(t, t0 - k * WEEK - HOUR, t0 - k * WEEK + 2 * HOUR)
+                          if not any(gap(t, t0 - k * WEEK + 20 * MIN, t0 - k * WEEK + 50 * MIN)
                                      for k in (1, 2, 3))]
     # A ramp over the last day: the linear model's case (slope 0.5 per minute).
     out[("ramp", ())] = [(t, round(20 + 0.5 * (t - (t0 - DAY)) / MIN, 3)) for t in times
@@ -109,12 +110,13 @@ class Reference:
                                 for k in range(1, seasons + 1)) if v is not None]
             if not seen:
                 raise LookupError(f"no season at step {i}")
-            seen.sort()
             n = len(seen)
+            mean = sum(seen) / n  # k = 1, 2, ... in order, as the plugin adds them
+            seen.sort()
             if combine == "max":
                 out.append(seen[-1])
             elif combine == "mean":
-                out.append(sum(seen) / n)
+                out.append(mean)
             else:
                 out.append(seen[n // 2] if n % 2 else (seen[n // 2 - 1] + seen[n // 2]) / 2)
         return out
