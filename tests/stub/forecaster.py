@@ -16,7 +16,9 @@ FILE at every request (if given) and overridden by whatever was POSTed to /_cont
 "*" applies to workloads not listed; without it they get 404 like the real forecaster.
 
 Modes (extra keys in brackets):
-  fresh      200, generatedAt now (UTC, "Z")       [desiredReplicas, values, stepSeconds, metric]
+  fresh      200, generatedAt now (UTC, "Z")       [desiredReplicas, values, stepSeconds, metric,
+             age: generatedAt that many seconds ago (fractions kept, negative: ahead),
+             claim: name this workload in the body instead]
   stale      200, generatedAt one hour ago
   offset     200, generatedAt now written with a +02:00 offset
   array      200, a JSON array: another workload's forecast first, then this one's
@@ -77,9 +79,10 @@ def spec_for(workload):
     return table.get(workload) or table.get("*") or {"mode": "404"}
 
 
-def rfc3339(ts, offset_hours=0):
+def rfc3339(ts, offset_hours=0, fraction=False):
     tz = datetime.timezone(datetime.timedelta(hours=offset_hours))
-    return datetime.datetime.fromtimestamp(int(ts), tz).isoformat().replace("+00:00", "Z")
+    t = datetime.datetime.fromtimestamp(ts if fraction else int(ts), tz)
+    return t.isoformat(timespec="milliseconds" if fraction else "seconds").replace("+00:00", "Z")
 
 
 def forecast(workload, spec, generated_at):
@@ -159,7 +162,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(spec.get("delay_ms", 500) / 1000.0)
             mode = "fresh"
         if mode == "fresh":
-            return self.send_body(200, encode(forecast(workload, spec, rfc3339(now))))
+            at = rfc3339(now - float(spec["age"]), fraction=True) if "age" in spec else rfc3339(now)
+            return self.send_body(200, encode(forecast(spec.get("claim", workload), spec, at)))
         if mode == "stale":
             return self.send_body(200, encode(forecast(workload, spec, rfc3339(now - 3600))))
         if mode == "offset":
