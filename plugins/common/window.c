@@ -3,6 +3,8 @@
 #include "window.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,10 +18,10 @@ int64_t kd_window_steps(int64_t duration_ms, int64_t step_seconds)
 int kd_window_at(int64_t generated_at_ms, int64_t step_seconds, size_t n, int64_t now_ms,
                  int64_t lead_time_ms, struct kd_window *ret_window)
 {
+    if (n == 0) /* first: upstream answers an empty series before it looks at the step */
+        return -ENODATA;
     if (step_seconds <= 0)
         return -EINVAL;
-    if (n == 0)
-        return -ENODATA;
 
     /* now - generatedAt without overflow: a far-past generatedAt saturates. */
     int64_t age;
@@ -71,12 +73,29 @@ static int cmp_int64(const void *pa, const void *pb)
     return (a > b) - (a < b);
 }
 
-int64_t kd_window_quantile(const int64_t *v, const struct kd_window *w, double q,
-                           int64_t *scratch)
+int64_t kd_window_quantile(const int64_t *v, const struct kd_window *w, double q, int64_t *scratch)
 {
     size_t k = w->last - w->first + 1;
 
     memcpy(scratch, v + w->first, k * sizeof(*scratch));
     qsort(scratch, k, sizeof(*scratch), cmp_int64);
     return scratch[kd_window_quantile_rank(q, k) - 1];
+}
+
+int kd_window_of(const struct kd_forecast *forecast, int64_t now_ms, int64_t lead_time_ms,
+                 struct kd_window *ret_window, char *reason, size_t reason_len)
+{
+    size_t n = forecast->desired_replicas ? forecast->n_desired_replicas : 0;
+    int rc = kd_window_at(forecast->generated_at_ms, forecast->step_seconds, n, now_ms,
+                          lead_time_ms, ret_window);
+
+    if (rc == -EINVAL)
+        snprintf(reason, reason_len,
+                 "forecast for \"%s\" has stepSeconds %" PRId64 "; it must be positive",
+                 forecast->workload ? forecast->workload : "", forecast->step_seconds);
+    else if (rc == -ERANGE)
+        snprintf(reason, reason_len,
+                 "every step has passed: generated %" PRId64 " s ago, %zu steps of %" PRId64 " s",
+                 (now_ms - forecast->generated_at_ms) / 1000, n, forecast->step_seconds);
+    return rc;
 }

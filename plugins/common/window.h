@@ -16,20 +16,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <kedastral/plugin.h>
+
 struct kd_window {
     size_t first; /* index of the first element looked at */
     size_t last;  /* index of the last one, inclusive; first <= last < n */
 };
 
 /*
- * Compute the window of a series of `n` elements at `now_ms`. Returns 0, -EINVAL when
- * step_seconds <= 0, -ENODATA when n == 0, -ERANGE when every step has passed (first >= n:
+ * Compute the window of a series of `n` elements at `now_ms`. Returns 0, -ENODATA when
+ * n == 0 (checked first), -EINVAL when step_seconds <= 0, -ERANGE when every step has passed (first >= n:
  * the forecast is exhausted). A negative lead time counts as 0; divisions truncate like Go's
  * Duration division and never overflow (a step too large for milliseconds is longer than any
  * age or lead time, so both quotients are 0).
  */
 int kd_window_at(int64_t generated_at_ms, int64_t step_seconds, size_t n, int64_t now_ms,
                  int64_t lead_time_ms, struct kd_window *ret_window);
+
+/*
+ * kd_window_at() for `forecast` (its desired_replicas) with a policy's reason on error:
+ * "forecast for "web" has stepSeconds 0; it must be positive", "every step has passed:
+ * generated 540 s ago, 5 steps of 60 s". -ENODATA (an empty series) leaves the reason to the policy (upstream
+ * answers 1 there).
+ */
+int kd_window_of(const struct kd_forecast *forecast, int64_t now_ms, int64_t lead_time_ms,
+                 struct kd_window *ret_window, char *reason, size_t reason_len);
 
 /* floor(duration_ms / (step_seconds * 1000)) for duration_ms >= 0, step_seconds > 0; 0 for
  * a negative duration, no overflow. */
@@ -44,8 +55,7 @@ int64_t kd_window_max(const int64_t *v, const struct kd_window *w);
  * `scratch` holds at least k = last - first + 1 values; its contents are overwritten.
  * q must be in [0, 1] (NaN counts as 1).
  */
-int64_t kd_window_quantile(const int64_t *v, const struct kd_window *w, double q,
-                           int64_t *scratch);
+int64_t kd_window_quantile(const int64_t *v, const struct kd_window *w, double q, int64_t *scratch);
 
 /* The rank used above, 1-based: ceil(q * k) clamped to [1, k] (k >= 1). */
 size_t kd_window_quantile_rank(double q, size_t k);

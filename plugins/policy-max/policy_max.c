@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* policy-max: the largest desiredReplicas within the lead time (upstream's rule). */
+/* policy-max: the largest desiredReplicas within the lead time, counted from now (upstream's
+ * rule at age 0; see plugins/common/window.h). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stddef.h>
@@ -8,7 +9,7 @@
 
 #include <kedastral/plugin.h>
 
-#include "window_max.h"
+#include "window.h"
 
 struct max_config { /* filled by the host from max_options */
     int64_t lead_time_ms;
@@ -48,27 +49,21 @@ static int max_decide(void *state, const struct kd_decide_args *args,
                       struct kd_policy_result *ret_result)
 {
     const struct kd_forecast *forecast = args->forecast;
-    size_t n = forecast->n_desired_replicas;
-    size_t last = 0;
-    int64_t max;
+    struct kd_window w;
 
     (void)state;
-    /* upstream counts the window from the forecast's first point, not from args->now_ms */
-    int rc = kd_window_max_compute(forecast->desired_replicas, n, args->lead_time_ms,
-                                   forecast->step_seconds, &max);
-    if (rc < 0) {
-        snprintf(ret_result->reason, sizeof(ret_result->reason),
-                 "forecast for \"%s\" has stepSeconds %" PRId64 "; it must be positive",
-                 forecast->workload ? forecast->workload : "", forecast->step_seconds);
-        return rc;
+    int rc = kd_window_of(forecast, args->now_ms, args->lead_time_ms, &w, ret_result->reason,
+                          sizeof(ret_result->reason));
+    if (rc == -ENODATA) {
+        ret_result->value = 1; /* upstream: an empty series answers 1 */
+        return 0;
     }
+    if (rc < 0)
+        return -EINVAL;
+    int64_t max = kd_window_max(forecast->desired_replicas, &w);
     ret_result->value = max < 0 ? 0.0 : (double)max;
-    ret_result->reason[0] = '\0';
-    if (n > 0 &&
-        kd_window_max_last_index(args->lead_time_ms, forecast->step_seconds, n, &last) == 0) {
-        ret_result->window_first = 0;
-        ret_result->window_last = (int64_t)last;
-    }
+    ret_result->window_first = (int64_t)w.first;
+    ret_result->window_last = (int64_t)w.last;
     return 0;
 }
 
@@ -86,7 +81,8 @@ static void max_destroy(void *state)
 
 static const struct kd_option max_options[] = {
     {"lead_time", KD_OPTION_DURATION, "5m", offsetof(struct max_config, lead_time_ms),
-     "How far ahead to look: the answer is the largest desiredReplicas within it.", "lead_time", 0},
+     "How far ahead of now to look: the answer is the largest desiredReplicas within it.",
+     "lead_time", 0},
     KD_OPTIONS_END,
 };
 
@@ -103,7 +99,8 @@ KD_PLUGIN_EXPORT const struct kd_plugin kd_plugin = {
     .kind = KD_PLUGIN_POLICY,
     .name = "max",
     .version = "0.1.0",
-    .description = "Largest planned replica count within the lead time (upstream Kedastral)",
+    .description =
+        "Largest planned replica count between now and now + lead time (upstream Kedastral)",
     .config_size = sizeof(struct max_config),
     .options = max_options,
     .policy = &max_ops,

@@ -29,7 +29,8 @@ ROUTES = """
                   "activationLeadTime", "mode"];
      lead_time_max = "10m"; stale_after_max = "1h"; },
   { match = "demand-*"; source = "fc"; policy = "now"; activation = "demand";
-     activation_lead = "1s"; },
+     activation_lead = "1s"; stale_after = "1m"; },
+  { match = "q-*"; source = "fc"; policy = "p90"; },
   { match = "*"; source = "fc"; policy = "p"; }
 """
 
@@ -41,7 +42,8 @@ log_level = "debug";
 sources = ( {{ name = "fc"; plugin = "http"; url = "{url}"; refresh = "{refresh}";
                timeout = "1500ms"; }} );
 policies = ( {{ name = "p"; plugin = "max"; lead_time = "5m"; }},
-             {{ name = "now"; plugin = "max"; lead_time = "0s"; }} );
+             {{ name = "now"; plugin = "max"; lead_time = "0s"; }},
+             {{ name = "p90"; plugin = "quantile"; lead_time = "9m"; quantile = 0.9; }} );
 workloads = ({ROUTES});
 """
 
@@ -185,7 +187,7 @@ class PredictiveTest(unittest.TestCase):
             ({"mode": "dry-run"}, 'scalerMetadata "mode": unknown value "dry-run"; allowed: '
                                   "active, shadow"),
             ({"policy": "p99"}, 'scalerMetadata "policy": unknown policy "p99"; configured: p, '
-                                "now"),
+                                "now, p90"),
         )
         for meta, message in cases:
             code, details = code_of(lambda: self.value("open-bad", **meta))
@@ -203,6 +205,8 @@ class PredictiveTest(unittest.TestCase):
         ref2 = self.d.ref("so", workload="open-log", leadTime="99h")
         for _ in range(5):
             code_of(lambda: self.d.get_metrics(ref2, "m"))
+        # the log is read by a thread: wait until the second change is there, then count
+        self.assertIsNotNone(self.d.wait_for(r'open-log: trigger metadata refused.*"99h"', 10))
         lines = [l for l in self.d.log().splitlines()
                  if "workload open-log: trigger metadata refused" in l]
         self.assertEqual(len(lines), 2, "\n".join(lines))
@@ -319,6 +323,9 @@ class CacheBoundsTest(unittest.TestCase):
         self.assertLessEqual(self.stub.count("idle-a"), 3)
         n = self.stub.count("idle-a")
         self.d.get_metrics(self.d.ref("idle-a"), "m")  # asked again: one refresh at once
+        deadline = time.monotonic() + 10  # the refresh runs after the answer: wait for it
+        while self.stub.count("idle-a") < n + 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
         self.assertEqual(self.stub.count("idle-a"), n + 1)
 
     def test_max_workloads_evicts_least_recently_asked(self):
@@ -329,6 +336,171 @@ class CacheBoundsTest(unittest.TestCase):
         self.assertLessEqual(s[("kedastral_scaler_cache_entries", frozenset())], 50)
         self.assertGreaterEqual(s[("kedastral_scaler_cache_evictions_total",
                                    frozenset({("reason", "capacity")}))], 30)
+
+
+class StreamCollector:
+    """Reads a StreamIsActive stream on a thread: (monotonic time, wall time, result) per message."""
+
+    def __init__(self, daemon, ref):
+        self.stream = daemon.stream_is_active(ref)
+        self.messages = []
+        self.done = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        try:
+            for m in self.stream:
+                self.messages.append((time.monotonic(), time.time(), m.result))
+        except grpc.RpcError:
+            pass
+        self.done.set()
+
+    def wait_for(self, n, timeout):
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return len(self.messages) >= n
+
+    def cancel(self):
+        self.stream.cancel()
+        self.done.wait(5)
+
+
+class WindowAndActivationTest(unittest.TestCase):
+    """The window anchored at now, per-ScaledObject lead times from one fetch, quantile, and
+    activation ahead of demand with 1 s steps (http and file sources)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.stub = Stub({"*": {"mode": "fresh", "desiredReplicas": [1, 2, 3, 4, 5, 6, 7, 8]}})
+        # refresh 1h: nothing is refetched during a test, so a push can only come from the
+        # activation timer
+        cls.d = Daemon(config(cls.stub.url), name="activation")
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.d.stop()
+        cls.stub.stop()
+        assert rc == 0, f"daemon exit code {rc}\n{cls.d.log()}"
+
+    def value(self, workload, **metadata):
+        r = self.d.get_metrics(self.d.ref("so", workload=workload, **metadata), "m")
+        return r.metricValues[0].metricValueFloat
+
+    def test_aged_forecast_skips_passed_steps(self):
+        # 90 s old with 60 s steps: the plan for the first minute (9) has passed; lead 5m looks
+        # at indexes 1..6. Upstream would answer 9.
+        self.stub.control({"aged-a": {"mode": "fresh", "age": 90,
+                                      "desiredReplicas": [9, 1, 2, 3, 1, 2, 1, 8]}})
+        self.assertEqual(self.value("aged-a"), 3.0)
+        # lead 0: the current step alone (index 1 at 90 s); stale_after is 2 x the 60 s step
+        self.stub.control({"lead0-aged": {"mode": "fresh", "age": 90,
+                                          "desiredReplicas": [9, 8, 7, 6]}})
+        self.assertEqual(self.value("lead0-aged"), 8.0)
+
+    def test_two_scaled_objects_different_lead_times_one_fetch(self):
+        self.assertEqual(self.value("open-two", leadTime="0s"), 1.0)
+        self.assertEqual(self.value("open-two", leadTime="3m"), 4.0)
+        self.assertEqual(self.value("open-two"), 6.0)  # the route's policy: 5m
+        self.assertEqual(self.value("open-two", leadTime="10m"), 8.0)
+        self.assertEqual(self.value("open-two", policy="now"), 1.0)
+        self.assertEqual(self.stub.count("open-two"), 1)
+
+    def test_quantile_policy(self):
+        spiky = [3, 4, 3, 40, 4, 5, 4, 3, 4, 5, 9]
+        self.stub.control({"q-a": {"mode": "fresh", "desiredReplicas": spiky},
+                           "open-q": {"mode": "fresh", "desiredReplicas": spiky}})
+        self.assertEqual(self.value("q-a"), 5.0)  # 0.9 of ten steps ignores the 40
+        self.assertEqual(self.value("open-q"), 40.0)  # max over 5m
+        self.assertEqual(self.value("open-q", policy="p90"), 5.0)
+        self.assertEqual(self.value("open-q", policy="p90", leadTime="0s"), 3.0)
+
+    def test_is_active_turns_true_when_demand_enters_the_window(self):
+        gen = time.time()
+        # plans for gen+1s, gen+2s, ...: demand from index 3; activation_lead 1s puts it in the
+        # activation window once the window starts at index 2, at gen + 2 s
+        self.stub.control({"demand-a": {"mode": "fresh", "at": gen, "stepSeconds": 1,
+                                        "desiredReplicas": [0, 0, 0, 4, 4, 4, 4, 4, 4, 4]}})
+        first = self.d.is_active(self.d.ref("demand-a"))
+        t_first = time.time()
+        if t_first < gen + 2:  # (a machine stalled for 2 s would skip this half)
+            self.assertFalse(first.result)
+        became = None
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.d.is_active(self.d.ref("demand-a")).result:
+                became = time.time()
+                break
+            time.sleep(0.05)
+        self.assertIsNotNone(became, "IsActive never turned true")
+        self.assertGreaterEqual(became, gen + 2)  # never before demand entered the window
+        self.assertEqual(self.stub.count("demand-a"), 1)
+
+    def test_stream_pushes_true_ahead_of_demand_without_a_call(self):
+        gen = time.time()
+        # demand from index 4 (the plan for gen + 5 s); it enters the 1 s activation window at
+        # gen + 3 s, which is when the push is due
+        self.stub.control({"demand-s": {"mode": "fresh", "at": gen, "stepSeconds": 1,
+                                        "desiredReplicas": [0, 0, 0, 0, 6, 6, 6, 6, 6, 6]}})
+        c = StreamCollector(self.d, self.d.ref("so", workload="demand-s"))
+        try:
+            # no client call of any kind from here on
+            self.assertTrue(c.wait_for(1, 20), "no push arrived")
+            mono, wall, result = c.messages[0]
+            self.assertTrue(result)
+            self.assertGreaterEqual(wall, gen + 3)  # not before demand entered the window
+            time.sleep(1.5)
+            self.assertEqual(len(c.messages), 1)  # edge-triggered: no repeated true
+        finally:
+            c.cancel()
+        # one fetch: the push came from the timer, not from a refresh or a call
+        self.assertEqual(self.stub.count("demand-s"), 1)
+        self.assertIsNotNone(self.d.wait_for("workload=demand-s stream pushed active=true", 10))
+
+    def test_stream_without_demand_arms_nothing(self):
+        self.stub.control({"demand-none": {"mode": "fresh", "stepSeconds": 1,
+                                           "desiredReplicas": [0, 0, 0, 0]}})
+        c = StreamCollector(self.d, self.d.ref("so", workload="demand-none"))
+        try:
+            time.sleep(2)
+            self.assertEqual(c.messages, [])
+        finally:
+            c.cancel()
+
+
+class FileSourceActivationTest(unittest.TestCase):
+    """stepSeconds 1 end to end through the file source (its recording rebased to load)."""
+
+    def test_file_source_one_second_steps(self):
+        d = os.path.join(WORK, "predictive-file")
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "steps.json")
+        with open(path, "w") as f:
+            json.dump([{"workload": "wake", "metric": "rps", "stepSeconds": 1,
+                        "horizonSeconds": 30, "generatedAt": "2026-01-01T00:00:00Z",
+                        "values": [0.0] * 30, "desiredReplicas": [0] * 3 + [5] * 27}], f)
+        daemon = Daemon(f"""
+sources = ( {{ name = "rec"; plugin = "file"; path = "{path}"; refresh = "1h"; }} );
+policies = ( {{ name = "now"; plugin = "max"; lead_time = "0s"; }} );
+workloads = ( {{ match = "*"; source = "rec"; policy = "now"; activation = "demand";
+                 activation_lead = "1s"; stale_after = "1m"; }} );
+""", name="predictive-file")
+        try:
+            c = StreamCollector(daemon, daemon.ref("wake"))
+            try:
+                self.assertTrue(c.wait_for(1, 20), "no push arrived")
+                self.assertTrue(c.messages[0][2])
+            finally:
+                c.cancel()
+            self.assertTrue(daemon.is_active(daemon.ref("wake")).result)
+            # the push came a step ahead: the current step's plan is still 0, then 5
+            deadline, got = time.monotonic() + 15, None
+            while time.monotonic() < deadline and got != 5.0:
+                got = daemon.get_metrics(daemon.ref("wake"), "m").metricValues[0].metricValueFloat
+                time.sleep(0.05)
+            self.assertEqual(got, 5.0)
+        finally:
+            self.assertEqual(daemon.stop(), 0, daemon.log())
 
 
 if __name__ == "__main__":

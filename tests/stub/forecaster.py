@@ -18,6 +18,7 @@ FILE at every request (if given) and overridden by whatever was POSTed to /_cont
 Modes (extra keys in brackets):
   fresh      200, generatedAt now (UTC, "Z")       [desiredReplicas, values, stepSeconds, metric,
              age: generatedAt that many seconds ago (fractions kept, negative: ahead),
+             at: generatedAt this Unix time (fractions kept),
              claim: name this workload in the body instead]
   stale      200, generatedAt one hour ago
   offset     200, generatedAt now written with a +02:00 offset
@@ -162,7 +163,10 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(spec.get("delay_ms", 500) / 1000.0)
             mode = "fresh"
         if mode == "fresh":
-            at = rfc3339(now - float(spec["age"]), fraction=True) if "age" in spec else rfc3339(now)
+            at = rfc3339(now)
+            if "age" in spec or "at" in spec:
+                at = rfc3339(float(spec["at"]) if "at" in spec else now - float(spec["age"]),
+                             fraction=True)
             return self.send_body(200, encode(forecast(spec.get("claim", workload), spec, at)))
         if mode == "stale":
             return self.send_body(200, encode(forecast(workload, spec, rfc3339(now - 3600))))

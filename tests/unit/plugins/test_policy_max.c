@@ -23,6 +23,7 @@ struct fixture {
     struct kd_fake_host fake;
     void *state;
     int64_t lead_time_ms; /* args->lead_time_ms of decide() */
+    int64_t age_ms;       /* decide(): the forecast was generated this long before now */
 };
 
 static int setup(void **state)
@@ -66,7 +67,7 @@ static int decide(struct fixture *fx, const int64_t *replicas, size_t n, int64_t
 {
     struct kd_forecast f = {
         KD_FORECAST_INIT,        .workload = "my-api",
-        .metric = "http_rps",    .generated_at_ms = fx->fake.now_ms,
+        .metric = "http_rps",    .generated_at_ms = fx->fake.now_ms - fx->age_ms,
         .step_seconds = step,    .horizon_seconds = 1800,
         .n_desired_replicas = n, .desired_replicas = replicas,
     };
@@ -178,6 +179,38 @@ static void test_decide_bad_step(void **state)
     assert_true(r.value == 2.0);
 }
 
+/* The window is anchored at now: steps that have passed leave it. */
+static void test_decide_aged_forecast(void **state)
+{
+    struct fixture *fx = *state;
+    static const int64_t v[] = {9, 1, 2, 3, 1};
+    struct kd_policy_result r;
+
+    create(fx, MIN_MS); /* two steps: the current one and the next */
+    fx->age_ms = 30 * 1000;
+    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_true(r.value == 9.0);
+    fx->age_ms = 60 * 1000; /* the 9 is the plan for the first minute, which has passed */
+    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_true(r.value == 2.0);
+    assert_int_equal(r.window_first, 1);
+    assert_int_equal(r.window_last, 2);
+    fx->age_ms = 150 * 1000;
+    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_true(r.value == 3.0);
+    assert_int_equal(r.window_first, 2);
+    fx->age_ms = 270 * 1000; /* the last step alone */
+    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_int_equal(r.window_first, 4);
+    assert_int_equal(r.window_last, 4);
+    fx->age_ms = 300 * 1000; /* exhausted: an error with a reason, never the last element */
+    assert_int_equal(decide(fx, v, 5, 60, &r), -EINVAL);
+    assert_string_equal(r.reason, "every step has passed: generated 300 s ago, 5 steps of 60 s");
+    fx->age_ms = -60 * 1000; /* generated ahead of our clock: counted from its first step */
+    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_true(r.value == 9.0);
+}
+
 static void test_create_rejects_negative_lead(void **state)
 {
     struct fixture *fx = *state;
@@ -198,6 +231,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_descriptor, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_upstream_vectors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decide_aged_forecast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_lead_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_uses_args_lead_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_decide_bad_step, setup, teardown),

@@ -28,8 +28,8 @@ static void check_rows(const struct row *rows, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         struct kd_window w = {99, 99};
-        int rc = kd_window_at(GEN, rows[i].step, rows[i].n, GEN + rows[i].age_ms, rows[i].lead_ms,
-                              &w);
+        int rc =
+            kd_window_at(GEN, rows[i].step, rows[i].n, GEN + rows[i].age_ms, rows[i].lead_ms, &w);
         if (rc != rows[i].rc)
             fail_msg("row %zu: rc %d, expected %d", i, rc, rows[i].rc);
         if (rc == 0 && (w.first != rows[i].first || w.last != rows[i].last))
@@ -42,13 +42,13 @@ static void check_rows(const struct row *rows, size_t count)
 static void test_age_zero_is_upstream(void **state)
 {
     static const struct row rows[] = {
-        {0, 5 * MIN, 60, 100, 0, 0, 5}, /* 5m / 60 s: 0..5, six elements */
-        {0, 90 * S, 60, 100, 0, 0, 1},  /* 90 s / 60 s */
-        {0, 59 * S, 60, 100, 0, 0, 0},  /* shorter than a step */
-        {0, 5 * MIN, 7, 100, 0, 0, 42}, /* 300 / 7 truncates */
-        {0, 0, 60, 100, 0, 0, 0},       /* lead 0: desiredReplicas[0] */
+        {0, 5 * MIN, 60, 100, 0, 0, 5},  /* 5m / 60 s: 0..5, six elements */
+        {0, 90 * S, 60, 100, 0, 0, 1},   /* 90 s / 60 s */
+        {0, 59 * S, 60, 100, 0, 0, 0},   /* shorter than a step */
+        {0, 5 * MIN, 7, 100, 0, 0, 42},  /* 300 / 7 truncates */
+        {0, 0, 60, 100, 0, 0, 0},        /* lead 0: desiredReplicas[0] */
         {0, -5 * MIN, 60, 100, 0, 0, 0}, /* negative lead counts as 0 */
-        {0, 30 * MIN, 60, 3, 0, 0, 2},  /* past the end: the whole array */
+        {0, 30 * MIN, 60, 3, 0, 0, 2},   /* past the end: the whole array */
         {0, INT64_MAX, 1, 10, 0, 0, 9},
         {0, INT64_MAX, INT64_MAX, 10, 0, 0, 0}, /* step * 1000 would overflow */
         {-10 * MIN, 2 * MIN, 60, 10, 0, 0, 2},  /* generatedAt in the future: age 0 */
@@ -61,16 +61,16 @@ static void test_age_zero_is_upstream(void **state)
 static void test_aged(void **state)
 {
     static const struct row rows[] = {
-        {60 * S, 2 * MIN, 60, 10, 0, 1, 3},          /* one step old */
-        {59999, 2 * MIN, 60, 10, 0, 0, 2},           /* 1 ms short of a step: nothing passed */
-        {90 * S, 2 * MIN, 60, 10, 0, 1, 3},          /* mid-step */
-        {4 * MIN + 30 * S, 0, 60, 10, 0, 4, 4},      /* lead 0 at 4.5 steps */
-        {8 * MIN, 5 * MIN, 60, 10, 0, 8, 9},         /* end clamped to the array */
+        {60 * S, 2 * MIN, 60, 10, 0, 1, 3},           /* one step old */
+        {59999, 2 * MIN, 60, 10, 0, 0, 2},            /* 1 ms short of a step: nothing passed */
+        {90 * S, 2 * MIN, 60, 10, 0, 1, 3},           /* mid-step */
+        {4 * MIN + 30 * S, 0, 60, 10, 0, 4, 4},       /* lead 0 at 4.5 steps */
+        {8 * MIN, 5 * MIN, 60, 10, 0, 8, 9},          /* end clamped to the array */
         {9 * MIN + 59 * S, 5 * MIN, 60, 10, 0, 9, 9}, /* the last element alone */
-        {10 * MIN, 5 * MIN, 60, 10, -ERANGE, 0, 0},  /* every step passed: exhausted */
+        {10 * MIN, 5 * MIN, 60, 10, -ERANGE, 0, 0},   /* every step passed: exhausted */
         {3600 * MIN, 0, 60, 10, -ERANGE, 0, 0},
-        {2500, 1 * S, 1, 6, 0, 2, 3},                /* 1 s steps, 2.5 s old, 1 s lead */
-        {INT64_MAX / 2, 0, 1, 6, -ERANGE, 0, 0},     /* absurd age */
+        {2500, 1 * S, 1, 6, 0, 2, 3},            /* 1 s steps, 2.5 s old, 1 s lead */
+        {INT64_MAX / 2, 0, 1, 6, -ERANGE, 0, 0}, /* absurd age */
     };
     (void)state;
     check_rows(rows, N(rows));
@@ -84,6 +84,7 @@ static void test_bad_input(void **state)
     assert_int_equal(kd_window_at(GEN, 0, 5, GEN, MIN, &w), -EINVAL);
     assert_int_equal(kd_window_at(GEN, -60, 5, GEN, MIN, &w), -EINVAL);
     assert_int_equal(kd_window_at(GEN, 60, 0, GEN, MIN, &w), -ENODATA);
+    assert_int_equal(kd_window_at(GEN, 0, 0, GEN, MIN, &w), -ENODATA); /* empty first */
     /* generatedAt far in the past (negative): the age saturates instead of wrapping */
     assert_int_equal(kd_window_at(INT64_MIN, 1, 5, INT64_MAX, 0, &w), -ERANGE);
     assert_int_equal(kd_window_steps(-1, 60), 0);
@@ -131,11 +132,10 @@ static void test_quantile_rank(void **state)
         double q;
         size_t k, rank;
     } rows[] = {
-        {0.9, 10, 9}, {0.9, 1, 1},  {0.9, 20, 18}, {0.9, 11, 10}, /* ceil(9.9) */
-        {0.5, 4, 2},  {0.5, 5, 3},  {0.0, 7, 1},   {1.0, 7, 7},
+        {0.9, 10, 9}, {0.9, 1, 1},  {0.9, 20, 18},      {0.9, 11, 10}, /* ceil(9.9) */
+        {0.5, 4, 2},  {0.5, 5, 3},  {0.0, 7, 1},        {1.0, 7, 7},
         {0.7, 10, 7}, /* 0.7 * 10 = 7.000000000000001 in doubles: still the 7th */
-        {0.1, 3, 1},  {0.34, 3, 2}, {0.999, 1000, 999},
-        {NAN, 4, 4}, /* NaN counts as 1 */
+        {0.1, 3, 1},  {0.34, 3, 2}, {0.999, 1000, 999}, {NAN, 4, 4}, /* NaN counts as 1 */
     };
     (void)state;
     for (size_t i = 0; i < N(rows); i++) {
