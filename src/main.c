@@ -27,6 +27,7 @@
 #include "ops/status_http.h"
 #include "plugin/plugin_host.h"
 #include "scaler/plugin_settings.h"
+#include "scaler/reload.h"
 #include "scaler/scaler.h"
 #include "scaler/scaler_status.h"
 #include "services/health.h"
@@ -34,13 +35,6 @@
 #include "util/log.h"
 #include "util/time.h"
 #include "version.h"
-
-/* A scaler replaced by a reload, still finishing its calls, with the config it was built on. */
-struct retired {
-    struct kd_scaler *scaler;
-    struct kd_config *config;
-    struct retired *next;
-};
 
 enum action { ACTION_RUN, ACTION_CHECK_CONFIG, ACTION_DESCRIBE };
 
@@ -54,11 +48,11 @@ struct options {
 struct daemon {
     const struct options *opts;
     struct event_base *base;
-    struct kd_config *config;
+    struct kd_config *config; /* loaded, until kd_reload_create() owns it */
+    struct kd_reload *reload; /* the serving scaler and its configuration */
     struct kd_grpc_server *grpc;
-    struct kd_tls *tls; /* NULL: h2c */
-    struct kd_scaler *scaler;
-    struct retired *retired;
+    struct kd_tls *tls;      /* NULL: h2c */
+    struct kd_tls *next_tls; /* a reload's new context, between prepare and applied */
     struct kd_health *health;
     struct kd_reflection *reflection;
     struct kd_metrics *metrics;
@@ -286,13 +280,9 @@ static void before_scrape(void *arg)
     struct kd_scaler_metrics_pull pull = {0};
     struct kd_scaler_stats stats;
 
-    kd_scaler_stats(d->scaler, &stats);
+    kd_reload_stats(d->reload, &stats);
     pull.cache_entries = stats.cache_entries;
     pull.open_streams = stats.open_streams;
-    for (const struct retired *r = d->retired; r; r = r->next) {
-        kd_scaler_stats(r->scaler, &stats);
-        pull.open_streams += stats.open_streams;
-    }
     pull.has_connections = true;
     pull.open_connections = kd_grpc_server_connections(d->grpc);
     pull.has_process = kd_process_stats_read(&pull.process) == 0;
@@ -303,7 +293,7 @@ static int status_snapshot(void *arg, const struct kd_status_query *query,
                            struct kd_status_snapshot *ret_snapshot)
 {
     struct daemon *d = arg;
-    const struct kd_config *c = d->config;
+    const struct kd_config *c = kd_reload_config(d->reload);
     struct kd_status_daemon info = {
         .version = KD_VERSION,
         .config_file = c->path,
@@ -317,7 +307,8 @@ static int status_snapshot(void *arg, const struct kd_status_query *query,
         .last_reload_error = d->last_reload_error,
     };
     kd_status_daemon_limits(c, &info);
-    return kd_scaler_status_snapshot(d->scaler, &info, query, kd_time_now_ms(), ret_snapshot);
+    return kd_scaler_status_snapshot(kd_reload_scaler(d->reload), &info, query, kd_time_now_ms(),
+                                     ret_snapshot);
 }
 
 static void note_reload(struct daemon *d, bool ok, const char *err)
@@ -331,39 +322,22 @@ static void note_reload(struct daemon *d, bool ok, const char *err)
     snprintf(d->last_reload_error, sizeof(d->last_reload_error), "%s", ok ? "" : err);
 }
 
-static void on_retired_released(void *arg, struct kd_scaler *scaler)
-{
-    struct daemon *d = arg;
-
-    for (struct retired **p = &d->retired; *p; p = &(*p)->next) {
-        if ((*p)->scaler == scaler) {
-            struct retired *r = *p;
-            *p = r->next;
-            kd_config_free(r->config);
-            free(r);
-            KD_DEBUG("reload: the previous configuration finished its last call");
-            return;
-        }
-    }
-}
-
 static void start_drain(struct daemon *d, const char *why)
 {
+    int64_t grace_ms = kd_reload_config(d->reload)->shutdown_timeout_ms;
+
     d->draining = true;
-    KD_INFO("%s: draining (grace %" PRId64 " ms)", why, d->config->shutdown_timeout_ms);
+    KD_INFO("%s: draining (grace %" PRId64 " ms)", why, grace_ms);
     if (d->admin) {
         kd_admin_http_set_live(d->admin, false);
         kd_admin_http_set_ready(d->admin, false);
     }
     if (d->health)
         kd_health_set_serving(d->health, false);
-    kd_scaler_drain(d->scaler);
-    /* A retired scaler's streams end too; it frees itself from the loop afterwards. */
-    for (struct retired *r = d->retired; r; r = r->next)
-        kd_scaler_drain(r->scaler);
+    kd_reload_drain(d->reload);
     if (d->health)
         kd_health_drain(d->health);
-    kd_grpc_server_drain(d->grpc, d->config->shutdown_timeout_ms, on_drained, d);
+    kd_grpc_server_drain(d->grpc, grace_ms, on_drained, d);
 }
 
 static void admin_start(struct daemon *d, const char *address)
@@ -462,122 +436,63 @@ static const char *tls_summary(const struct kd_config *config)
     return buf;
 }
 
-/* Everything a reload replaces is built beside the running one; nothing changes on error. */
-static void reload(struct daemon *d)
+/* ---- Reload hooks: what the daemon owns beside the scaler ---------------------------------- */
+
+/* Other TLS settings: a new context, checked before the take-over. The same: the files are
+ * re-read after it, and a broken pair there keeps the running one without failing. */
+static int on_reload_prepare(void *arg, const struct kd_config *config, const struct kd_config *old,
+                             char *err, size_t err_len)
 {
-    static const char service[] = "externalscaler.ExternalScaler";
-    struct kd_config *config;
-    struct kd_scaler *scaler;
-    struct retired *r;
-    struct kd_grpc_server_config gcfg;
-    char err[1024];
-    bool moved;
-    int rc;
+    struct daemon *d = arg;
 
-    KD_INFO("SIGHUP: reloading %s", d->config->path ? d->config->path : "the built-in config");
-    rc = kd_config_load(d->opts->config_path, &d->opts->ov, default_plugin_dir(), &config, err,
-                        sizeof(err));
-    if (rc < 0)
-        goto fail;
-    rc = kd_scaler_create(config, d->base, &scaler, err, sizeof(err));
-    if (rc < 0)
-        goto fail_scaler;
-    /* Other TLS settings: a new context, checked now. The same: the files are re-read after
-     * the swap, and a broken pair there keeps the running one without failing the reload. */
-    bool tls_changed = !tls_same(config, d->config);
-    struct kd_tls *tls = d->tls;
-    if (tls_changed && (rc = tls_create(config, d->base, &tls, err, sizeof(err))) < 0)
-        goto fail_retired;
-    r = calloc(1, sizeof(*r));
-    if (!r) {
-        rc = -ENOMEM;
-        snprintf(err, sizeof(err), "out of memory");
-        goto fail_tls;
-    }
-    /* Forecasts from sources the edit left alone stay; those workloads need no fetch now. */
-    size_t kept = kd_scaler_adopt(scaler, d->scaler);
-    /* The new address is bound before the old one closes; if it cannot be, nothing changed. */
-    moved = strcmp(config->listen, d->config->listen) != 0;
-    if (moved) {
-        rc = kd_grpc_server_relisten(d->grpc, config->listen);
-        if (rc < 0) {
-            snprintf(err, sizeof(err), "%s: cannot listen on %s: %s",
-                     config->path ? config->path : "<built-in>", config->listen, strerror(-rc));
-            free(r);
-            goto fail_tls;
-        }
-    }
+    d->next_tls = d->tls;
+    if (tls_same(config, old))
+        return 0;
+    return tls_create(config, d->base, &d->next_tls, err, err_len);
+}
 
-    /* The swap: between two loop callbacks, so no request sees half of it. */
-    kd_grpc_server_unregister_service(d->grpc, service);
-    rc = kd_scaler_register(scaler, d->grpc);
-    if (rc < 0) {
-        snprintf(err, sizeof(err), "cannot register the new scaler: %s", strerror(-rc));
-        if (kd_scaler_register(d->scaler, d->grpc) < 0)
-            KD_ERROR("reload: cannot put the running scaler back either");
-        if (moved && kd_grpc_server_relisten(d->grpc, d->config->listen) < 0)
-            KD_ERROR("reload: cannot listen on %s again; serving %s", d->config->listen,
-                     config->listen);
-        free(r);
-        goto fail_tls;
-    }
-    kd_scaler_set_observer(scaler, &d->observer);
-    r->scaler = d->scaler;
-    r->config = d->config;
-    r->next = d->retired;
-    d->retired = r;
-    kd_scaler_retire(r->scaler, on_retired_released, d);
-    d->scaler = scaler;
-    d->config = config;
+static void on_reload_abandon(void *arg)
+{
+    struct daemon *d = arg;
 
-    kd_log_setup(config->log_level, config->log_format);
+    if (d->next_tls != d->tls)
+        kd_tls_destroy(d->next_tls);
+    d->next_tls = NULL;
+}
+
+static void on_reload_applied(void *arg, const struct kd_config *config,
+                              const struct kd_config *old)
+{
+    struct daemon *d = arg;
+    struct kd_tls *tls = d->next_tls;
+
+    d->next_tls = NULL;
     d->status.enabled = config->status;
     d->status.readyz_requires_sources = config->readyz_requires_sources;
-    if (!tls_changed && d->tls) {
+    if (tls == d->tls && d->tls) {
         kd_tls_reload(d->tls); /* logs the new material, or why the running one stays */
-    } else if (tls_changed && kd_grpc_server_set_tls(d->grpc, tls) == 0) {
+    } else if (tls != d->tls && kd_grpc_server_set_tls(d->grpc, tls) == 0) {
         KD_INFO("reload: TLS on the gRPC port %s (connections already open keep theirs)",
                 tls_summary(config));
         kd_tls_destroy(d->tls);
         d->tls = tls;
-    } else if (tls_changed) {
+    } else if (tls != d->tls) {
         KD_ERROR("reload: out of memory switching TLS; the gRPC port keeps TLS %s",
-                 tls_summary(r->config));
+                 tls_summary(old));
         kd_tls_destroy(tls);
     }
-    kd_grpc_server_config_init(&gcfg);
-    gcfg.max_message_size = (size_t)config->max_message_size;
-    gcfg.default_deadline_ms = config->default_deadline_ms;
-    /* Cannot fail: the config layer bounds both values as the transport does. */
-    if (kd_grpc_server_reconfigure(d->grpc, &gcfg) < 0)
-        KD_WARN("reload: max_message_size or default_deadline out of range; keeping the old");
-    if (moved)
-        KD_INFO("reload: grpc server listening address=%s port=%d (was %s; connections "
-                "accepted there go on until they end)",
-                config->listen, kd_grpc_server_port(d->grpc), r->config->listen);
-    if (config->reflection != r->config->reflection)
-        KD_WARN("reload: reflection changed; that needs a restart, still %s",
-                r->config->reflection ? "on" : "off");
-    if (strcmp(config->http_listen, r->config->http_listen) != 0)
+    if (strcmp(config->http_listen, old->http_listen) != 0)
         admin_start(d, config->http_listen);
     kd_scaler_metrics_reload(d->scaler_metrics, true);
     note_reload(d, true, NULL);
-    KD_INFO("reload: configuration applied (%zu sources, %zu policies, %zu workload routes; "
-            "%zu cached forecasts kept)",
-            config->n_sources, config->n_policies, config->n_workloads, kept);
-    return;
+}
 
-fail_tls:
-    if (tls != d->tls)
-        kd_tls_destroy(tls);
-fail_retired:
-    kd_scaler_destroy(scaler);
-fail_scaler:
-    kd_config_free(config);
-fail:
+static void on_reload_failed(void *arg, const char *err)
+{
+    struct daemon *d = arg;
+
     kd_scaler_metrics_reload(d->scaler_metrics, false);
     note_reload(d, false, err);
-    KD_ERROR("reload failed, the running configuration keeps serving: %s", err);
 }
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)
@@ -585,10 +500,7 @@ static void on_signal(evutil_socket_t sig, short events, void *arg)
     (void)events;
     struct daemon *d = arg;
     if (sig == SIGHUP) {
-        if (d->draining)
-            KD_WARN("SIGHUP while draining: ignored");
-        else
-            reload(d);
+        kd_reload_run(d->reload, "SIGHUP");
         return;
     }
     if (d->draining) {
@@ -613,14 +525,7 @@ static void daemon_teardown(struct daemon *d)
     /* Closes every call, so retired scalers have none left. */
     kd_grpc_server_destroy(d->grpc);
     kd_tls_destroy(d->tls);
-    while (d->retired) {
-        struct retired *r = d->retired;
-        d->retired = r->next;
-        kd_scaler_destroy(r->scaler);
-        kd_config_free(r->config);
-        free(r);
-    }
-    kd_scaler_destroy(d->scaler);
+    kd_reload_destroy(d->reload);
     kd_scaler_metrics_destroy(d->scaler_metrics);
     kd_metrics_destroy(d->metrics);
     kd_config_free(d->config);
@@ -630,7 +535,7 @@ static void daemon_teardown(struct daemon *d)
 
 static int daemon_start(struct daemon *d, const struct options *opts)
 {
-    static const char *const served[] = {"externalscaler.ExternalScaler", NULL};
+    static const char *const served[] = {KD_EXTERNAL_SCALER_SERVICE, NULL};
     char err[1024];
     int rc;
 
@@ -639,20 +544,32 @@ static int daemon_start(struct daemon *d, const struct options *opts)
         KD_ERROR("cannot create the event loop");
         return -ENOMEM;
     }
-    rc = kd_scaler_create(d->config, d->base, &d->scaler, err, sizeof(err));
+    const struct kd_reload_params params = {
+        .config_path = opts->config_path,
+        .ov = &opts->ov,
+        .plugin_dir_default = default_plugin_dir(),
+        .prepare = on_reload_prepare,
+        .abandon = on_reload_abandon,
+        .applied = on_reload_applied,
+        .failed = on_reload_failed,
+        .arg = d,
+    };
+    const struct kd_config *config = d->config;
+    rc = tls_create(config, d->base, &d->tls, err, sizeof(err));
     if (rc == 0)
-        rc = tls_create(d->config, d->base, &d->tls, err, sizeof(err));
+        rc = kd_reload_create(d->base, d->config, &params, &d->reload, err, sizeof(err));
     if (rc != 0) {
         KD_ERROR("%s", err);
         return rc;
     }
+    d->config = NULL; /* the reload owns it now */
     if (opts->action == ACTION_CHECK_CONFIG)
         return 0;
 
     struct kd_grpc_server_config gcfg;
     kd_grpc_server_config_init(&gcfg);
-    gcfg.max_message_size = (size_t)d->config->max_message_size;
-    gcfg.default_deadline_ms = d->config->default_deadline_ms;
+    gcfg.max_message_size = (size_t)config->max_message_size;
+    gcfg.default_deadline_ms = config->default_deadline_ms;
     rc = kd_grpc_server_create(d->base, &gcfg, &d->grpc);
     if (rc == 0 && d->tls)
         rc = kd_grpc_server_set_tls(d->grpc, d->tls);
@@ -669,25 +586,25 @@ static int daemon_start(struct daemon *d, const struct options *opts)
         return rc;
     }
     kd_scaler_metrics_observer(d->scaler_metrics, &d->observer);
-    kd_scaler_set_observer(d->scaler, &d->observer);
-    rc = kd_scaler_register(d->scaler, d->grpc);
+    kd_reload_set_observer(d->reload, &d->observer);
+    rc = kd_reload_attach(d->reload, d->grpc);
     if (rc == 0)
         rc = kd_health_create(d->grpc, served, &d->health);
-    if (rc == 0 && d->config->reflection)
+    if (rc == 0 && config->reflection)
         rc = kd_reflection_create(d->grpc, &d->reflection);
     if (rc != 0) {
         KD_ERROR("cannot register gRPC services: %s", strerror(-rc));
         return rc;
     }
-    rc = kd_grpc_server_listen(d->grpc, d->config->listen);
+    rc = kd_grpc_server_listen(d->grpc, config->listen);
     if (rc != 0) {
-        KD_ERROR("cannot listen on %s: %s", d->config->listen, strerror(-rc));
+        KD_ERROR("cannot listen on %s: %s", config->listen, strerror(-rc));
         return rc;
     }
-    KD_INFO("grpc server listening address=%s port=%d tls=%s", d->config->listen,
-            kd_grpc_server_port(d->grpc), tls_summary(d->config));
+    KD_INFO("grpc server listening address=%s port=%d tls=%s", config->listen,
+            kd_grpc_server_port(d->grpc), tls_summary(config));
     /* Ready from here: the config is loaded and every source instance was created. */
-    admin_start(d, d->config->http_listen);
+    admin_start(d, config->http_listen);
 
     d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
     d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
@@ -732,9 +649,9 @@ int main(int argc, char **argv)
 
     rc = daemon_start(&d, &opts);
     if (rc == 0 && opts.action == ACTION_CHECK_CONFIG) {
+        const struct kd_config *c = kd_reload_config(d.reload);
         printf("%s: configuration OK (%zu sources, %zu policies, %zu workload routes)\n",
-               d.config->path ? d.config->path : "<built-in>", d.config->n_sources,
-               d.config->n_policies, d.config->n_workloads);
+               c->path ? c->path : "<built-in>", c->n_sources, c->n_policies, c->n_workloads);
     } else if (rc == 0) {
         event_base_dispatch(d.base);
         KD_INFO("shutdown complete");

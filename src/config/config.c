@@ -925,19 +925,31 @@ static int apply_overrides(struct loader *l, const struct kd_config_overrides *o
     return 0;
 }
 
+/*
+ * Relative paths resolve against the folder the file is named in, without following a
+ * symlink to the file itself: in a ConfigMap volume the file is a symlink into a timestamped
+ * "..2026_..." folder that each update replaces, while its sibling keys stay where the volume
+ * is mounted. A stable base_dir also keeps the sources' identities across such updates.
+ */
 static int read_file(struct loader *l, const char *path)
 {
     struct kd_config *c = l->c;
-    char *real = realpath(path, NULL);
-    if (!real) {
-        int e = errno;
+    char *copy = strdup(path);
+    char *real = copy ? realpath(dirname(copy), NULL) : NULL;
+    int e = errno;
+
+    free(copy);
+    if (!copy)
+        return oom(l);
+    if (!real || access(path, R_OK) != 0) {
+        e = real ? errno : e;
+        free(real);
         errf(l, "%s: cannot open: %s", path, strerror(e));
         return e == ENOENT ? -ENOENT : -EINVAL;
     }
     c->path = strdup(path);
-    c->base_dir = strdup(dirname(real));
-    free(real);
-    if (!c->path || !c->base_dir)
+    c->base_dir = real;
+    if (!c->path)
         return oom(l);
 
     config_set_include_dir(&c->cfg, c->base_dir);

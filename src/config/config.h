@@ -138,6 +138,7 @@ struct kd_config {
 
     int64_t max_workloads; /* limits.max_workloads: cache entries, default 10000 */
 
+    int64_t config_poll_ms; /* the file's watch; 0: reload on SIGHUP only */
     /* Upstream mode and plugin defaults: flags and environment only. */
     char *forecaster_url; /* NULL: not given */
     int64_t lead_time_ms; /* 0 when not given */

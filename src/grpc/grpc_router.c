@@ -121,6 +121,22 @@ int kd_grpc_router_add(struct kd_grpc_router *router, const struct kd_grpc_metho
     return 0;
 }
 
+int kd_grpc_router_replace(struct kd_grpc_router *router, const struct kd_grpc_method *methods,
+                           size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!kd_grpc_router_find(router, methods[i].path))
+            return -ENOENT;
+    }
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < router->n_routes; j++) {
+            if (strcmp(router->routes[j].method->path, methods[i].path) == 0)
+                router->routes[j].method = &methods[i];
+        }
+    }
+    return 0;
+}
+
 void kd_grpc_router_remove_service(struct kd_grpc_router *router, const char *service)
 {
     size_t len = strlen(service);

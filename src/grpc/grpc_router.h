@@ -33,6 +33,11 @@ void kd_grpc_router_fini(struct kd_grpc_router *router);
 int kd_grpc_router_add(struct kd_grpc_router *router, const struct kd_grpc_method *methods,
                        size_t n);
 
+/* Point each path of `methods` (the table is borrowed) at its entry there, allocating
+ * nothing. -ENOENT if a path is not routed: then nothing changed. */
+int kd_grpc_router_replace(struct kd_grpc_router *router, const struct kd_grpc_method *methods,
+                           size_t n);
+
 /* Remove every method of `service` and the service itself. */
 void kd_grpc_router_remove_service(struct kd_grpc_router *router, const char *service);
 

@@ -243,6 +243,28 @@ void kd_grpc_server_unregister_service(struct kd_grpc_server *server, const char
     }
 }
 
+int kd_grpc_server_replace(struct kd_grpc_server *server, const struct kd_grpc_method *methods,
+                           size_t n)
+{
+    struct kd_list *cn, *ctmp, *node, *tmp;
+    int rc = kd_grpc_router_replace(&server->router, methods, n);
+
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        const char *service = methods[i].path + 1;
+        size_t len = (size_t)(strrchr(service, '/') - service);
+        KD_LIST_FOR_EACH_SAFE(cn, ctmp, &server->conns) {
+            struct kd_grpc_conn *conn = KD_CONTAINER_OF(cn, struct kd_grpc_conn, link);
+            KD_LIST_FOR_EACH_SAFE(node, tmp, &conn->calls) {
+                kd_grpc_call_forget_service(KD_CONTAINER_OF(node, struct kd_grpc_call, link),
+                                            service, len);
+            }
+        }
+    }
+    return 0;
+}
+
 size_t kd_grpc_server_services(const struct kd_grpc_server *server, const char *const **ret_names)
 {
     *ret_names = (const char *const *)server->router.services;

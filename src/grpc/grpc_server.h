@@ -92,6 +92,14 @@ int kd_grpc_server_register(struct kd_grpc_server *server, const struct kd_grpc_
  * routed again when it is complete, to whatever serves their path then (live reload). */
 void kd_grpc_server_unregister_service(struct kd_grpc_server *server, const char *service);
 
+/* Reload: every path of `methods` (each registered already, e.g. by the previous instance of
+ * the service) is served by its entry in `methods` from now on, in one step that allocates
+ * nothing. Calls already dispatched keep their method; calls whose request is still arriving
+ * are routed when it is complete, as after unregister. -ENOENT if a path is not registered:
+ * then nothing changed. */
+int kd_grpc_server_replace(struct kd_grpc_server *server, const struct kd_grpc_method *methods,
+                           size_t n);
+
 /* Names of registered services, in registration order; valid until the next (un)register. */
 size_t kd_grpc_server_services(const struct kd_grpc_server *server, const char *const **ret_names);
 

@@ -748,6 +748,12 @@ int kd_scaler_register(struct kd_scaler *scaler, struct kd_grpc_server *server)
                                    sizeof(scaler->methods) / sizeof(scaler->methods[0]));
 }
 
+const struct kd_grpc_method *kd_scaler_methods(const struct kd_scaler *scaler, size_t *ret_n)
+{
+    *ret_n = sizeof(scaler->methods) / sizeof(scaler->methods[0]);
+    return scaler->methods;
+}
+
 void kd_scaler_drain(struct kd_scaler *scaler)
 {
     /* Waiting unary calls are answered 14 "shutting down" by their waiter callbacks. The

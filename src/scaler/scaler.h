@@ -13,6 +13,7 @@
 
 struct event_base;
 struct kd_config;
+struct kd_grpc_method;
 struct kd_grpc_server;
 struct kd_scaler;
 struct kd_instance;
@@ -27,6 +28,10 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
 /* Register externalscaler.ExternalScaler on `server`. The method table lives in the scaler:
  * destroy the server before the scaler. */
 int kd_scaler_register(struct kd_scaler *scaler, struct kd_grpc_server *server);
+
+/* The method table kd_scaler_register() registers (reload.c swaps it in with
+ * kd_grpc_server_replace()). */
+const struct kd_grpc_method *kd_scaler_methods(const struct kd_scaler *scaler, size_t *ret_n);
 
 /* Shutdown: end every StreamIsActive stream with status OK, cancel pending fetches. */
 void kd_scaler_drain(struct kd_scaler *scaler);

@@ -65,7 +65,8 @@ def forecast(workload, replicas, generated_at, step=60, metric="http_rps"):
 class Daemon:
     """One daemon process. Its stderr is collected so tests can assert on log lines."""
 
-    def __init__(self, config_text=None, args=(), env=None, name="kd", listen="127.0.0.1:0"):
+    def __init__(self, config_text=None, args=(), env=None, name="kd", listen="127.0.0.1:0",
+                 config_path=None, config_poll="0"):
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=WORK)
         # KD_WRAPPER="valgrind --error-exitcode=99 ..." runs the daemon under a checker.
         wrapper = os.environ.get("KD_WRAPPER", "").split()
@@ -74,11 +75,18 @@ class Daemon:
         cmd = wrapper + [BINARY, "--plugin-dir", PLUGIN_DIR, "--http-listen", "127.0.0.1:0"]
         if listen is not None:
             cmd += ["--listen", listen]
-        if config_text is not None:
+        # config_path: a file the test laid out itself (a ConfigMap's symlinks), else config_text
+        # is written to one. config_poll: the file watch; off by default so that a test's
+        # rewrite_config() + reload() is one reload (SIGHUP), never two.
+        self.config = config_path
+        if config_text is not None and config_path is None:
             self.config = os.path.join(self.dir, "kedastral-scaler.conf")
             with open(self.config, "w") as f:
                 f.write(config_text)
+        if self.config is not None:
             cmd += ["--config", self.config]
+            if config_poll is not None:
+                cmd += ["--config-poll", config_poll]
         cmd += list(args)
         full_env = dict(os.environ)
         full_env.update(env or {})
@@ -161,9 +169,11 @@ class Daemon:
             f.write(text)
         os.replace(tmp, self.config)
 
-    def reload(self, n, ok=True, timeout=10.0):
-        """SIGHUP, then waits for the n-th "applied" (or "failed") reload line."""
-        self.proc.send_signal(signal.SIGHUP)
+    def reload(self, n, ok=True, timeout=10.0, signal_it=True):
+        """SIGHUP (unless signal_it is False: the file watch reloads), then waits for the n-th
+        "applied" (or "failed") reload line."""
+        if signal_it:
+            self.proc.send_signal(signal.SIGHUP)
         pattern = r"reload: configuration applied" if ok else r"reload failed"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

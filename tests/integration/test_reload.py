@@ -3,14 +3,17 @@
 (checked with the stub forecaster's request counter), a changed source fetches anew, and a
 changed gRPC listen address moves the port (bind first, old kept on failure). Clients are
 python3-grpcio and plain sockets; nothing is shared with the daemon's code."""
+import os
 import re
 import signal
 import socket
+import tempfile
+import time
 import unittest
 
 import grpc
 
-from daemon import Daemon, Stub, es, SERVICE, http_get
+from daemon import WORK, Daemon, Stub, es, SERVICE, http_get
 
 WEB = [2, 2, 3, 3, 4, 5, 5, 5]  # lead 5m -> 5, lead 1m -> 2
 
@@ -163,6 +166,84 @@ class ReloadListenTest(ReloadBase):
         self.assertEqual(list(stream), [])
         self.assertEqual(stream.code(), grpc.StatusCode.OK)
         self.assertEqual(self.daemon.proc.wait(20), 0)
+
+
+class ConfigMap:
+    """A ConfigMap volume as the kubelet lays it out and updates it: the file is a symlink
+    through "..data" to a timestamped folder; an update writes a new folder, points a new
+    symlink at it and renames that over "..data", then deletes the old folder."""
+
+    NAME = "kedastral-scaler.conf"
+
+    def __init__(self, text):
+        self.root = tempfile.mkdtemp(prefix="configmap-", dir=WORK)
+        self.generation = 0
+        self.current = self._write(text)
+        os.symlink(self.current, os.path.join(self.root, "..data"))
+        os.symlink(os.path.join("..data", self.NAME), self.path)
+
+    @property
+    def path(self):
+        return os.path.join(self.root, self.NAME)
+
+    def _write(self, text):
+        self.generation += 1
+        name = f"..2026_12_02_06_00_{self.generation:02d}.{os.getpid()}"
+        os.mkdir(os.path.join(self.root, name))
+        with open(os.path.join(self.root, name, self.NAME), "w") as f:
+            f.write(text)
+        return name
+
+    def update(self, text):
+        old, self.current = self.current, self._write(text)
+        tmp = os.path.join(self.root, "..data_tmp")
+        os.symlink(self.current, tmp)
+        os.replace(tmp, os.path.join(self.root, "..data"))
+        os.remove(os.path.join(self.root, old, self.NAME))
+        os.rmdir(os.path.join(self.root, old))
+
+
+class ConfigMapReloadTest(ReloadBase):
+    """No SIGHUP anywhere: the daemon notices the kubelet's symlink swap itself."""
+
+    def setUp(self):
+        self.stub = Stub({"*": {"mode": "fresh", "desiredReplicas": WEB}})
+        self.map = ConfigMap(http_config(self.stub.url))
+        self.daemon = Daemon(name="reload-configmap", config_path=self.map.path,
+                             config_poll="100ms")
+
+    def tearDown(self):
+        code = self.daemon.stop()
+        self.stub.stop()
+        self.assertEqual(code, 0, self.daemon.log())
+
+    def test_symlink_swap_reloads_and_a_broken_update_keeps_the_old(self):
+        self.assertEqual(self.value("web"), 5)
+
+        self.map.update(http_config(self.stub.url, lead="1m"))
+        self.daemon.reload(1, signal_it=False)
+        self.assertIn("config file changed: reloading " + self.map.path, self.daemon.log())
+        self.assertEqual(self.value("web"), 2)
+        self.assertEqual(self.stub.count("web"), 1)  # same source: its forecast was kept
+
+        # A broken update: logged once with file:line, the running configuration serves on.
+        self.map.update('log_level = "debug";\nsources = ( { name = "x" }\n')
+        self.daemon.reload(1, ok=False, signal_it=False)
+        self.assertRegex(self.daemon.log(), r"reload failed, the running configuration keeps "
+                                            r"serving: .*kedastral-scaler\.conf:\d+: ")
+        self.assertEqual(self.value("web"), 2)
+        time.sleep(1)  # ten polls of a file that does not change: not tried again
+        self.assertEqual(len(re.findall(r"reload failed", self.daemon.log())), 1)
+
+        self.map.update(http_config(self.stub.url, lead="5m"))
+        self.daemon.reload(2, signal_it=False)
+        self.assertEqual(self.value("web"), 5)
+        self.assertEqual(len(re.findall(r"reload failed", self.daemon.log())), 1)
+
+    def test_sighup_of_an_unchanged_file_is_one_reload(self):
+        self.daemon.reload(1)
+        time.sleep(0.5)  # five polls: the watch saw the file SIGHUP read, no second reload
+        self.assertEqual(len(re.findall(r"configuration applied", self.daemon.log())), 1)
 
 
 if __name__ == "__main__":

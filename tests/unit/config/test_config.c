@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -191,11 +192,11 @@ static const struct error_case error_cases[] = {
     {"lisen = \"x\";\n" GOOD_TAIL,
      "%s:1: unknown setting \"lisen\"; allowed: listen, tls, http_listen, plugin_dir, log_level, "
      "log_format, reflection, max_message_size, default_deadline, shutdown_timeout, status, "
-     "readyz_requires_sources, limits, sources, policies, workloads"},
+     "readyz_requires_sources, limits, config_poll, sources, policies, workloads"},
     {"lead_time = \"5m\";\n" GOOD_TAIL,
      "%s:1: unknown setting \"lead_time\"; allowed: listen, tls, http_listen, plugin_dir, "
      "log_level, log_format, reflection, max_message_size, default_deadline, shutdown_timeout, "
-     "status, readyz_requires_sources, limits, sources, policies, workloads"},
+     "status, readyz_requires_sources, limits, config_poll, sources, policies, workloads"},
     {"listen = 50051;\n" GOOD_TAIL, "%s:1: listen: expected a string like \"0.0.0.0:50051\""},
     {"\nhttp_listen = true;\n" GOOD_TAIL,
      "%s:2: http_listen: expected a string like \"0.0.0.0:8082\""},
@@ -542,6 +543,41 @@ static void test_relative_paths(void **state)
     kd_config_free(c);
 }
 
+/* A ConfigMap's file is a symlink into a folder each update replaces: relative paths stay
+ * relative to where the file is named. */
+static void test_symlinked_file(void **state)
+{
+    struct scratch *s = *state;
+    char data[160], target[200], link[160], want[200];
+    struct kd_config *c = NULL;
+
+    snprintf(data, sizeof(data), "%s/..2026_12_02", s->dir);
+    snprintf(target, sizeof(target), "%s/kd.conf", data);
+    snprintf(link, sizeof(link), "%s/kd.conf", s->dir);
+    assert_int_equal(mkdir(data, 0700), 0);
+    FILE *f = fopen(target, "w");
+    assert_non_null(f);
+    fputs("sources = ( { name = \"a\"; plugin = \"file\"; path = \"a.json\"; } );\n"
+          "policies = ( { name = \"p\"; plugin = \"max\"; } );\n"
+          "workloads = ( { match = \"*\"; source = \"a\"; policy = \"p\"; } );\n",
+          f);
+    fclose(f);
+    assert_int_equal(symlink("..2026_12_02/kd.conf", link), 0);
+
+    int rc = kd_config_load(link, NULL, "/p", &c, s->err, sizeof(s->err));
+    if (rc != 0)
+        fail_msg("%s", s->err);
+    assert_string_equal(c->base_dir, s->dir);
+    const char *p;
+    snprintf(want, sizeof(want), "%s/a.json", s->dir);
+    assert_true(config_setting_lookup_string(c->sources[0].group, "path", &p));
+    assert_string_equal(p, want);
+    kd_config_free(c);
+    remove(link);
+    remove(target);
+    rmdir(data);
+}
+
 static void test_builtin(void **state)
 {
     (void)state;
@@ -592,6 +628,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_overrides_win, scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(test_bad_overrides, scratch_setup, scratch_teardown),
         cmocka_unit_test_setup_teardown(test_relative_paths, scratch_setup, scratch_teardown),
+        cmocka_unit_test_setup_teardown(test_symlinked_file, scratch_setup, scratch_teardown),
         cmocka_unit_test(test_builtin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -145,7 +145,7 @@ source, policy), then the rest in alphabetical order; null values are left out.
 {{- $c := .Values.config -}}
 # kedastral-scaler.conf, rendered by the {{ include "kedastral-scaler.chart" . }} chart from its values
 # (config.*). Edit the values, not this file; `kedastral-scaler --check-config` validates it.
-{{- range $pair := list (list "listen" "listen") (list "httpListen" "http_listen") (list "pluginDir" "plugin_dir") (list "logLevel" "log_level") (list "logFormat" "log_format") (list "reflection" "reflection") (list "maxMessageSize" "max_message_size") (list "defaultDeadline" "default_deadline") (list "shutdownTimeout" "shutdown_timeout") }}
+{{- range $pair := list (list "listen" "listen") (list "httpListen" "http_listen") (list "pluginDir" "plugin_dir") (list "logLevel" "log_level") (list "logFormat" "log_format") (list "reflection" "reflection") (list "maxMessageSize" "max_message_size") (list "defaultDeadline" "default_deadline") (list "shutdownTimeout" "shutdown_timeout") (list "configPoll" "config_poll") }}
 {{- $v := index $c (index $pair 0) }}
 {{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
 {{ index $pair 1 }} = {{ include "kedastral-scaler.libconfig.value" $v }};
