@@ -845,6 +845,12 @@ size_t kd_scaler_adopt(struct kd_scaler *scaler, const struct kd_scaler *old)
 
     if (unchanged_sources(scaler, old, &unchanged) < 0)
         goto done;
+    /* An unchanged source keeps its health record and counts on the status page too. */
+    for (size_t i = 0; i < scaler->n_sources; i++) {
+        const char *name = kd_instance_name(scaler->sources[i]);
+        if (kd_hashmap_get(&unchanged, name))
+            kd_status_tracker_adopt(scaler->tracker, old->tracker, name);
+    }
     while (kd_forecast_cache_next(old->cache, &pos, &view)) {
         const struct kd_instance *source =
             kd_hashmap_get(&unchanged, kd_instance_name(view.route->source));

@@ -85,6 +85,19 @@ static struct tracked_source *tracked(const struct kd_status_tracker *t, const c
     return NULL;
 }
 
+void kd_status_tracker_adopt(struct kd_status_tracker *tracker, const struct kd_status_tracker *old,
+                             const char *name)
+{
+    struct tracked_source *to = tracked(tracker, name);
+    const struct tracked_source *from = tracked(old, name);
+
+    if (!to || !from)
+        return;
+    const struct kd_instance *instance = to->instance;
+    *to = *from;
+    to->instance = instance;
+}
+
 static void on_fetch(void *arg, const char *source, enum kd_cache_fetch_result result,
                      double duration_s)
 {

@@ -176,6 +176,10 @@ int kd_status_tracker_create(struct kd_instance *const *sources, size_t n_source
                              struct kd_status_tracker **ret_tracker);
 void kd_status_tracker_destroy(struct kd_status_tracker *tracker);
 
+/* Reload: copy source `name`'s record (counts, failure state, last error) from `old`. */
+void kd_status_tracker_adopt(struct kd_status_tracker *tracker, const struct kd_status_tracker *old,
+                             const char *name);
+
 /* The cache observer to install: records into `tracker`, then forwards to `next` (NULL:
  * nothing), which is copied. */
 void kd_status_tracker_observer(struct kd_status_tracker *tracker,

@@ -542,7 +542,7 @@ policies = ( {{ name = "p"; plugin = "max"; lead_time = "5m"; }} );
 workloads = ( {{ match = "*"; source = "live"; policy = "p"; }} );
 """, name="status-off")
         try:
-            daemon.get_metrics(daemon.ref("checkout"), "m")
+            daemon.get_metrics(daemon.ref("checkout"), "m")  # one fetch
             for path in ("/status", "/status.json", "/status?workload=checkout"):
                 self.assertEqual(http_get(daemon.http_port, path)[0], 404, path)
             self.assertEqual(http_get(daemon.http_port, "/metrics")[0], 200)
@@ -557,6 +557,10 @@ workloads = ( {{ match = "*"; source = "live"; policy = "p"; }} );
             doc = get_json(daemon, "/status.json")
             self.assertEqual((doc["daemon"]["reloads"]["ok"],
                               doc["daemon"]["reloads"]["last_result"]), (1, "ok"))
+            # The source's definition did not change: its counts carried over (the cached
+            # forecast too, so no fetch has happened since the reload).
+            self.assertEqual(doc["sources"][0]["fetches"]["success"], 1)
+            self.assertEqual(doc["sources"][0]["cached"], 1)
         finally:
             self.assertEqual(daemon.stop(), 0, daemon.log())
 
