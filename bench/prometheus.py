@@ -12,6 +12,7 @@ the daemon's CPU time from /proc. Figures, not assertions.
 import argparse
 import concurrent.futures
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -88,7 +89,11 @@ sources = ( {{ name = "fc"; plugin = "prometheus"; url = "{prom.url}";
 policies = ( {{ name = "p"; plugin = "max"; lead_time = "5m"; }} );
 workloads = ( {{ match = "*"; source = "fc"; policy = "p"; }} );
 """
-d = Daemon(conf, name="bench-prom")
+try:
+    d = Daemon(conf, name="bench-prom")
+except BaseException:
+    prom.stop()
+    raise
 try:
     q0, b0, pc0 = prom_figures(prom)
     c0 = cpu_ms(d.proc.pid)
@@ -123,3 +128,4 @@ try:
 finally:
     d.stop()
     prom.stop()
+    shutil.rmtree(work, ignore_errors=True)

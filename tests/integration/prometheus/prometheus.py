@@ -145,6 +145,14 @@ def replicas(value, per_replica):
 
 # ---- The server ----------------------------------------------------------------------------------
 
+def _die_with_parent():
+    """preexec_fn: the server gets SIGTERM when the test process dies, even if it is killed
+    (a ctest timeout), so no Prometheus outlives its test."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -184,7 +192,7 @@ class Prometheus:
                  # Keep the backfilled 2h blocks as they are: no compaction burning CPU.
                  "--storage.tsdb.min-block-duration=2h", "--storage.tsdb.max-block-duration=2h",
                  "--web.enable-lifecycle"],
-                stdout=self.log, stderr=self.log)
+                stdout=self.log, stderr=self.log, preexec_fn=_die_with_parent)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and self.proc.poll() is None:
                 try:
