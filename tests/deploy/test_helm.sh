@@ -347,7 +347,8 @@ render "$full_local" -f "$work/render/full-local-values.yaml"
 full_conf="$work/render/full.conf"
 conf "$full_local" "$full_conf"
 has "$full_conf" "full config" "^    \{ name = \"replay\"; plugin = \"file\"; .*path = \"$work/forecasts/demo.json\";"
-has "$full_conf" "full config" '^    \{ match = "checkout-\*"; source = "replay"; policy = "short"; fallback_replicas = 2; stale_after = "10m"; \},$'
+has "$full_conf" "full config" '^    \{ match = "checkout-\*"; source = "replay"; policy = "short"; activation = "demand"; activation_lead = "3m"; activation_threshold = 0; fallback_replicas = 2; lead_time_max = "30m"; on_stale = "error"; overrides = \["leadTime", "mode"\]; stale_after = "10m"; \},$'
+has "$full_conf" "full config: shadow route" '^    \{ match = "shadow-\*"; source = "replay"; policy = "short"; mode = "shadow"; \},$'
 has "$full_conf" "full config" '^max_message_size = "1MiB";$'
 has "$full_conf" "full config" '^reflection = false;$'
 ok "full kedastral-scaler.conf: typed values, identifying keys first"

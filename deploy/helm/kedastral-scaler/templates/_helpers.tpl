@@ -74,7 +74,8 @@ so editing config.listen moves everything together (gRPC probes accept numbers o
 One YAML scalar as a libconfig value. Strings are quoted with libconfig's escapes, booleans
 and integers are bare (Helm reads every YAML number as float64, so whole floats are
 integers), other numbers are floats. Durations and sizes are strings in both languages.
-Plugin options are scalars (the plugin ABI has no lists or groups), so nothing else is written.
+Arrays of scalars (a route's overrides, list options) become libconfig arrays; nothing else
+is written.
 */}}
 {{- define "kedastral-scaler.libconfig.value" -}}
 {{- $v := . }}
@@ -92,6 +93,15 @@ Plugin options are scalars (the plugin ABI has no lists or groups), so nothing e
 {{- end }}
 {{- else if or (kindIs "int" $v) (kindIs "int64" $v) (kindIs "int32" $v) (kindIs "uint64" $v) }}
 {{- include "kedastral-scaler.libconfig.int" (int64 $v) }}
+{{- else if kindIs "slice" $v }}
+{{- $items := list }}
+{{- range $v }}
+{{- if or (kindIs "slice" .) (kindIs "map" .) }}
+{{- fail "kedastral-scaler.conf arrays hold strings, numbers or booleans" }}
+{{- end }}
+{{- $items = append $items (include "kedastral-scaler.libconfig.value" .) }}
+{{- end }}
+{{- printf "[%s]" (join ", " $items) }}
 {{- else }}
 {{- fail (printf "kedastral-scaler.conf values are strings, numbers or booleans, not a %s" (kindOf $v)) }}
 {{- end }}
