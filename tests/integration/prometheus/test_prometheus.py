@@ -372,6 +372,23 @@ class DaemonTest(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0, d.log())
 
+    def test_slow_prometheus_is_cancelled_and_unavailable(self):
+        import grpc
+        stub = Stub(delay=5.0)
+        d = self.Daemon(daemon_config(prometheus_source(url=stub.url, timeout="700ms")),
+                        name="prom-slow")
+        try:
+            for _ in range(2):  # the second call meets the failed entry, not a new hang
+                with self.assertRaises(grpc.RpcError) as cm:
+                    d.get_metrics(d.ref("so", workload="api"), "m", timeout=10)
+                self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            self.assertRegex(cm.exception.details(), "(?i)timed? ?out")
+            self.assertEqual(len(stub.requests), 3)  # one refresh: its three queries, once
+        finally:
+            rc = d.stop()
+            stub.stop()
+            self.assertEqual(rc, 0, d.log())
+
     def test_bad_options_refuse_to_start_with_words(self):
         from daemon import run_cli, PLUGIN_DIR
         conf = os.path.join(WORK, "bad-prom.conf")
