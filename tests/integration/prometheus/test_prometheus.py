@@ -116,10 +116,20 @@ def fetch(workloads, now=NOW, **options):
     return {d["workload"]: d for d in map(json.loads, out.stdout.splitlines())}
 
 
+def forecaster():
+    """tests/stub/forecaster.py as a module, for its throwaway PKI and TLS context."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(HERE)), "stub", "forecaster.py")
+    spec = importlib.util.spec_from_file_location("kd_stub_forecaster", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 class Stub:
     """A stand-in for a broken Prometheus: canned status and body, or a long pause."""
 
-    def __init__(self, status=200, body="", delay=0.0):
+    def __init__(self, status=200, body="", delay=0.0, tls_dir=None):
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -144,7 +154,12 @@ class Stub:
         self.requests = []
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        scheme = "http"
+        if tls_dir:  # HTTPS requiring a client certificate, as tests/stub/forecaster.py does
+            self.server.socket = forecaster().tls_context(tls_dir).wrap_socket(
+                self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self):
@@ -290,6 +305,28 @@ class PluginTest(unittest.TestCase):
         finally:
             stub.stop()
 
+    def test_mtls(self):
+        pki = os.path.join(WORK, "pki")
+        os.makedirs(pki, exist_ok=True)
+        forecaster().make_certs(pki)
+        stub = Stub(body='{"status":"success","data":{"resultType":"matrix","result":[]}}',
+                    tls_dir=pki)
+        ca, cert, key = (os.path.join(pki, n) for n in ("ca.pem", "client.pem", "client.key"))
+        try:
+            # With the CA and a client certificate the answer arrives (an empty result).
+            got = fetch(["api"], url=stub.url, tls_ca=ca, tls_cert=cert, tls_key=key)["api"]
+            self.assertIn("found no series", got["error"])
+            self.assertEqual(len(stub.requests), 3)
+            # Without the CA the server is not trusted; without a certificate it hangs up.
+            got = fetch(["api"], url=stub.url, tls_cert=cert, tls_key=key)["api"]
+            self.assertRegex(got["error"], "(?i)certificate|SSL")
+            got = fetch(["api"], url=stub.url, tls_ca=ca)["api"]
+            self.assertNotIn("found no series", got["error"])
+            self.assertRegex(got["error"], "(?i)SSL|TLS|alert|reset|recv|receiv")
+            self.assertEqual(len(stub.requests), 3)
+        finally:
+            stub.stop()
+
     def test_non_numeric_value(self):
         # A value on the grid that is not a number: only a broken server sends one.
         start = int(round((NOW + 60 - P.WEEK) * 1000)) / 1000
@@ -388,6 +425,19 @@ class DaemonTest(unittest.TestCase):
             rc = d.stop()
             stub.stop()
             self.assertEqual(rc, 0, d.log())
+
+    def test_readme_example_is_a_valid_config(self):
+        from daemon import run_cli, PLUGIN_DIR
+        with open(os.path.join(os.path.dirname(os.path.dirname(HERE)), "..", "README.md")) as f:
+            readme = f.read()
+        section = readme.split("## Without the Kedastral forecaster", 1)[1]
+        example = section.split("```\n", 2)[1]
+        self.assertIn('plugin = "prometheus"', example)
+        conf = os.path.join(WORK, "readme-prom.conf")
+        with open(conf, "w") as f:
+            f.write(example)
+        out = run_cli(["--plugin-dir", PLUGIN_DIR, "--config", conf, "--check-config"])
+        self.assertEqual(out.returncode, 0, out.stderr)
 
     def test_bad_options_refuse_to_start_with_words(self):
         from daemon import run_cli, PLUGIN_DIR
