@@ -60,6 +60,12 @@ static bool name_is(const uint8_t *name, size_t len, const char *lit)
 
 /* ---- Lifetime ------------------------------------------------------------------------------ */
 
+static void account(struct kd_grpc_call *call, long delta)
+{
+    call->bytes = (size_t)((long)call->bytes + delta);
+    kd_grpc_conn_account(call->conn, delta);
+}
+
 struct kd_grpc_call *kd_grpc_call_new(struct kd_grpc_conn *conn, int32_t stream_id)
 {
     struct kd_grpc_call *call = kd_pool_calloc(conn->server->pool, 1, sizeof(*call));
@@ -70,14 +76,22 @@ struct kd_grpc_call *kd_grpc_call_new(struct kd_grpc_conn *conn, int32_t stream_
     call->is_identity_encoding = true;
     call->rst_code = NGHTTP2_NO_ERROR;
     kd_list_push_front(&conn->calls, &call->link);
+    account(call, KD_GRPC_CALL_COST);
     return call;
 }
 
 void kd_grpc_call_free(struct kd_grpc_call *call)
 {
+    struct kd_grpc_conn *conn = call->conn;
     if (call->has_deadline)
         evtimer_del(&call->deadline_ev);
     kd_list_remove(&call->link);
+    if (call->is_without_deadline) {
+        conn->n_streams_no_deadline--;
+        conn->server->n_streams_no_deadline--;
+    }
+    if (call->is_validated)
+        kd_grpc_conn_set_active(conn, false);
     if (call->is_dispatched && call->method->on_close)
         call->method->on_close(call, call->method->arg);
     kd_grpc_frame_decoder_fini(&call->dec);
@@ -88,6 +102,7 @@ void kd_grpc_call_free(struct kd_grpc_call *call)
     kd_pool_free(pool, call->bad_value);
     kd_pool_free(pool, call->encoding);
     kd_pool_free(pool, call->path);
+    kd_grpc_conn_account(conn, -(long)call->bytes);
     kd_pool_free(pool, call);
 }
 
@@ -259,6 +274,41 @@ static void start_deadline(struct kd_grpc_call *call, int64_t timeout_ms)
     call->has_deadline = true;
 }
 
+/* The client's deadline capped at max_deadline; unary calls without one get the default;
+ * other calls without one are counted, and refused past the limits (they hold memory for as
+ * long as the client likes). */
+static void start_deadline_or_count(struct kd_grpc_call *call)
+{
+    struct kd_grpc_conn *conn = call->conn;
+    struct kd_grpc_server *server = conn->server;
+    const struct kd_grpc_server_config *cfg = &server->cfg;
+    int64_t ms = call->has_timeout                     ? call->timeout_ms
+                 : call->method->kind == KD_GRPC_UNARY ? cfg->default_deadline_ms
+                                                       : 0;
+
+    if (ms > 0) {
+        start_deadline(call, ms < cfg->max_deadline_ms ? ms : cfg->max_deadline_ms);
+        return;
+    }
+    if (conn->n_streams_no_deadline >= cfg->max_streams_without_deadline) {
+        kd_grpc_call_finishf(call, KD_GRPC_RESOURCE_EXHAUSTED,
+                             "too many streams without a deadline on this connection (%u, "
+                             "limits.max_streams_without_deadline)",
+                             cfg->max_streams_without_deadline);
+        return;
+    }
+    if (server->n_streams_no_deadline >= cfg->total_streams_without_deadline) {
+        kd_grpc_call_finishf(call, KD_GRPC_RESOURCE_EXHAUSTED,
+                             "too many streams without a deadline (%u, "
+                             "limits.total_streams_without_deadline)",
+                             cfg->total_streams_without_deadline);
+        return;
+    }
+    call->is_without_deadline = true;
+    conn->n_streams_no_deadline++;
+    server->n_streams_no_deadline++;
+}
+
 /* ---- Request ------------------------------------------------------------------------------- */
 
 static void keep_bad_value(struct kd_grpc_call *call, const uint8_t *value, size_t len)
@@ -349,6 +399,14 @@ void kd_grpc_call_on_headers_end(struct kd_grpc_call *call)
 
     if (!check_request_headers(call))
         return;
+    if (kd_grpc_conn_over_budget(call->conn)) {
+        const struct kd_grpc_server_config *cfg = &server->cfg;
+        kd_grpc_call_finishf(call, KD_GRPC_RESOURCE_EXHAUSTED,
+                             "the connection's calls hold more than their buffer budget "
+                             "(limits.connection_buffer %zu, limits.total_buffer %zu bytes)",
+                             cfg->connection_buffer, cfg->total_buffer);
+        return;
+    }
     if (!call->method) {
         reject_path(call); /* no :path at all reads as "" */
         return;
@@ -356,10 +414,8 @@ void kd_grpc_call_on_headers_end(struct kd_grpc_call *call)
 
     kd_grpc_frame_decoder_init(&call->dec, server->cfg.max_message_size);
     call->is_validated = true;
-    if (call->has_timeout)
-        start_deadline(call, call->timeout_ms);
-    else if (call->method->kind == KD_GRPC_UNARY && server->cfg.default_deadline_ms > 0)
-        start_deadline(call, server->cfg.default_deadline_ms);
+    kd_grpc_conn_set_active(call->conn, true);
+    start_deadline_or_count(call);
 }
 
 void kd_grpc_call_forget_service(struct kd_grpc_call *call, const char *service, size_t len)
@@ -433,6 +489,23 @@ static void on_request_message(struct kd_grpc_call *call, const struct kd_grpc_f
     }
     memcpy(call->request, m->data, m->len);
     call->request_len = m->len;
+    account(call, (long)m->len);
+}
+
+/* A request that would take the connection (or the server) over its buffer budget: this
+ * stream cannot make progress, the others can once its bytes are given back. */
+static void reject_over_budget(struct kd_grpc_call *call)
+{
+    const struct kd_grpc_server_config *cfg = &call->conn->server->cfg;
+    long had = (long)call->dec.buf_cap;
+
+    kd_grpc_frame_decoder_fini(&call->dec);
+    account(call, -had);
+    call->rst_code = NGHTTP2_CANCEL;
+    kd_grpc_call_finishf(call, KD_GRPC_RESOURCE_EXHAUSTED,
+                         "request does not fit the buffer budget (limits.connection_buffer %zu, "
+                         "limits.total_buffer %zu bytes)",
+                         cfg->connection_buffer, cfg->total_buffer);
 }
 
 void kd_grpc_call_on_data(struct kd_grpc_call *call, const uint8_t *data, size_t len)
@@ -441,8 +514,15 @@ void kd_grpc_call_on_data(struct kd_grpc_call *call, const uint8_t *data, size_t
         return;
     while (len > 0 && !call->is_finished) {
         struct kd_grpc_frame_message m;
-        size_t used = 0;
+        size_t used = 0, cap = call->dec.buf_cap;
         int rc = kd_grpc_frame_decode(&call->dec, data, len, &used, &m);
+        if (call->dec.buf_cap != cap) {
+            account(call, (long)call->dec.buf_cap - (long)cap);
+            if (kd_grpc_conn_over_budget(call->conn)) {
+                reject_over_budget(call);
+                return;
+            }
+        }
         if (rc == -EMSGSIZE) {
             kd_grpc_call_finishf(call, KD_GRPC_RESOURCE_EXHAUSTED,
                                  "grpc: received message larger than max (%u vs. %zu)",
@@ -485,6 +565,7 @@ void kd_grpc_call_on_end_stream(struct kd_grpc_call *call)
     call->method->on_message(call, call->request, call->request_len, call->method->arg);
     kd_pool_free(pool_of(call), call->request);
     call->request = NULL;
+    account(call, -(long)call->request_len);
 }
 
 /* ---- Per-call API (grpc_server.h) ------------------------------------------------------------ */
@@ -505,6 +586,7 @@ static int out_reserve(struct kd_grpc_call *call, size_t len)
     uint8_t *out = kd_pool_realloc(pool_of(call), call->out, cap);
     if (!out)
         return -ENOMEM;
+    account(call, (long)cap - (long)call->out_cap);
     call->out = out;
     call->out_cap = cap;
     return 0;

@@ -45,7 +45,9 @@ struct kd_grpc_call {
     bool is_deferred; /* the data provider is waiting for kd_grpc_call_send */
     bool is_trailer_submitted;
     bool has_deadline;
-    uint32_t rst_code; /* sent after our END_STREAM if the client is still sending */
+    bool is_without_deadline; /* counted against the streams-without-deadline limits */
+    size_t bytes;             /* what this call accounts to the connection */
+    uint32_t rst_code;        /* sent after our END_STREAM if the client is still sending */
 
     struct kd_grpc_frame_decoder dec;
     unsigned n_messages;

@@ -30,6 +30,111 @@
 #define CONNECTION_WINDOW_SIZE (16 << 20)
 #define CLOSE_FLUSH_TIMEOUT_S 5
 
+/* ---- Budgets and timers --------------------------------------------------------------------- */
+
+static int64_t loop_now_ms(const struct kd_grpc_conn *conn)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(conn->server->base, &tv);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static struct timeval ms_tv(int64_t ms)
+{
+    return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+}
+
+static bool server_over_budget(const struct kd_grpc_server *server)
+{
+    return server->bytes > server->cfg.total_buffer;
+}
+
+bool kd_grpc_conn_over_budget(const struct kd_grpc_conn *conn)
+{
+    return conn->bytes > conn->server->cfg.connection_buffer || server_over_budget(conn->server);
+}
+
+void kd_grpc_conn_account(struct kd_grpc_conn *conn, long delta)
+{
+    conn->bytes = (size_t)((long)conn->bytes + delta);
+    conn->server->bytes = (size_t)((long)conn->server->bytes + delta);
+}
+
+void kd_grpc_conn_set_active(struct kd_grpc_conn *conn, bool active)
+{
+    if (active) {
+        conn->n_active++;
+        return;
+    }
+    if (--conn->n_active == 0)
+        conn->idle_since_ms = loop_now_ms(conn);
+}
+
+/* Handshake, then idle: one timer. An idle connection is told GOAWAY and closes once the
+ * GOAWAY is out (nghttp2 then wants neither to read nor to write). */
+static void on_timer(evutil_socket_t fd, short events, void *arg)
+{
+    struct kd_grpc_conn *conn = arg;
+    const struct kd_grpc_server_config *cfg = &conn->server->cfg;
+    (void)fd;
+    (void)events;
+
+    if (!conn->is_handshake_done) {
+        KD_GRPC_LOG_DEBUG("no HTTP/2 preface and SETTINGS within %lld ms: closing",
+                          (long long)cfg->handshake_timeout_ms);
+        kd_grpc_conn_free(conn);
+        return;
+    }
+    int64_t idle = loop_now_ms(conn) - conn->idle_since_ms;
+    if (conn->n_active > 0 || idle < cfg->idle_timeout_ms) {
+        struct timeval tv =
+            ms_tv(conn->n_active > 0 ? cfg->idle_timeout_ms : cfg->idle_timeout_ms - idle);
+        evtimer_add(&conn->timer_ev, &tv);
+        return;
+    }
+    KD_GRPC_LOG_DEBUG("idle for %lld ms: GOAWAY", (long long)idle);
+    nghttp2_submit_goaway(conn->session, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(conn->session), NGHTTP2_NO_ERROR,
+                          NULL, 0);
+    kd_grpc_conn_schedule_send(conn);
+}
+
+static void on_handshake_done(struct kd_grpc_conn *conn)
+{
+    struct timeval tv = ms_tv(conn->server->cfg.idle_timeout_ms);
+    conn->is_handshake_done = true;
+    conn->idle_since_ms = loop_now_ms(conn);
+    evtimer_add(&conn->timer_ev, &tv);
+}
+
+/* A client that leaves our output backed up over the budget for write_timeout is dropped:
+ * what it holds must not be held forever. */
+static void on_write_timeout(evutil_socket_t fd, short events, void *arg)
+{
+    struct kd_grpc_conn *conn = arg;
+    (void)fd;
+    (void)events;
+    KD_GRPC_LOG_INFO("a client kept %zu bytes unsent for %lld ms: closing its connection",
+                     conn->bytes + evbuffer_get_length(bufferevent_get_output(conn->bev)),
+                     (long long)conn->server->cfg.write_timeout_ms);
+    nghttp2_session_terminate_session(conn->session, NGHTTP2_ENHANCE_YOUR_CALM);
+    kd_grpc_conn_free(conn);
+}
+
+static void update_write_timer(struct kd_grpc_conn *conn)
+{
+    bool backed_up = conn->is_send_blocked || kd_grpc_conn_over_budget(conn);
+    if (backed_up == conn->is_write_timer_armed)
+        return;
+    conn->is_write_timer_armed = backed_up;
+    if (backed_up) {
+        struct timeval tv = ms_tv(conn->server->cfg.write_timeout_ms);
+        evtimer_add(&conn->write_ev, &tv);
+    } else {
+        evtimer_del(&conn->write_ev);
+    }
+}
+
 /* ---- Bytes in and out ------------------------------------------------------------------------ */
 
 void kd_grpc_conn_schedule_send(struct kd_grpc_conn *conn)
@@ -73,6 +178,7 @@ static int conn_send(struct kd_grpc_conn *conn)
             kd_grpc_conn_free(conn);
             return -1;
         }
+        update_write_timer(conn);
     }
     if (should_close(conn) && evbuffer_get_length(bufferevent_get_output(conn->bev)) == 0) {
         kd_grpc_conn_free(conn);
@@ -137,16 +243,24 @@ static void on_read(struct bufferevent *bev, void *arg)
         process_input(conn);
 }
 
+/* Flush, then take up the input held back if the output drained. Reading never stops for the
+ * budget (control frames such as WINDOW_UPDATE must get through, or a big answer deadlocks):
+ * over it, new calls are refused and growing requests reset instead. */
+static void resume(struct kd_grpc_conn *conn)
+{
+    if (conn_send(conn) < 0)
+        return;
+    if (conn->is_read_paused && !conn->is_send_blocked)
+        process_input(conn);
+}
+
 /* The output drained: resume what WOULDBLOCK stopped (and the input it held back), or finish
  * closing. */
 static void on_write(struct bufferevent *bev, void *arg)
 {
     struct kd_grpc_conn *conn = arg;
     (void)bev;
-    if (conn_send(conn) < 0)
-        return;
-    if (conn->is_read_paused && !conn->is_send_blocked)
-        process_input(conn);
+    resume(conn);
 }
 
 static void on_event(struct bufferevent *bev, short events, void *arg)
@@ -164,7 +278,7 @@ static void on_send_ready(evutil_socket_t fd, short events, void *arg)
 {
     (void)fd;
     (void)events;
-    conn_send(arg);
+    resume(arg);
 }
 
 /* ---- nghttp2 callbacks --------------------------------------------------------------------- */
@@ -252,10 +366,14 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
 
 static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
+    struct kd_grpc_conn *conn = user_data;
     (void)session;
+    if (frame->hd.type == NGHTTP2_SETTINGS && !(frame->hd.flags & NGHTTP2_FLAG_ACK) &&
+        !conn->is_handshake_done)
+        on_handshake_done(conn);
     if (frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA)
         return 0;
-    struct kd_grpc_call *call = stream_call(user_data, frame->hd.stream_id);
+    struct kd_grpc_call *call = stream_call(conn, frame->hd.stream_id);
     if (!call)
         return 0;
     if (is_request_headers(frame))
@@ -322,6 +440,8 @@ void kd_grpc_conn_free(struct kd_grpc_conn *conn)
     nghttp2_session_del(conn->session);
     conn->session = NULL;
     event_del(&conn->send_ev);
+    evtimer_del(&conn->timer_ev);
+    evtimer_del(&conn->write_ev);
     conn->last_call = NULL;
     while ((node = kd_list_first(&conn->calls)))
         kd_grpc_call_free(KD_CONTAINER_OF(node, struct kd_grpc_call, link));
@@ -330,6 +450,7 @@ void kd_grpc_conn_free(struct kd_grpc_conn *conn)
     kd_list_remove(&conn->link);
     server->n_conns--;
     kd_pool_free(server->pool, conn);
+    kd_grpc_server_accept_check(server);
 
     if (server->is_draining && server->n_conns == 0)
         event_active(&server->drain_ev, EV_TIMEOUT, 0);
@@ -368,6 +489,8 @@ int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev)
     conn->bev = bev;
     kd_list_init(&conn->calls);
     event_assign(&conn->send_ev, server->base, -1, 0, on_send_ready, conn);
+    evtimer_assign(&conn->timer_ev, server->base, on_timer, conn);
+    evtimer_assign(&conn->write_ev, server->base, on_write_timeout, conn);
     if (start_session(conn) != 0)
         goto fail_session;
     bufferevent_setcb(bev, on_read, on_write, on_event, conn);
@@ -375,6 +498,8 @@ int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev)
     bufferevent_enable(bev, EV_READ | EV_WRITE);
     kd_list_push_front(&server->conns, &conn->link);
     server->n_conns++;
+    struct timeval tv = ms_tv(server->cfg.handshake_timeout_ms);
+    evtimer_add(&conn->timer_ev, &tv);
     conn_send(conn);
     return 0;
 

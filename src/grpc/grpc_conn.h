@@ -31,10 +31,30 @@ struct kd_grpc_conn {
     struct evbuffer_iovec reserve;  /* output space frames are copied into during a flush */
     size_t reserve_used;
     bool has_reserve;
+    size_t bytes;      /* calls and their buffers, accounted (cfg.connection_buffer) */
+    unsigned n_active; /* calls past their headers */
+    unsigned n_streams_no_deadline;
+    int64_t idle_since_ms;  /* loop time the last active call ended */
+    struct event timer_ev;  /* handshake timeout, then the idle timeout */
+    struct event write_ev;  /* output backed up over the budget for write_timeout */
+    bool is_handshake_done; /* the client's SETTINGS arrived */
+    bool is_write_timer_armed;
     bool is_send_blocked; /* output over its mark: nghttp2 holds the rest */
     bool is_read_paused;  /* input left unprocessed until the output drains */
     bool is_closing;      /* flush what is buffered, then free */
 };
+
+/* Bytes a call costs before any buffer: the call, nghttp2's stream, the frames queued. */
+#define KD_GRPC_CALL_COST 1024
+
+/* A call's memory grew or shrank by `delta` bytes (connection and server totals). */
+void kd_grpc_conn_account(struct kd_grpc_conn *conn, long delta);
+
+/* Over cfg.connection_buffer, or the server over cfg.total_buffer. */
+bool kd_grpc_conn_over_budget(const struct kd_grpc_conn *conn);
+
+/* A call passed its headers (true) or an active call ended (false): the idle clock. */
+void kd_grpc_conn_set_active(struct kd_grpc_conn *conn, bool active);
 
 /* The callbacks every session of a server shares; the caller frees them with
  * nghttp2_session_callbacks_del(). -ENOMEM. */

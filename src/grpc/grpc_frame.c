@@ -25,6 +25,8 @@ bool kd_grpc_frame_decoder_is_idle(const struct kd_grpc_frame_decoder *dec)
     return dec->header_len == 0;
 }
 
+/* Room for `need` bytes of the current message: grown as bytes arrive (doubling, never past
+ * the declared length), so a declared length reserves nothing by itself. */
 static int reserve(struct kd_grpc_frame_decoder *dec, size_t need)
 {
     if (need <= dec->buf_cap)
@@ -32,6 +34,8 @@ static int reserve(struct kd_grpc_frame_decoder *dec, size_t need)
     size_t cap = dec->buf_cap ? dec->buf_cap : 256;
     while (cap < need)
         cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    if (cap > dec->msg_len)
+        cap = need > dec->msg_len ? need : dec->msg_len;
     uint8_t *buf = realloc(dec->buf, cap);
     if (!buf)
         return -ENOMEM;
@@ -78,7 +82,7 @@ int kd_grpc_frame_decode(struct kd_grpc_frame_decoder *dec, const uint8_t *data,
 
     size_t take = avail < missing ? avail : missing;
     if (take > 0) {
-        int rc = reserve(dec, dec->msg_len);
+        int rc = reserve(dec, dec->buf_len + take);
         if (rc < 0)
             return rc;
         memcpy(dec->buf + dec->buf_len, data + pos, take);

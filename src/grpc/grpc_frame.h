@@ -38,7 +38,8 @@ void kd_grpc_frame_decoder_fini(struct kd_grpc_frame_decoder *dec);
  * Returns 1 with *ret_msg set (call again with the rest of the input), 0 when all input was
  * consumed without completing a message, -EMSGSIZE when a prefix declares a length above
  * max_message_size (dec->msg_len holds it; checked before any body is buffered; the decoder is
- * then unusable), or -ENOMEM. *ret_consumed is always set on 0 and 1.
+ * then unusable), or -ENOMEM. The body is buffered as it arrives, never reserved ahead.
+ * *ret_consumed is always set on 0 and 1.
  */
 int kd_grpc_frame_decode(struct kd_grpc_frame_decoder *dec, const uint8_t *data, size_t len,
                          size_t *ret_consumed, struct kd_grpc_frame_message *ret_msg);

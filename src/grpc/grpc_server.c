@@ -9,7 +9,10 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -27,10 +30,21 @@
 /* Idle bytes the pool keeps for reuse (calls, nghttp2's per-stream blocks). */
 #define POOL_CACHE_LIMIT (1 << 20)
 
+/* Accepting again after the fd table was full: first after this, doubling up to the max. */
+#define ACCEPT_BACKOFF_MIN_MS 100
+#define ACCEPT_BACKOFF_MAX_MS 2000
+/* A paused listener is looked at again this often (a TLS handshake may have ended). */
+#define ACCEPT_RECHECK_MS 250
+/* File descriptors kept for everything that is not a gRPC connection. */
+#define FD_HEADROOM 64
+
 static bool is_valid_config(const struct kd_grpc_server_config *cfg)
 {
     return cfg->max_message_size > 0 && cfg->max_message_size <= UINT32_MAX &&
-           cfg->max_concurrent_streams > 0;
+           cfg->max_concurrent_streams > 0 && cfg->connection_buffer > 0 && cfg->total_buffer > 0 &&
+           cfg->max_connections > 0 && cfg->handshake_timeout_ms > 0 && cfg->idle_timeout_ms > 0 &&
+           cfg->write_timeout_ms > 0 && cfg->max_deadline_ms > 0 &&
+           cfg->max_streams_without_deadline > 0 && cfg->total_streams_without_deadline > 0;
 }
 
 void kd_grpc_server_config_init(struct kd_grpc_server_config *cfg)
@@ -38,9 +52,90 @@ void kd_grpc_server_config_init(struct kd_grpc_server_config *cfg)
     cfg->max_message_size = 4 << 20;
     cfg->default_deadline_ms = 30000;
     cfg->max_concurrent_streams = 10000;
+    cfg->connection_buffer = 8 << 20;
+    cfg->total_buffer = 64 << 20;
+    cfg->max_connections = 1000;
+    cfg->handshake_timeout_ms = 10000;
+    cfg->idle_timeout_ms = 5 * 60000;
+    cfg->write_timeout_ms = 30000;
+    cfg->max_deadline_ms = 3600000;
+    cfg->max_streams_without_deadline = 1000;
+    cfg->total_streams_without_deadline = 10000;
+}
+
+/* max_connections, but never so many that connections alone fill the fd table. */
+static uint32_t clamp_connections(uint32_t wanted)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return wanted;
+    rlim_t room = rl.rlim_cur > 2 * FD_HEADROOM ? rl.rlim_cur - FD_HEADROOM : rl.rlim_cur / 2;
+    if (wanted <= room)
+        return wanted;
+    KD_GRPC_LOG_INFO("limits.max_connections %u lowered to %u: the fd limit is %llu", wanted,
+                     (unsigned)room, (unsigned long long)rl.rlim_cur);
+    return (uint32_t)room;
 }
 
 /* ---- Accepting ----------------------------------------------------------------------------- */
+
+static size_t open_connections(const struct kd_grpc_server *server)
+{
+    return server->n_conns +
+           (server->tls_acceptor ? kd_tls_acceptor_pending(server->tls_acceptor) : 0);
+}
+
+static void pause_accepting(struct kd_grpc_server *server, int64_t ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    if (server->listener && !server->is_accept_paused)
+        evconnlistener_disable(server->listener);
+    server->is_accept_paused = true;
+    evtimer_add(&server->accept_ev, &tv);
+}
+
+void kd_grpc_server_accept_check(struct kd_grpc_server *server)
+{
+    if (!server->is_accept_paused || server->n_refused > 0)
+        return; /* an fd episode resumes on its own timer */
+    if (open_connections(server) >= server->max_connections)
+        return;
+    server->is_accept_paused = false;
+    evtimer_del(&server->accept_ev);
+    if (server->listener)
+        evconnlistener_enable(server->listener);
+}
+
+static void on_accept_resume(evutil_socket_t fd, short events, void *arg)
+{
+    struct kd_grpc_server *server = arg;
+    (void)fd;
+    (void)events;
+    if (server->n_refused > 0) {
+        /* Try again; a full fd table shows as the next accept error and a longer pause. */
+        server->is_accept_paused = false;
+        if (server->listener)
+            evconnlistener_enable(server->listener);
+        return;
+    }
+    if (open_connections(server) >= server->max_connections)
+        pause_accepting(server, ACCEPT_RECHECK_MS);
+    else
+        kd_grpc_server_accept_check(server);
+}
+
+/* The first connection after a full fd table: the episode is over. */
+static void end_fd_episode(struct kd_grpc_server *server)
+{
+    KD_GRPC_LOG_WARN("accepting again after %zu connection(s) refused for want of a file "
+                     "descriptor",
+                     server->n_refused);
+    server->n_refused = 0;
+    server->accept_backoff_ms = 0;
+    if (server->reserve_fd < 0)
+        server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
 static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struct sockaddr *addr,
                       int addrlen, void *arg)
@@ -51,7 +146,16 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     (void)addr;
     (void)addrlen;
 
+    if (server->n_refused > 0)
+        end_fd_episode(server);
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (open_connections(server) + 1 >= server->max_connections) {
+        if (open_connections(server) + 1 == server->max_connections)
+            KD_GRPC_LOG_INFO("limits.max_connections (%u) reached: not accepting until one "
+                             "closes",
+                             server->max_connections);
+        pause_accepting(server, ACCEPT_RECHECK_MS);
+    }
     if (server->tls) {
         /* HTTP/2 starts in on_tls_ready, once the handshake selected h2. */
         if (kd_tls_acceptor_accept(server->tls_acceptor, server->tls, fd) != 0)
@@ -84,12 +188,46 @@ int kd_grpc_server_set_tls(struct kd_grpc_server *server, struct kd_tls *tls)
     return 0;
 }
 
+/*
+ * The fd table is full: the pending connection would stay readable and spin the loop. Give up
+ * the reserve fd to accept it and close it at once (the client sees a clean close, not a hang),
+ * then stop accepting for a while, longer each time until an accept succeeds. One log line per
+ * episode, and one when it ends.
+ */
+static void refuse_for_want_of_fd(struct kd_grpc_server *server, int err)
+{
+    if (server->reserve_fd >= 0) {
+        close(server->reserve_fd);
+        server->reserve_fd = -1;
+    }
+    int fd = accept4(evconnlistener_get_fd(server->listener), NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        close(fd);
+        server->n_refused++;
+    }
+    server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (server->accept_backoff_ms == 0) {
+        KD_GRPC_LOG_WARN("accept: %s; refusing new connections until file descriptors free up",
+                         strerror(err));
+        if (fd < 0)
+            server->n_refused++; /* the episode counts from here even if none was refused */
+    }
+    server->accept_backoff_ms = server->accept_backoff_ms == 0 ? ACCEPT_BACKOFF_MIN_MS
+                                : server->accept_backoff_ms * 2 > ACCEPT_BACKOFF_MAX_MS
+                                    ? ACCEPT_BACKOFF_MAX_MS
+                                    : server->accept_backoff_ms * 2;
+    pause_accepting(server, server->accept_backoff_ms);
+}
+
 static void on_accept_error(struct evconnlistener *listener, void *arg)
 {
+    struct kd_grpc_server *server = arg;
+    int err = EVUTIL_SOCKET_ERROR();
     (void)listener;
-    (void)arg;
-    /* EMFILE and friends: the listener retries on the next readiness. */
-    KD_GRPC_LOG_WARN("accept: %s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
+        refuse_for_want_of_fd(server, err);
+    else
+        KD_GRPC_LOG_DEBUG("accept: %s", strerror(err)); /* ECONNABORTED and the like */
 }
 
 /* Bind and listen on `addr`; the server's listener and port are not touched. */
@@ -149,6 +287,8 @@ int kd_grpc_server_relisten(struct kd_grpc_server *server, const char *address)
     evconnlistener_free(server->listener);
     server->listener = listener;
     server->port = port;
+    if (server->is_accept_paused)
+        evconnlistener_disable(listener);
     return 0;
 }
 
@@ -195,6 +335,8 @@ int kd_grpc_server_create(struct event_base *base, const struct kd_grpc_server_c
     server->base = base;
     server->cfg = *cfg;
     server->port = -1;
+    server->max_connections = clamp_connections(cfg->max_connections);
+    server->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
     kd_grpc_router_init(&server->router);
     kd_list_init(&server->conns);
     if (kd_pool_create(POOL_CACHE_LIMIT, &server->pool) != 0)
@@ -208,6 +350,7 @@ int kd_grpc_server_create(struct event_base *base, const struct kd_grpc_server_c
      * connection (about 1 MB each at 10,000): we do not use priorities. */
     nghttp2_option_set_no_closed_streams(server->options, 1);
     evtimer_assign(&server->goaway_ev, base, on_goaway, server);
+    evtimer_assign(&server->accept_ev, base, on_accept_resume, server);
     evtimer_assign(&server->drain_ev, base, on_drain_end, server);
     *ret_server = server;
     return 0;
@@ -217,6 +360,8 @@ fail_options:
 fail_callbacks:
     kd_pool_destroy(server->pool);
 fail_pool:
+    if (server->reserve_fd >= 0)
+        close(server->reserve_fd);
     free(server);
 fail_server:
     return -ENOMEM;
@@ -282,6 +427,8 @@ int kd_grpc_server_reconfigure(struct kd_grpc_server *server,
     if (!is_valid_config(cfg))
         return -EINVAL;
     server->cfg = *cfg;
+    server->max_connections = clamp_connections(cfg->max_connections);
+    kd_grpc_server_accept_check(server);
     return 0;
 }
 
@@ -301,7 +448,10 @@ void kd_grpc_server_destroy(struct kd_grpc_server *server)
     if (server->listener)
         evconnlistener_free(server->listener);
     evtimer_del(&server->goaway_ev);
+    evtimer_del(&server->accept_ev);
     event_del(&server->drain_ev);
+    if (server->reserve_fd >= 0)
+        close(server->reserve_fd);
     kd_grpc_router_fini(&server->router);
     nghttp2_option_del(server->options);
     nghttp2_session_callbacks_del(server->callbacks);

@@ -69,10 +69,20 @@ struct kd_grpc_method {
     void *arg;
 };
 
+/* Limits: what a client sees when it hits one is in the README ("Limits and hardening"). */
 struct kd_grpc_server_config {
     size_t max_message_size;         /* request messages above this: RESOURCE_EXHAUSTED; 4 MiB */
     int64_t default_deadline_ms;     /* unary calls without grpc-timeout; e.g. 30000 */
     uint32_t max_concurrent_streams; /* advertised in SETTINGS; >= 1000 */
+    size_t connection_buffer;        /* a connection's calls and buffered bytes; 8 MiB */
+    size_t total_buffer;             /* the same over every connection; 64 MiB */
+    uint32_t max_connections;        /* open connections (clamped below the fd limit); 1000 */
+    int64_t handshake_timeout_ms;    /* accept -> client preface and SETTINGS; 10 s */
+    int64_t idle_timeout_ms;         /* no call in progress -> GOAWAY; 5 min */
+    int64_t write_timeout_ms;        /* output backed up over the budget -> closed; 30 s */
+    int64_t max_deadline_ms;         /* cap on a client's grpc-timeout; 1 h */
+    uint32_t max_streams_without_deadline;   /* per connection; 1000 */
+    uint32_t total_streams_without_deadline; /* over every connection; 10000 */
 };
 
 /* Default values for the config above. */

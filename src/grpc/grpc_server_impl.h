@@ -45,6 +45,16 @@ struct kd_grpc_server {
 
     struct kd_list conns; /* struct kd_grpc_conn.link */
     size_t n_conns;
+    size_t bytes;                 /* accounted over every connection (cfg.total_buffer) */
+    size_t n_streams_no_deadline; /* cfg.total_streams_without_deadline */
+
+    /* Accepting: paused at max_connections, and backing off while the fd table is full. */
+    uint32_t max_connections; /* cfg's, clamped below RLIMIT_NOFILE */
+    bool is_accept_paused;
+    struct event accept_ev; /* resumes accepting */
+    int64_t accept_backoff_ms;
+    size_t n_refused; /* refused for want of an fd in this episode */
+    int reserve_fd;   /* given up to accept-and-close while the fd table is full */
 
     bool is_draining;
     struct event goaway_ev;
@@ -52,5 +62,8 @@ struct kd_grpc_server {
     void (*drain_done)(void *arg);
     void *drain_arg;
 };
+
+/* A connection went away: accept again if the listener waits below max_connections. */
+void kd_grpc_server_accept_check(struct kd_grpc_server *server);
 
 #endif /* KD_GRPC_SERVER_IMPL_H */
