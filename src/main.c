@@ -340,8 +340,9 @@ static void start_drain(struct daemon *d, const char *why)
     kd_grpc_server_drain(d->grpc, grace_ms, on_drained, d);
 }
 
-static void admin_start(struct daemon *d, const char *address)
+static void admin_start(struct daemon *d, const struct kd_config *c)
 {
+    const char *address = c->http_listen;
     struct kd_admin_http_hooks hooks = {
         .before_scrape = before_scrape,
         .arg = d,
@@ -361,6 +362,13 @@ static void admin_start(struct daemon *d, const char *address)
     if (d->admin)
         kd_admin_http_destroy(d->admin);
     d->admin = admin;
+    struct kd_admin_http_limits limits = {
+        .max_connections = (unsigned)c->admin_max_connections,
+        .max_body = (size_t)c->admin_max_body,
+        .max_header = (size_t)c->admin_max_header,
+        .timeout_ms = c->admin_timeout_ms,
+    };
+    kd_admin_http_set_limits(admin, &limits);
     kd_admin_http_set_ready(admin, true);
     KD_INFO("admin http listening address=%s port=%d", address, kd_admin_http_port(admin));
 }
@@ -482,7 +490,7 @@ static void on_reload_applied(void *arg, const struct kd_config *config,
         kd_tls_destroy(tls);
     }
     if (strcmp(config->http_listen, old->http_listen) != 0)
-        admin_start(d, config->http_listen);
+        admin_start(d, config);
     kd_scaler_metrics_reload(d->scaler_metrics, true);
     note_reload(d, true, NULL);
 }
@@ -567,9 +575,7 @@ static int daemon_start(struct daemon *d, const struct options *opts)
         return 0;
 
     struct kd_grpc_server_config gcfg;
-    kd_grpc_server_config_init(&gcfg);
-    gcfg.max_message_size = (size_t)config->max_message_size;
-    gcfg.default_deadline_ms = config->default_deadline_ms;
+    kd_reload_grpc_config(config, &gcfg);
     rc = kd_grpc_server_create(d->base, &gcfg, &d->grpc);
     if (rc == 0 && d->tls)
         rc = kd_grpc_server_set_tls(d->grpc, d->tls);
@@ -604,7 +610,7 @@ static int daemon_start(struct daemon *d, const struct options *opts)
     KD_INFO("grpc server listening address=%s port=%d tls=%s", config->listen,
             kd_grpc_server_port(d->grpc), tls_summary(config));
     /* Ready from here: the config is loaded and every source instance was created. */
-    admin_start(d, config->http_listen);
+    admin_start(d, config);
 
     d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
     d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);

@@ -139,6 +139,13 @@ struct kd_config {
     int64_t max_workloads; /* limits.max_workloads: cache entries, default 10000 */
 
     int64_t config_poll_ms; /* the file's watch; 0: reload on SIGHUP only */
+    /* limits.*: the gRPC transport's and the admin server's (README "Limits and hardening"). */
+    int64_t connection_buffer, total_buffer; /* bytes */
+    int64_t max_connections;
+    int64_t handshake_timeout_ms, idle_timeout_ms, write_timeout_ms, max_deadline_ms;
+    int64_t max_streams_without_deadline, total_streams_without_deadline;
+    int64_t admin_max_connections, admin_max_body, admin_max_header, admin_timeout_ms;
+
     /* Upstream mode and plugin defaults: flags and environment only. */
     char *forecaster_url; /* NULL: not given */
     int64_t lead_time_ms; /* 0 when not given */

@@ -7,20 +7,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 
 #include "ops/metrics.h"
 #include "util/addr.h"
+#include "util/log.h"
 
-/* Like upstream's server: slow clients are cut off, the loop is never held. */
-#define ADMIN_HTTP_TIMEOUT_S 30
+/* Connections evhttp is done with are released, and old ones cut, this often. */
+#define REAP_INTERVAL_MS 1000
+
+/* A connection evhttp serves; we hold a reference to its bufferevent so that we can tell
+ * when evhttp is done with it (it clears the callbacks when it frees its reference). */
+struct admin_conn {
+    struct bufferevent *bev;
+    int64_t born_ms;
+};
 
 struct kd_admin_http {
+    struct event_base *base;
     struct evhttp *http;
     struct evhttp_bound_socket *socket;
+    struct kd_admin_http_limits limits;
+    struct admin_conn *conns;
+    size_t n_conns, conns_cap;
+    struct event *reap_ev;
+    bool is_paused;
     struct kd_metrics *metrics;
     struct kd_admin_http_hooks hooks;
     int port;
@@ -160,6 +178,115 @@ static void on_request(struct evhttp_request *req, void *arg)
                    h->ready ? "OK" : (h->live ? "not ready" : "draining"));
 }
 
+/* ---- Connections: a cap that keeps the fd table for gRPC, and a lifetime ------------------ */
+
+static int64_t now_ms(struct kd_admin_http *h)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(h->base, &tv);
+    return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static struct evconnlistener *listener_of(struct kd_admin_http *h)
+{
+    return h->socket ? evhttp_bound_socket_get_listener(h->socket) : NULL;
+}
+
+static void set_paused(struct kd_admin_http *h, bool paused)
+{
+    struct evconnlistener *l = listener_of(h);
+    if (paused == h->is_paused || !l)
+        return;
+    h->is_paused = paused;
+    if (paused)
+        evconnlistener_disable(l);
+    else
+        evconnlistener_enable(l);
+}
+
+/* Release what evhttp has let go of; cut connections past their lifetime (evhttp sees EOF and
+ * cleans up); accept again below the cap. */
+static void on_reap(evutil_socket_t fd, short events, void *arg)
+{
+    struct kd_admin_http *h = arg;
+    int64_t lifetime = 6 * h->limits.timeout_ms, now = now_ms(h);
+    (void)fd;
+    (void)events;
+
+    for (size_t i = 0; i < h->n_conns;) {
+        struct admin_conn *c = &h->conns[i];
+        bufferevent_data_cb readcb;
+        bufferevent_getcb(c->bev, &readcb, NULL, NULL, NULL);
+        if (!readcb) {
+            bufferevent_decref(c->bev);
+            h->conns[i] = h->conns[--h->n_conns];
+            continue;
+        }
+        if (now - c->born_ms > lifetime && bufferevent_getfd(c->bev) >= 0)
+            shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
+        i++;
+    }
+    if (h->n_conns < h->limits.max_connections)
+        set_paused(h, false);
+}
+
+/* evhttp asks for each new connection's bufferevent: count it, and stop accepting at the cap. */
+static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
+{
+    struct kd_admin_http *h = arg;
+
+    on_reap(-1, 0, h);
+    if (h->n_conns == h->conns_cap) {
+        size_t cap = h->conns_cap ? 2 * h->conns_cap : 16;
+        struct admin_conn *conns = realloc(h->conns, cap * sizeof(*conns));
+        if (!conns)
+            return NULL; /* evhttp makes its own, untracked */
+        h->conns = conns;
+        h->conns_cap = cap;
+    }
+    struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (!bev)
+        return NULL;
+    bufferevent_incref(bev);
+    h->conns[h->n_conns++] = (struct admin_conn){bev, now_ms(h)};
+    if (h->n_conns >= h->limits.max_connections)
+        set_paused(h, true);
+    return bev;
+}
+
+/* A full fd table would keep the listener readable: pause until the next reap. */
+static void on_accept_error(struct evconnlistener *listener, void *arg)
+{
+    struct kd_admin_http *h = arg;
+    (void)listener;
+    if (!h->is_paused)
+        KD_WARN("admin http: accept: %s; pausing the admin listener",
+                strerror(EVUTIL_SOCKET_ERROR()));
+    set_paused(h, true);
+}
+
+void kd_admin_http_limits_init(struct kd_admin_http_limits *limits)
+{
+    *limits = (struct kd_admin_http_limits){
+        .max_connections = 64, .max_body = 4096, .max_header = 8192, .timeout_ms = 10000};
+}
+
+void kd_admin_http_set_limits(struct kd_admin_http *h, const struct kd_admin_http_limits *limits)
+{
+    struct timeval tv = {.tv_sec = limits->timeout_ms / 1000,
+                         .tv_usec = (limits->timeout_ms % 1000) * 1000};
+    h->limits = *limits;
+    evhttp_set_max_body_size(h->http, (ev_ssize_t)limits->max_body);
+    evhttp_set_max_headers_size(h->http, (ev_ssize_t)limits->max_header);
+    evhttp_set_timeout_tv(h->http, &tv);
+    on_reap(-1, 0, h);
+}
+
+size_t kd_admin_http_connections(const struct kd_admin_http *http)
+{
+    return http->n_conns;
+}
+
 int kd_admin_http_create(struct event_base *base, const char *address, struct kd_metrics *metrics,
                          const struct kd_admin_http_hooks *hooks, struct kd_admin_http **ret_http)
 {
@@ -172,12 +299,14 @@ int kd_admin_http_create(struct event_base *base, const char *address, struct kd
     struct kd_admin_http *h = calloc(1, sizeof(*h));
     if (!h)
         return -ENOMEM;
+    h->base = base;
     h->metrics = metrics;
     if (hooks)
         h->hooks = *hooks;
     h->live = true;
     h->http = evhttp_new(base);
-    if (!h->http) {
+    h->reap_ev = event_new(base, -1, EV_PERSIST, on_reap, h);
+    if (!h->http || !h->reap_ev) {
         r = -ENOMEM;
         goto fail_http;
     }
@@ -186,8 +315,8 @@ int kd_admin_http_create(struct event_base *base, const char *address, struct kd
                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
                                             EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-    evhttp_set_timeout(h->http, ADMIN_HTTP_TIMEOUT_S);
     evhttp_set_gencb(h->http, on_request, h);
+    evhttp_set_bevcb(h->http, on_new_connection, h);
     errno = 0;
     h->socket = evhttp_bind_socket_with_handle(h->http, host, port);
     if (!h->socket) {
@@ -195,12 +324,22 @@ int kd_admin_http_create(struct event_base *base, const char *address, struct kd
         goto fail_bind;
     }
     h->port = kd_addr_local_port(evhttp_bound_socket_get_fd(h->socket));
+    evconnlistener_set_error_cb(listener_of(h), on_accept_error);
+    struct kd_admin_http_limits limits;
+    kd_admin_http_limits_init(&limits);
+    kd_admin_http_set_limits(h, &limits);
+    struct timeval reap = {.tv_sec = REAP_INTERVAL_MS / 1000,
+                           .tv_usec = (REAP_INTERVAL_MS % 1000) * 1000};
+    event_add(h->reap_ev, &reap);
     *ret_http = h;
     return 0;
 
 fail_bind:
-    evhttp_free(h->http);
 fail_http:
+    if (h->reap_ev)
+        event_free(h->reap_ev);
+    if (h->http)
+        evhttp_free(h->http);
     free(h);
     return r;
 }
@@ -224,6 +363,10 @@ void kd_admin_http_destroy(struct kd_admin_http *http)
 {
     if (!http)
         return;
-    evhttp_free(http->http);
+    evhttp_free(http->http); /* drops evhttp's references; ours go next */
+    for (size_t i = 0; i < http->n_conns; i++)
+        bufferevent_decref(http->conns[i].bev);
+    free(http->conns);
+    event_free(http->reap_ev);
     free(http);
 }

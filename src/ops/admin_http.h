@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stddef.h>
 
 struct event_base;
 struct kd_metrics;
@@ -57,6 +59,23 @@ void kd_admin_http_set_live(struct kd_admin_http *http, bool live);
 
 /* /readyz: 200 "OK" while ready, 503 otherwise (starting, draining). */
 void kd_admin_http_set_ready(struct kd_admin_http *http, bool ready);
+
+/* What one client may hold on the admin port (README "Limits and hardening"). */
+struct kd_admin_http_limits {
+    unsigned max_connections; /* past it the listener waits (the kernel queues); 64 */
+    size_t max_body;          /* request bodies above this: 413; 4 KiB (it serves GETs) */
+    size_t max_header;        /* request line plus headers above this: 400; 8 KiB */
+    int64_t timeout_ms;       /* read/write inactivity; a connection lives at most 6 x this */
+};
+
+void kd_admin_http_limits_init(struct kd_admin_http_limits *limits);
+
+/* Apply `limits` (create starts with the defaults); open connections keep theirs. */
+void kd_admin_http_set_limits(struct kd_admin_http *http,
+                              const struct kd_admin_http_limits *limits);
+
+/* Open connections, for tests and metrics. */
+size_t kd_admin_http_connections(const struct kd_admin_http *http);
 
 void kd_admin_http_destroy(struct kd_admin_http *http);
 

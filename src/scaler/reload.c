@@ -52,13 +52,22 @@ static const char *name_of(const struct kd_config *config)
     return config->path ? config->path : "<built-in>";
 }
 
-static void grpc_config_of(const struct kd_config *config, struct kd_grpc_server_config *ret)
+void kd_reload_grpc_config(const struct kd_config *config, struct kd_grpc_server_config *ret)
 {
     kd_grpc_server_config_init(ret);
-    /* The settings table bounds both within what the transport accepts (test_reload checks
-     * the extremes), so applying them cannot fail. */
+    /* The settings table bounds every value within what the transport accepts (test_reload
+     * checks the extremes), so applying them cannot fail. */
     ret->max_message_size = (size_t)config->max_message_size;
     ret->default_deadline_ms = config->default_deadline_ms;
+    ret->connection_buffer = (size_t)config->connection_buffer;
+    ret->total_buffer = (size_t)config->total_buffer;
+    ret->max_connections = (uint32_t)config->max_connections;
+    ret->handshake_timeout_ms = config->handshake_timeout_ms;
+    ret->idle_timeout_ms = config->idle_timeout_ms;
+    ret->write_timeout_ms = config->write_timeout_ms;
+    ret->max_deadline_ms = config->max_deadline_ms;
+    ret->max_streams_without_deadline = (uint32_t)config->max_streams_without_deadline;
+    ret->total_streams_without_deadline = (uint32_t)config->total_streams_without_deadline;
 }
 
 /* ---- The watch ---------------------------------------------------------------------------- */
@@ -172,7 +181,7 @@ static const struct kd_config *take_over(struct kd_reload *r, struct next *n)
     r->config = n->config;
 
     kd_log_setup(r->config->log_level, r->config->log_format);
-    grpc_config_of(r->config, &gcfg);
+    kd_reload_grpc_config(r->config, &gcfg);
     if (kd_grpc_server_reconfigure(r->grpc, &gcfg) < 0)
         KD_ERROR("reload: max_message_size or default_deadline refused; this is a bug");
     watch_arm(r);

@@ -74,4 +74,8 @@ void kd_reload_drain(struct kd_reload *reload);
 /* After the gRPC server was destroyed (it closes every call). NULL is ignored. */
 void kd_reload_destroy(struct kd_reload *reload);
 
+/* The transport's settings (max_message_size, default_deadline, limits.*) from `config`. */
+struct kd_grpc_server_config;
+void kd_reload_grpc_config(const struct kd_config *config, struct kd_grpc_server_config *ret);
+
 #endif /* KD_RELOAD_H */

@@ -185,12 +185,29 @@ int main(int argc, char **argv)
     kd_grpc_server_config_init(&cfg);
 
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--default-deadline-ms") == 0) {
-            cfg.default_deadline_ms = strtoll(argv[i + 1], NULL, 10);
-        } else if (strcmp(argv[i], "--max-message-size") == 0) {
-            cfg.max_message_size = strtoull(argv[i + 1], NULL, 10);
+        const char *flag = argv[i];
+        long long v = strtoll(argv[i + 1], NULL, 10);
+        if (strcmp(flag, "--default-deadline-ms") == 0) {
+            cfg.default_deadline_ms = v;
+        } else if (strcmp(flag, "--max-message-size") == 0) {
+            cfg.max_message_size = (size_t)v;
+        } else if (strcmp(flag, "--connection-buffer") == 0) {
+            cfg.connection_buffer = (size_t)v;
+        } else if (strcmp(flag, "--max-connections") == 0) {
+            cfg.max_connections = (uint32_t)v;
+        } else if (strcmp(flag, "--handshake-timeout-ms") == 0) {
+            cfg.handshake_timeout_ms = v;
+        } else if (strcmp(flag, "--idle-timeout-ms") == 0) {
+            cfg.idle_timeout_ms = v;
+        } else if (strcmp(flag, "--write-timeout-ms") == 0) {
+            cfg.write_timeout_ms = v;
+        } else if (strcmp(flag, "--max-deadline-ms") == 0) {
+            cfg.max_deadline_ms = v;
+        } else if (strcmp(flag, "--max-streams-without-deadline") == 0) {
+            cfg.max_streams_without_deadline = (uint32_t)v;
         } else {
-            fprintf(stderr, "usage: %s [--default-deadline-ms N] [--max-message-size N]\n",
+            fprintf(stderr,
+                    "usage: %s [--default-deadline-ms N] [--max-message-size N] [--LIMIT N]\n",
                     argv[0]);
             return 2;
         }
