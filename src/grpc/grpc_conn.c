@@ -121,9 +121,13 @@ static void on_write_timeout(evutil_socket_t fd, short events, void *arg)
     kd_grpc_conn_free(conn);
 }
 
+/* Armed over the budget, disarmed only once the connection is back under 3/4 of it, so a
+ * connection held just at its budget is still timed. */
 static void update_write_timer(struct kd_grpc_conn *conn)
 {
-    bool backed_up = conn->is_send_blocked || kd_grpc_conn_over_budget(conn);
+    const struct kd_grpc_server_config *cfg = &conn->server->cfg;
+    bool backed_up = conn->is_send_blocked || kd_grpc_conn_over_budget(conn) ||
+                     (conn->is_write_timer_armed && conn->bytes > cfg->connection_buffer / 4 * 3);
     if (backed_up == conn->is_write_timer_armed)
         return;
     conn->is_write_timer_armed = backed_up;
