@@ -22,6 +22,8 @@
 
 /* Connections evhttp is done with are released, and old ones cut, this often. */
 #define REAP_INTERVAL_MS 1000
+/* Input beyond one request (headers + body) that a connection may hold unread. */
+#define READ_SLACK 16384
 
 /* A connection evhttp serves; we hold a reference to its bufferevent so that we can tell
  * when evhttp is done with it (it clears the callbacks when it frees its reference). */
@@ -226,8 +228,11 @@ static void on_reap(evutil_socket_t fd, short events, void *arg)
             shutdown(bufferevent_getfd(c->bev), SHUT_RDWR);
         i++;
     }
-    if (h->n_conns < h->limits.max_connections)
+    if (h->n_conns < h->limits.max_connections) {
         set_paused(h, false);
+        if (listener_of(h))
+            evconnlistener_enable(listener_of(h)); /* after an accept error, too */
+    }
 }
 
 /* evhttp asks for each new connection's bufferevent: count it, and stop accepting at the cap. */
@@ -247,6 +252,10 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
     struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (!bev)
         return NULL;
+    /* evhttp keeps reading while it writes an error reply to a client that does not read (a
+     * 413 for a body sent whole): past one request's worth, libevent stops reading. */
+    bufferevent_setwatermark(bev, EV_READ, 0,
+                             h->limits.max_header + h->limits.max_body + READ_SLACK);
     bufferevent_incref(bev);
     h->conns[h->n_conns++] = (struct admin_conn){bev, now_ms(h)};
     if (h->n_conns >= h->limits.max_connections)
@@ -254,15 +263,14 @@ static struct bufferevent *on_new_connection(struct event_base *base, void *arg)
     return bev;
 }
 
-/* A full fd table would keep the listener readable: pause until the next reap. */
+/* A full fd table would keep the listener readable: pause until the next reap. (The argument
+ * is evhttp's: libevent hands error callbacks the listener's callback argument.) */
 static void on_accept_error(struct evconnlistener *listener, void *arg)
 {
-    struct kd_admin_http *h = arg;
-    (void)listener;
-    if (!h->is_paused)
-        KD_WARN("admin http: accept: %s; pausing the admin listener",
-                strerror(EVUTIL_SOCKET_ERROR()));
-    set_paused(h, true);
+    (void)arg;
+    KD_DEBUG("admin http: accept: %s; pausing the admin listener for a second",
+             strerror(EVUTIL_SOCKET_ERROR()));
+    evconnlistener_disable(listener);
 }
 
 void kd_admin_http_limits_init(struct kd_admin_http_limits *limits)
