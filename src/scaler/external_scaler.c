@@ -482,6 +482,12 @@ void kd_external_scaler_answer_error(const struct kd_scaler_request *request, in
     case -ENOMEM:
         reply_status(ret_reply, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         break;
+    case -ENOSPC: /* every cached workload is busy: nothing could be evicted for this one */
+        reply_status(ret_reply, KD_GRPC_RESOURCE_EXHAUSTED,
+                     "workload cache full: all limits.max_workloads entries are in use; \"%s\" "
+                     "not cached",
+                     request->workload);
+        break;
     default:
         reply_status(ret_reply, KD_GRPC_INTERNAL, "%s", strerror(error < 0 ? -error : error));
         break;

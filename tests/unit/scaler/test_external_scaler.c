@@ -610,6 +610,10 @@ static void test_errors(void **state)
     assert_string_equal(f->reply.message, "shutting down");
     kd_external_scaler_answer_error(&f->req, -ENOMEM, &f->routes, &f->reply);
     assert_int_equal(f->reply.status, KD_GRPC_RESOURCE_EXHAUSTED);
+    kd_external_scaler_answer_error(&f->req, -ENOSPC, &f->routes, &f->reply);
+    assert_int_equal(f->reply.status, KD_GRPC_RESOURCE_EXHAUSTED);
+    assert_string_equal(f->reply.message, "workload cache full: all limits.max_workloads entries "
+                                          "are in use; \"x\" not cached");
 }
 
 int main(void)
