@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "util/addr.h"
 #include "util/duration.h"
 #include "util/errbuf.h"
 
@@ -422,6 +423,21 @@ int kd_setting_check_range(const struct kd_setting *s, int64_t n, const char *te
     return -ERANGE;
 }
 
+/* The same split the listeners do, so --check-config refuses what bind would. */
+static int parse_address(const char *text, char *err, size_t err_len)
+{
+    char host[KD_ADDR_HOST_MAX + 1];
+    uint16_t port;
+
+    if (kd_addr_split(text, host, sizeof(host), &port) == 0)
+        return 0;
+    kd_errbuf_printf(err, err_len,
+                     "\"%s\" is not a listen address; expected \"host:port\", \"[v6]:port\" or "
+                     "\":port\" with a port in 0..65535",
+                     text);
+    return -EINVAL;
+}
+
 int kd_setting_parse(const struct kd_setting *s, const char *text, bool from_env,
                      struct kd_setting_value *ret_value, char *err, size_t err_len)
 {
@@ -436,6 +452,8 @@ int kd_setting_parse(const struct kd_setting *s, const char *text, bool from_env
             kd_errbuf_printf(err, err_len, "empty; expected %s",
                              s->type == KD_SETTING_PATH ? "a path" : "a value");
             r = -EINVAL;
+        } else if (s->type == KD_SETTING_ADDRESS) {
+            r = parse_address(text, err, err_len);
         }
         break;
     case KD_SETTING_BOOL:

@@ -198,6 +198,12 @@ static const struct error_case error_cases[] = {
      "log_level, log_format, reflection, max_message_size, default_deadline, shutdown_timeout, "
      "status, readyz_requires_sources, limits, config_poll, sources, policies, workloads"},
     {"listen = 50051;\n" GOOD_TAIL, "%s:1: listen: expected a string like \"0.0.0.0:50051\""},
+    {"listen = \"127.0.0.1:99999\";\n" GOOD_TAIL,
+     "%s:1: listen: \"127.0.0.1:99999\" is not a listen address; expected \"host:port\", "
+     "\"[v6]:port\" or \":port\" with a port in 0..65535"},
+    {"http_listen = \"[::1:8082\";\n" GOOD_TAIL,
+     "%s:1: http_listen: \"[::1:8082\" is not a listen address; expected \"host:port\", "
+     "\"[v6]:port\" or \":port\" with a port in 0..65535"},
     {"\nhttp_listen = true;\n" GOOD_TAIL,
      "%s:2: http_listen: expected a string like \"0.0.0.0:8082\""},
     {"plugin_dir = 1;\n" GOOD_TAIL, "%s:1: plugin_dir: expected a path as a string"},
