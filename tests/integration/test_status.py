@@ -129,12 +129,11 @@ workloads = (
         self.assertEqual((w["mode"], w["on_stale"], w["activation"]), ("active", "error", "fresh"))
         self.assertEqual((w["activation_lead_ms"], w["activation_threshold"]), (300000, 0))
         self.assertEqual(w["origins"], DEFAULT_ORIGINS)
-        # The window the policy looked at: indexes 0..5, the plans for generatedAt + 1..6 min;
-        # null while the policy does not report it (plugin ABI 1.0 policies).
+        # The window the policy looked at: indexes 0..5, the plans for generatedAt + 1..6 min
+        # (policy-max reports it; only a policy that does not would give null).
         t0 = self.now
-        if w["window"] is not None:
-            self.assertEqual(w["window"], {"first": 0, "last": 5, "first_at": iso_ms(t0 + 60),
-                                           "last_at": iso_ms(t0 + 360)})
+        self.assertEqual(w["window"], {"first": 0, "last": 5, "first_at": iso_ms(t0 + 60),
+                                       "last_at": iso_ms(t0 + 360)})
         self.assertEqual(w["policy_value"], 8)
         self.assertFalse(w["exhausted"])
         self.assertFalse(w["stale"])
@@ -185,9 +184,8 @@ workloads = (
         self.assertEqual((w["lead_time_ms"], w["stale_after_ms"]), (60000, 120000))
         # The page answers with the settings the last call carried: what KEDA got.
         self.assertEqual(w["answer"], {"code": 0, "status": "OK", "value": value})
-        if w["window"] is not None:
-            self.assertEqual((w["window"]["first"], w["window"]["last"]), (0, 1))
-            self.assertEqual(value, 4)  # max(3, 4)
+        self.assertEqual((w["window"]["first"], w["window"]["last"]), (0, 1))
+        self.assertEqual(value, 4)  # max(3, 4)
         self.assertTrue(w["last_activity"]["active"])
 
     def test_failing_http_workload(self):
