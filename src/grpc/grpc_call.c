@@ -349,7 +349,12 @@ int kd_grpc_call_on_header(struct kd_grpc_call *call, const uint8_t *name, size_
         call->has_timeout = true;
         if (kd_grpc_timeout_parse((const char *)value, valuelen, &call->timeout_ms) != 0) {
             call->is_timeout_bad = true;
-            keep_bad_value(call, value, valuelen);
+            /* The slot holds the value of the check that answers first (content-type, then
+             * grpc-timeout, then :method): only a bad content-type outranks this one. */
+            if (!call->has_content_type || call->is_grpc_content_type) {
+                kd_pool_free(pool, call->bad_value);
+                call->bad_value = dup_n(pool, value, valuelen);
+            }
         }
     } else if (name_is(name, namelen, "grpc-encoding")) {
         call->is_identity_encoding = name_is(value, valuelen, "identity");

@@ -308,6 +308,14 @@ class Transport(unittest.TestCase):
             self.assertEqual(got["grpc-status"], "13")
             self.assertEqual(got["grpc-message"], 'malformed grpc-timeout: "%s"' % value)
 
+    def test_each_check_quotes_its_own_header(self):
+        # A bad :method before a bad grpc-timeout: the timeout answers (grpc-go's order) and
+        # its message quotes the timeout, not the method.
+        got, _ = nghttp("/test.Echo/Unary", [":method: GET", "content-type: application/grpc",
+                                             "grpc-timeout: bogus"], grpc_msg(b"hi"))
+        self.assertEqual(got[":status"], "400")
+        self.assertEqual(got["grpc-message"], 'malformed grpc-timeout: "bogus"')
+
     def test_unary_cardinality(self):
         got, _ = nghttp("/test.Echo/Unary", ["content-type: application/grpc"], b"")
         self.assertEqual(got["grpc-status"], "13")
