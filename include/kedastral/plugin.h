@@ -159,9 +159,10 @@ struct kd_option {
     uint32_t flags; /* enum kd_option_flags */
 };
 
+/* The end of an option table; designated, so it stays valid when kd_option grows. */
 #define KD_OPTIONS_END                                                                             \
     {                                                                                              \
-        NULL, (enum kd_option_type)0, NULL, 0, NULL, NULL, 0                                       \
+        .name = NULL                                                                               \
     }
 
 /* ---- Data ------------------------------------------------------------------------------- */

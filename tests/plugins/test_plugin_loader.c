@@ -16,6 +16,7 @@
 
 #include "plugin/plugin_host.h"
 #include "util/log.h"
+#include "abi_config.h"
 #include "good_config.h"
 
 #define DIR KD_FIXTURE_DIR
@@ -236,6 +237,7 @@ struct recorded {
     enum kd_fetch_error error;
     char message[512];
     char workload[64];
+    char metric[64];
     int64_t n_replicas;
 };
 
@@ -244,6 +246,7 @@ static void on_done(struct kd_fetch *fetch, const struct kd_forecast *forecast)
     struct recorded *r = (struct recorded *)fetch;
     r->done++;
     snprintf(r->workload, sizeof(r->workload), "%s", forecast->workload);
+    snprintf(r->metric, sizeof(r->metric), "%s", forecast->metric ? forecast->metric : "");
     r->n_replicas = (int64_t)forecast->n_desired_replicas;
 }
 
@@ -392,6 +395,55 @@ static void test_instance_create_fails(void **state)
     assert_null(inst); /* and, under ASan, nothing leaked */
 }
 
+/* A plugin built for the frozen 2.0 header and one built for a 2.1 with fields appended to every
+ * struct both load, parse their options with their own stride, and deliver forecasts. */
+static void check_growth(struct loaded *l, const char *name, unsigned minor, const char *metric)
+{
+    struct kd_plugin_handle *h = NULL;
+    struct kd_instance *inst = NULL;
+
+    assert_int_equal(kd_plugin_host_open(DIR, KD_PLUGIN_SOURCE, name, &h, l->err, sizeof(l->err)),
+                     0);
+    assert_int_equal(kd_plugin_host_descriptor(h)->abi_minor, minor);
+    config_setting_t *g = read_group(l, "sources = (\n"
+                                        "  { name = \"demo\"; plugin = \"x\";\n"
+                                        "    greeting = \"hi\"; n = 3; tags = [\"a\", \"b\"];\n"
+                                        "    lead = \"90s\"; }\n"
+                                        ");\n");
+    const struct kd_instance_args args = {.group = g, .host_keys = source_keys};
+    if (kd_instance_create(h, "demo", &args, &inst, l->err, sizeof(l->err)) != 0)
+        fail_msg("%s: %s", name, l->err);
+    const struct abi_config *c = kd_instance_config(inst);
+    assert_string_equal(c->greeting, "hi");
+    assert_int_equal(c->n, 3);
+    assert_string_equal(c->tags[0], "a");
+    assert_string_equal(c->tags[1], "b");
+    assert_null(c->tags[2]);
+    assert_int_equal(c->lead_ms, 90000);
+
+    struct recorded r = {.fetch = {.on_done = on_done, .on_fail = on_fail}};
+    assert_int_equal(kd_instance_fetch(inst, &r.fetch, "web"), 0);
+    assert_int_equal(r.done, 1);
+    assert_int_equal(r.failed, 0);
+    assert_int_equal(r.n_replicas, 3);
+    assert_string_equal(r.metric, metric);
+    kd_instance_destroy(inst);
+    kd_plugin_host_close(h);
+    remove(l->path);
+    l->path[0] = '\0';
+    config_destroy(&l->cfg);
+    config_init(&l->cfg);
+}
+
+static void test_growth_rule_both_ways(void **state)
+{
+    struct loaded *l = *state;
+
+    check_growth(l, "abi20", 0, "hi:n/a:0");
+    /* the 2.0 host has no instance_name_2_1: the 2.1 plugin sees it by the host's size */
+    check_growth(l, "abi21", 1, "hi:no:1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +460,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_instance_missing_required, loaded_setup,
                                         loaded_teardown),
         cmocka_unit_test_setup_teardown(test_instance_create_fails, loaded_setup, loaded_teardown),
+        cmocka_unit_test_setup_teardown(test_growth_rule_both_ways, loaded_setup, loaded_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
