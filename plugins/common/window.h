@@ -25,8 +25,8 @@ struct kd_window {
 
 /*
  * Compute the window of a series of `n` elements at `now_ms`. Returns 0, -ENODATA when
- * n == 0 (checked first), -EINVAL when step_seconds <= 0, -ERANGE when every step has passed (first >= n:
- * the forecast is exhausted). A negative lead time counts as 0; divisions truncate like Go's
+ * n == 0 (checked first), -EINVAL when step_seconds <= 0, -ERANGE when every step has passed (first
+ * >= n: the forecast is exhausted). A negative lead time counts as 0; divisions truncate like Go's
  * Duration division and never overflow (a step too large for milliseconds is longer than any
  * age or lead time, so both quotients are 0).
  */
@@ -36,8 +36,8 @@ int kd_window_at(int64_t generated_at_ms, int64_t step_seconds, size_t n, int64_
 /*
  * kd_window_at() for `forecast` (its desired_replicas) with a policy's reason on error:
  * "forecast for "web" has stepSeconds 0; it must be positive", "every step has passed:
- * generated 540 s ago, 5 steps of 60 s". -ENODATA (an empty series) leaves the reason to the policy (upstream
- * answers 1 there).
+ * generated 540 s ago, 5 steps of 60 s". -ENODATA (an empty series) leaves the reason to the policy
+ * (upstream answers 1 there).
  */
 int kd_window_of(const struct kd_forecast *forecast, int64_t now_ms, int64_t lead_time_ms,
                  struct kd_window *ret_window, char *reason, size_t reason_len);

@@ -28,10 +28,10 @@ void kd_log_prefixedv(enum kd_log_level level, const char *prefix, const char *f
 #define KD_ERROR(...) kd_log_prefixed(KD_LOG_ERROR, NULL, __VA_ARGS__)
 #define KD_WARN(...) kd_log_prefixed(KD_LOG_WARN, NULL, __VA_ARGS__)
 #define KD_INFO(...) kd_log_prefixed(KD_LOG_INFO, NULL, __VA_ARGS__)
-#define KD_DEBUG(...)                                                                          \
-    do {                                                                                       \
-        if (kd_log_enabled(KD_LOG_DEBUG))                                                      \
-            kd_log_prefixed(KD_LOG_DEBUG, NULL, __VA_ARGS__);                                  \
+#define KD_DEBUG(...)                                                                              \
+    do {                                                                                           \
+        if (kd_log_enabled(KD_LOG_DEBUG))                                                          \
+            kd_log_prefixed(KD_LOG_DEBUG, NULL, __VA_ARGS__);                                      \
     } while (0)
 
 #endif /* KD_LOG_H */

@@ -117,10 +117,8 @@ static void test_quote(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_code_strings),
-        cmocka_unit_test(test_quote),
-        cmocka_unit_test(test_encode),
-        cmocka_unit_test(test_truncate),
+        cmocka_unit_test(test_code_strings),  cmocka_unit_test(test_quote),
+        cmocka_unit_test(test_encode),        cmocka_unit_test(test_truncate),
         cmocka_unit_test(test_truncate_long),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
