@@ -213,8 +213,31 @@ static int check_descriptor(const struct kd_plugin *p, enum kd_plugin_kind kind,
     return 0;
 }
 
+/* Every dlopen()ed handle still open: glibc's dlopen() hands back the copy it already has for
+ * a path, even when the file was replaced since, so a replaced file must be noticed here. */
+static struct kd_list open_handles = KD_LIST_INIT(open_handles);
+
+static struct kd_plugin_handle *open_handle_of(const char *path)
+{
+    struct kd_list *node, *tmp;
+
+    KD_LIST_FOR_EACH_SAFE(node, tmp, &open_handles) {
+        struct kd_plugin_handle *h = KD_CONTAINER_OF(node, struct kd_plugin_handle, open_link);
+        if (strcmp(h->path, path) == 0)
+            return h;
+    }
+    return NULL;
+}
+
+static bool same_file(const struct kd_plugin_handle *h, const struct stat *st)
+{
+    return h->dev == st->st_dev && h->ino == st->st_ino && h->file_size == st->st_size &&
+           h->mtime.tv_sec == st->st_mtim.tv_sec && h->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
 static void handle_free(struct kd_plugin_handle *h)
 {
+    kd_list_remove(&h->open_link);
     if (h->dl)
         dlclose(h->dl);
     free(h->options);
@@ -256,11 +279,25 @@ static int open_path(const char *path, const char *dir, enum kd_plugin_kind kind
         return -EINVAL;
     }
 
+    const struct kd_plugin_handle *loaded = open_handle_of(path);
+    if (loaded && !same_file(loaded, &st)) {
+        kd_errbuf_printf(err, err_len,
+                         "%s: replaced on disk since it was loaded; the running scaler keeps "
+                         "the copy it has (dlopen caches it by name): restart it to load the "
+                         "new file",
+                         path);
+        return -ESTALE;
+    }
+
     struct kd_plugin_handle *h = calloc(1, sizeof(*h));
     if (!h) {
         kd_errbuf_printf(err, err_len, "%s: out of memory", path);
         return -ENOMEM;
     }
+    h->dev = st.st_dev;
+    h->ino = st.st_ino;
+    h->mtime = st.st_mtim;
+    h->file_size = st.st_size;
     int r = -ENOMEM;
     h->path = strdup(path);
     if (!h->path) {
@@ -290,6 +327,7 @@ static int open_path(const char *path, const char *dir, enum kd_plugin_kind kind
     r = adopt(h, p, path, kind, name, err, err_len);
     if (r < 0)
         goto fail_handle;
+    kd_list_push_back(&open_handles, &h->open_link);
     *ret_handle = h;
     return 0;
 

@@ -55,7 +55,11 @@ struct kd_fetch {
  * plugin ABI 3.0, this scaler speaks 2.0; rebuild the plugin"), a negative errno (-ENOENT and
  * other stat() errors, -EINVAL for everything about the file's contents, -ENOMEM), nothing
  * left open.
-
+ *
+ * -ESTALE: the file was replaced on disk (other inode, size or mtime) while a handle for the
+ * same path is still open. glibc's dlopen() would hand back the old copy, so the host refuses,
+ * saying a restart is needed; a reload therefore fails loudly instead of silently keeping the
+ * old code. Once every handle of the path is closed, the new file loads.
  */
 int kd_plugin_host_open(const char *dir, enum kd_plugin_kind kind, const char *name,
                         struct kd_plugin_handle **ret_handle, char *err, size_t err_len);

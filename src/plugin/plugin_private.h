@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <kedastral/plugin.h>
 
@@ -29,6 +31,11 @@ struct kd_plugin_handle {
     struct kd_source_ops source;
     struct kd_policy_ops policy;
     struct kd_option *options; /* host layout, ends with a NULL name */
+    struct kd_list open_link;  /* in the list of dlopen()ed handles (not built-ins) */
+    dev_t dev;                 /* the file as it was when loaded */
+    ino_t ino;
+    struct timespec mtime;
+    off_t file_size;
 };
 
 struct kd_instance {

@@ -95,6 +95,48 @@ static void test_newer_minor_loads(void **state)
     kd_plugin_host_close(h);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "cp %s %s.tmp && mv %s.tmp %s", from, to, to, to);
+    assert_int_equal(system(cmd), 0); /* mv: a new inode, as a package upgrade does */
+}
+
+/* A plugin file replaced while loaded (glibc would return the old copy) is refused, saying a
+ * restart is needed; once the old handle is closed the new file loads. */
+static void test_replaced_file_is_refused(void **state)
+{
+    char dir[] = "/tmp/kd-replaced-XXXXXX", path[512], err[1024] = "";
+    struct kd_plugin_handle *old = NULL, *h = NULL;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/source-good.so", dir);
+    copy_file(DIR "/source-good.so", path);
+    assert_int_equal(kd_plugin_host_open(dir, KD_PLUGIN_SOURCE, "good", &old, err, sizeof(err)), 0);
+    /* the same file again: fine (a reload of an unchanged plugin) */
+    assert_int_equal(kd_plugin_host_open(dir, KD_PLUGIN_SOURCE, "good", &h, err, sizeof(err)), 0);
+    kd_plugin_host_close(h);
+    h = NULL;
+
+    copy_file(DIR "/source-good.so", path);
+    assert_int_equal(kd_plugin_host_open(dir, KD_PLUGIN_SOURCE, "good", &h, err, sizeof(err)),
+                     -ESTALE);
+    char want[2048];
+    snprintf(want, sizeof(want),
+             "%s: replaced on disk since it was loaded; the running scaler keeps the copy it has "
+             "(dlopen caches it by name): restart it to load the new file",
+             path);
+    assert_string_equal(err, want);
+    assert_null(h);
+
+    kd_plugin_host_close(old);
+    assert_int_equal(kd_plugin_host_open(dir, KD_PLUGIN_SOURCE, "good", &h, err, sizeof(err)), 0);
+    kd_plugin_host_close(h);
+    remove(path);
+    rmdir(dir);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -449,6 +491,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_broken_fixtures),
         cmocka_unit_test(test_newer_minor_loads),
+        cmocka_unit_test(test_replaced_file_is_refused),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_not_a_regular_file),
         cmocka_unit_test(test_not_a_plugin),
