@@ -6,6 +6,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
 scripts/install-deps.sh
-cmake -S . -B build-run -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build-run -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKD_BUILD_TESTS=OFF >/dev/null
 cmake --build build-run -j"$(nproc)" >/dev/null
 exec build-run/src/kedastral-scaler --config etc/kedastral-scaler.conf --plugin-dir build-run/plugins "$@"

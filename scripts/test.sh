@@ -2,11 +2,32 @@
 # SPDX-License-Identifier: Apache-2.0
 # The test command: installs dependencies, builds with -Werror, runs the whole suite, runs it
 # again in an ASan+UBSan build, then gives every fuzzer a bounded libFuzzer run (clang).
+#
+#   scripts/test.sh                  the full CI run (what .ci/run executes)
+#   scripts/test.sh --quick [ARGS]   developer loop: no package install, the format check, one
+#                                    -Werror build in build-quick/, the suite without the
+#                                    valgrind pass; ARGS go to ctest (e.g. -R test_config)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$here"
-scripts/install-deps.sh --tests
 jobs=$(nproc)
+
+# Every tracked C file as clang-format 14 (.clang-format) writes it.
+format_check() {
+  echo "== format: clang-format --dry-run -Werror over every tracked .c and .h"
+  git ls-files -z '*.c' '*.h' | xargs -0 clang-format --dry-run -Werror
+}
+
+if [ "${1:-}" = "--quick" ]; then
+  shift
+  format_check
+  cmake -S . -B build-quick -DKD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build-quick -j"$jobs"
+  exec ctest --test-dir build-quick --output-on-failure -j"$jobs" -E valgrind "$@"
+fi
+
+scripts/install-deps.sh --tests
+format_check
 
 build_and_test() {
   local dir=$1; shift
