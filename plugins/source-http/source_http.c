@@ -6,19 +6,17 @@
  * retries belong to the host.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 #include <kedastral/plugin.h>
 
 #include "curl_driver.h"
 #include "file_identity.h"
+#include "http_common.h"
 #include "forecast_json.h"
 #include "response.h"
 #include "url.h"
@@ -26,8 +24,6 @@
 #define HTTP_VERSION KD_PROJECT_VERSION /* from CMake: the plugin ships with the daemon */
 #define HTTP_USER_AGENT "kedastral-scaler/" HTTP_VERSION
 #define HTTP_MAX_REDIRECTS 3L /* Go follows 10; the forecaster itself only ever sends one */
-#define HTTP_TOKEN_MAX 16384  /* bytes of a bearer token file */
-#define HTTP_BODY_START 4096  /* first allocation for a response body */
 #define HTTP_MAX_CONNECTIONS 10000
 
 struct http_config { /* filled by the host from http_options */
@@ -50,11 +46,8 @@ struct http_state {
     const struct kd_instance *inst;
     const struct http_config *config; /* host-owned, outlives us */
     struct kd_curl *curl;
-    struct http_transfer *transfers;      /* in flight */
-    char *auth_header;                    /* "Authorization: Bearer <token>", or NULL */
-    struct kd_file_identity token_loaded; /* where auth_header came from */
-    struct kd_file_identity
-        token_attempted; /* the last version tried, so a broken one warns once */
+    struct http_transfer *transfers; /* in flight */
+    struct kd_http_token token;      /* bearer_token_file, kept current */
 };
 
 struct http_transfer {
@@ -64,9 +57,7 @@ struct http_transfer {
     char *workload;
     char *url;
     struct curl_slist *headers;
-    char *body;
-    size_t len;
-    size_t cap;
+    struct kd_http_body body;
     bool is_too_big; /* a 200 body passed max_body: aborted */
     bool is_cut;     /* an error body reached the excerpt: aborted on purpose */
     bool is_oom;
@@ -80,90 +71,6 @@ static const char *opt(const char *value)
     return value && value[0] ? value : NULL;
 }
 
-/* ---- Bearer token file ------------------------------------------------------------------ */
-
-/* Reads the token file into a ready "Authorization: Bearer ..." header line. */
-static int read_token(const char *path, char **ret_header, struct kd_file_identity *ret_id,
-                      char *err, size_t err_len)
-{
-    struct kd_file_identity id;
-    char *text;
-    size_t len;
-
-    int rc = kd_file_read(path, HTTP_TOKEN_MAX, &text, &len, &id, err, err_len);
-    if (rc == -EFBIG)
-        snprintf(err, err_len, "longer than %d bytes; is it really a token?", HTTP_TOKEN_MAX);
-    if (rc < 0)
-        return rc;
-
-    /* Files usually end with a newline; anything else unprintable would forge headers. */
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
-                       text[len - 1] == '\t'))
-        len--;
-    if (len == 0) {
-        snprintf(err, err_len, "empty");
-        rc = -EINVAL;
-        goto fail_text;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c <= ' ' || c >= 0x7f) {
-            snprintf(err, err_len, "byte %zu is not a printable character (0x%02x)", i, c);
-            rc = -EINVAL;
-            goto fail_text;
-        }
-    }
-    text[len] = '\0';
-
-    char *header;
-    if (asprintf(&header, "Authorization: Bearer %s", text) < 0) {
-        snprintf(err, err_len, "out of memory");
-        rc = -ENOMEM;
-        goto fail_text;
-    }
-    free(text);
-    *ret_id = id;
-    *ret_header = header;
-    return 0;
-
-fail_text:
-    free(text);
-    return rc;
-}
-
-/* A cheap stat() per fetch keeps rotated tokens (Kubernetes projected volumes) current. */
-static void refresh_token(struct http_state *st)
-{
-    const char *path = opt(st->config->bearer_token_file);
-    struct kd_file_identity id;
-    char err[256];
-    char *header;
-
-    if (!path)
-        return;
-    kd_file_identity_stat(path, &id);
-    if (kd_file_identity_equal(&id, &st->token_loaded) ||
-        kd_file_identity_equal(&id, &st->token_attempted))
-        return;
-    st->token_attempted = id;
-    if (id.error) {
-        st->host->log(st->inst, KD_LOG_WARN,
-                      "bearer_token_file %s: %s; keeping the token read before", path,
-                      strerror(id.error));
-        return;
-    }
-    if (read_token(path, &header, &id, err, sizeof(err)) < 0) {
-        st->host->log(st->inst, KD_LOG_WARN,
-                      "bearer_token_file %s: %s; keeping the token read before", path, err);
-        return;
-    }
-    free(st->auth_header);
-    st->auth_header = header;
-    st->token_loaded = id;
-    st->token_attempted = id;
-    st->host->log(st->inst, KD_LOG_INFO, "re-read the bearer token from %s", path);
-}
-
 /* ---- Transfers -------------------------------------------------------------------------- */
 
 static void transfer_free(struct http_transfer *t)
@@ -171,7 +78,7 @@ static void transfer_free(struct http_transfer *t)
     if (t->easy)
         curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
-    free(t->body);
+    free(t->body.data);
     free(t->url);
     free(t->workload);
     free(t);
@@ -201,24 +108,12 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
     /* Error bodies are only quoted: one byte past the excerpt tells it was cut. */
     size_t limit = status == 200 ? (size_t)t->st->config->max_body : KD_RESPONSE_EXCERPT_MAX + 1;
-    size_t take = n <= limit - t->len ? n : limit - t->len;
+    size_t take;
 
-    if (t->len + take > t->cap) {
-        size_t cap = t->cap ? t->cap : HTTP_BODY_START;
-        while (cap < t->len + take)
-            cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-        if (cap > limit)
-            cap = limit;
-        char *body = realloc(t->body, cap);
-        if (!body) {
-            t->is_oom = true;
-            return 0;
-        }
-        t->body = body;
-        t->cap = cap;
+    if (kd_http_body_append(&t->body, data, n, limit, &take) < 0) {
+        t->is_oom = true;
+        return 0;
     }
-    memcpy(t->body + t->len, data, take);
-    t->len += take;
     if (take == n)
         return n;
     if (status == 200)
@@ -235,7 +130,8 @@ static void complete_ok(struct http_transfer *t)
     struct kd_forecast_doc *doc;
     char err[256];
 
-    if (kd_forecast_json_parse(t->body ? t->body : "", t->len, &doc, err, sizeof(err)) < 0) {
+    if (kd_forecast_json_parse(t->body.data ? t->body.data : "", t->body.len, &doc, err,
+                               sizeof(err)) < 0) {
         host->fetch_fail(t->fetch, KD_FETCH_FAILED, "bad forecast from %s: %s", t->url, err);
         return;
     }
@@ -262,20 +158,14 @@ static void complete(struct http_transfer *t, CURLcode result)
         host->fetch_fail(t->fetch, KD_FETCH_FAILED, "out of memory for the response from %s",
                          t->url);
     } else if (result != CURLE_OK && !t->is_cut) {
-        /* curl 7.x says "Couldn't connect to server"; the operator wants the errno's words. */
-        long os_errno = 0;
-        const char *why = t->errbuf[0] ? t->errbuf : curl_easy_strerror(result);
-        curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
-        const char *os_text = os_errno ? strerror((int)os_errno) : NULL;
-        if (os_text && !strstr(why, os_text))
-            host->fetch_fail(t->fetch, KD_FETCH_FAILED, "GET %s: %s (%s)", t->url, why, os_text);
-        else
-            host->fetch_fail(t->fetch, KD_FETCH_FAILED, "GET %s: %s", t->url, why);
+        char why[CURL_ERROR_SIZE + 96];
+        kd_http_describe_error(t->easy, result, t->errbuf, why, sizeof(why));
+        host->fetch_fail(t->fetch, KD_FETCH_FAILED, "GET %s: %s", t->url, why);
     } else if (status == 404) {
         host->fetch_fail(t->fetch, KD_FETCH_NOT_FOUND,
                          "forecaster has no forecast for workload \"%s\" (404)", t->workload);
     } else if (status != 200) {
-        kd_response_excerpt(t->body, t->len, excerpt, sizeof(excerpt));
+        kd_response_excerpt(t->body.data, t->body.len, excerpt, sizeof(excerpt));
         host->fetch_fail(t->fetch, KD_FETCH_FAILED, "forecaster returned %ld: %s", status,
                          excerpt[0] ? excerpt : "(empty body)");
     } else {
@@ -292,38 +182,6 @@ static void on_transfer_done(CURL *easy, CURLcode result, void *arg)
 }
 
 /* ---- Options ---------------------------------------------------------------------------- */
-
-static bool is_tchar(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* RFC 9110 field: token ":" value, with nothing in the value that could start a new line. */
-static int check_header(const char *header, char *err, size_t err_len)
-{
-    const char *colon = strchr(header, ':');
-
-    if (!colon || colon == header) {
-        snprintf(err, err_len, "expected \"Name: value\"");
-        return -EINVAL;
-    }
-    for (const char *p = header; p < colon; p++) {
-        if (!is_tchar((unsigned char)*p)) {
-            snprintf(err, err_len, "the name has a character not allowed in a header name (0x%02x)",
-                     (unsigned char)*p);
-            return -EINVAL;
-        }
-    }
-    for (const char *p = colon + 1; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if ((c < ' ' && c != '\t') || c == 0x7f) {
-            snprintf(err, err_len, "the value has a control character (0x%02x)", c);
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
 
 static int check_url(const char *url, bool *ret_is_https, char *err, size_t err_len)
 {
@@ -362,21 +220,6 @@ out:
     return rc;
 }
 
-static int check_readable(const struct kd_host *host, const struct kd_instance *inst,
-                          const char *name, const char *path)
-{
-    if (!path)
-        return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        int rc = -errno;
-        host->log(inst, KD_LOG_ERROR, "%s %s: %s", name, path, strerror(-rc));
-        return rc;
-    }
-    close(fd);
-    return 0;
-}
-
 static int check_config(const struct kd_host *host, const struct kd_instance *inst,
                         const struct http_config *cfg)
 {
@@ -409,16 +252,16 @@ static int check_config(const struct kd_host *host, const struct kd_instance *in
                   "tls_cert and tls_key go together: mTLS needs the certificate and its key");
         return -EINVAL;
     }
-    if ((rc = check_readable(host, inst, "tls_ca", opt(cfg->tls_ca))) < 0 ||
-        (rc = check_readable(host, inst, "tls_cert", opt(cfg->tls_cert))) < 0 ||
-        (rc = check_readable(host, inst, "tls_key", opt(cfg->tls_key))) < 0)
+    if ((rc = kd_http_check_readable(host, inst, "tls_ca", opt(cfg->tls_ca))) < 0 ||
+        (rc = kd_http_check_readable(host, inst, "tls_cert", opt(cfg->tls_cert))) < 0 ||
+        (rc = kd_http_check_readable(host, inst, "tls_key", opt(cfg->tls_key))) < 0)
         return rc;
     if (!is_https && (opt(cfg->tls_ca) || opt(cfg->tls_cert)))
         host->log(inst, KD_LOG_WARN,
                   "tls_* is set but url \"%s\" is plain http: TLS is not used (as upstream)",
                   cfg->url);
     for (const char *const *h = cfg->headers; h && *h; h++) {
-        if (opt(*h) && check_header(*h, err, sizeof(err)) < 0) {
+        if (opt(*h) && kd_http_check_header(*h, err, sizeof(err)) < 0) {
             host->log(inst, KD_LOG_ERROR, "header \"%s\": %s", *h, err);
             return -EINVAL;
         }
@@ -454,14 +297,12 @@ static int http_create(const struct kd_host *host, const struct kd_instance *ins
     st->inst = inst;
     st->config = cfg;
     if (opt(cfg->bearer_token_file)) {
-        rc = read_token(opt(cfg->bearer_token_file), &st->auth_header, &st->token_loaded, err,
-                        sizeof(err));
+        rc = kd_http_token_load(&st->token, opt(cfg->bearer_token_file), err, sizeof(err));
         if (rc < 0) {
             host->log(inst, KD_LOG_ERROR, "bearer_token_file %s: %s", opt(cfg->bearer_token_file),
                       err);
             goto fail_state;
         }
-        st->token_attempted = st->token_loaded;
     }
 
     const struct kd_curl_options curl_options = {.max_connections = (long)cfg->max_connections};
@@ -479,7 +320,7 @@ static int http_create(const struct kd_host *host, const struct kd_instance *ins
     return 0;
 
 fail_token:
-    free(st->auth_header);
+    kd_http_token_fini(&st->token);
 fail_state:
     free(st);
     return rc;
@@ -539,7 +380,7 @@ static int build_headers(const struct http_state *st, struct curl_slist **ret_he
     int rc = append_header(&headers, "Accept: application/json");
 
     if (rc == 0)
-        rc = append_header(&headers, st->auth_header);
+        rc = append_header(&headers, st->token.header);
     for (const char *const *h = st->config->headers; rc == 0 && h && *h; h++)
         rc = append_header(&headers, opt(*h));
     if (rc < 0) {
@@ -555,7 +396,7 @@ static int http_fetch(void *state, struct kd_fetch *fetch, const char *workload)
     struct http_state *st = state;
     int rc = -ENOMEM;
 
-    refresh_token(st);
+    kd_http_token_refresh(&st->token, st->host, st->inst, opt(st->config->bearer_token_file));
     struct http_transfer *t = calloc(1, sizeof(*t));
     if (!t)
         goto fail;
@@ -620,7 +461,7 @@ static void http_destroy(void *state)
         transfer_free(t);
     }
     kd_curl_destroy(st->curl);
-    free(st->auth_header);
+    kd_http_token_fini(&st->token);
     free(st);
 }
 

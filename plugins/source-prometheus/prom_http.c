@@ -3,21 +3,17 @@
 #include "prom_http.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "curl_driver.h"
-#include "file_identity.h"
+#include "http_common.h"
 
 #define PROM_USER_AGENT "kedastral-scaler/" KD_PROJECT_VERSION
-#define PROM_TOKEN_MAX 16384 /* bytes of a bearer token file */
-#define PROM_BODY_START 4096 /* first allocation for a body */
 #define PROM_MAX_CONNECTIONS 10000
 
 struct prom_http {
@@ -25,10 +21,8 @@ struct prom_http {
     const struct kd_instance *inst;
     struct prom_http_options o;
     struct kd_curl *curl;
-    char *auth_header;                    /* "Authorization: Bearer <token>", or NULL */
-    struct kd_file_identity token_loaded; /* where auth_header came from */
-    struct kd_file_identity token_tried;  /* the last version tried: a broken one warns once */
-    struct prom_http_get *gets;           /* running */
+    struct kd_http_token token; /* bearer_token_file, kept current */
+    struct prom_http_get *gets; /* running */
 };
 
 struct prom_http_get {
@@ -37,130 +31,14 @@ struct prom_http_get {
     struct curl_slist *headers;
     prom_http_done_fn *fn;
     void *arg;
-    char *body;
-    size_t len, cap;
+    struct kd_http_body body;
     bool is_too_big;
     bool is_oom;
     struct prom_http_get *prev, *next;
     char errbuf[CURL_ERROR_SIZE];
 };
 
-/* ---- Bearer token ----------------------------------------------------------------------- */
-
-static int read_token(const char *path, char **ret_header, struct kd_file_identity *ret_id,
-                      char *err, size_t err_len)
-{
-    struct kd_file_identity id;
-    char *text;
-    size_t len;
-
-    int rc = kd_file_read(path, PROM_TOKEN_MAX, &text, &len, &id, err, err_len);
-    if (rc == -EFBIG)
-        snprintf(err, err_len, "longer than %d bytes; is it really a token?", PROM_TOKEN_MAX);
-    if (rc < 0)
-        return rc;
-    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
-                       text[len - 1] == '\t'))
-        len--;
-    rc = -EINVAL;
-    if (len == 0) {
-        snprintf(err, err_len, "empty");
-        goto out;
-    }
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c <= ' ' || c >= 0x7f) { /* would forge headers */
-            snprintf(err, err_len, "byte %zu is not a printable character (0x%02x)", i, c);
-            goto out;
-        }
-    }
-    text[len] = '\0';
-    if (asprintf(ret_header, "Authorization: Bearer %s", text) < 0) {
-        snprintf(err, err_len, "out of memory");
-        rc = -ENOMEM;
-        goto out;
-    }
-    *ret_id = id;
-    rc = 0;
-out:
-    free(text);
-    return rc;
-}
-
-/* A stat() per request keeps rotated tokens (Kubernetes projected volumes) current. */
-static void refresh_token(struct prom_http *h)
-{
-    const char *path = h->o.bearer_token_file;
-    struct kd_file_identity id;
-    char err[256], *header;
-
-    if (!path)
-        return;
-    kd_file_identity_stat(path, &id);
-    if (kd_file_identity_equal(&id, &h->token_loaded) ||
-        kd_file_identity_equal(&id, &h->token_tried))
-        return;
-    h->token_tried = id;
-    if (id.error || read_token(path, &header, &id, err, sizeof(err)) < 0) {
-        h->host->log(h->inst, KD_LOG_WARN,
-                     "bearer_token_file %s: %s; keeping the token read before", path,
-                     id.error ? strerror(id.error) : err);
-        return;
-    }
-    free(h->auth_header);
-    h->auth_header = header;
-    h->token_loaded = h->token_tried = id;
-    h->host->log(h->inst, KD_LOG_INFO, "re-read the bearer token from %s", path);
-}
-
 /* ---- Options ---------------------------------------------------------------------------- */
-
-static bool is_tchar(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* RFC 9110 field: token ":" value, nothing in the value that could start a new line. */
-static int check_header(const char *header, char *err, size_t err_len)
-{
-    const char *colon = strchr(header, ':');
-
-    if (!colon || colon == header) {
-        snprintf(err, err_len, "expected \"Name: value\"");
-        return -EINVAL;
-    }
-    for (const char *p = header; p < colon; p++) {
-        if (!is_tchar((unsigned char)*p)) {
-            snprintf(err, err_len, "the name has a character not allowed in a header name (0x%02x)",
-                     (unsigned char)*p);
-            return -EINVAL;
-        }
-    }
-    for (const char *p = colon + 1; *p; p++) {
-        unsigned char c = (unsigned char)*p;
-        if ((c < ' ' && c != '\t') || c == 0x7f) {
-            snprintf(err, err_len, "the value has a control character (0x%02x)", c);
-            return -EINVAL;
-        }
-    }
-    return 0;
-}
-
-static int check_readable(const struct kd_host *host, const struct kd_instance *inst,
-                          const char *name, const char *path)
-{
-    if (!path)
-        return 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        int rc = -errno;
-        host->log(inst, KD_LOG_ERROR, "%s %s: %s", name, path, strerror(-rc));
-        return rc;
-    }
-    close(fd);
-    return 0;
-}
 
 static int check_options(const struct kd_host *host, const struct kd_instance *inst,
                          const struct prom_http_options *o)
@@ -190,12 +68,12 @@ static int check_options(const struct kd_host *host, const struct kd_instance *i
                   "tls_cert and tls_key go together: mTLS needs the certificate and its key");
         return -EINVAL;
     }
-    if ((rc = check_readable(host, inst, "tls_ca", o->tls_ca)) < 0 ||
-        (rc = check_readable(host, inst, "tls_cert", o->tls_cert)) < 0 ||
-        (rc = check_readable(host, inst, "tls_key", o->tls_key)) < 0)
+    if ((rc = kd_http_check_readable(host, inst, "tls_ca", o->tls_ca)) < 0 ||
+        (rc = kd_http_check_readable(host, inst, "tls_cert", o->tls_cert)) < 0 ||
+        (rc = kd_http_check_readable(host, inst, "tls_key", o->tls_key)) < 0)
         return rc;
     for (const char *const *hdr = o->headers; hdr && *hdr; hdr++) {
-        if ((*hdr)[0] && check_header(*hdr, err, sizeof(err)) < 0) {
+        if ((*hdr)[0] && kd_http_check_header(*hdr, err, sizeof(err)) < 0) {
             host->log(inst, KD_LOG_ERROR, "header \"%s\": %s", *hdr, err);
             return -EINVAL;
         }
@@ -210,7 +88,7 @@ static void get_free(struct prom_http_get *g)
     if (g->easy)
         curl_easy_cleanup(g->easy);
     curl_slist_free_all(g->headers);
-    free(g->body);
+    free(g->body.data);
     free(g);
 }
 
@@ -230,28 +108,16 @@ static void get_unlink(struct prom_http_get *g)
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct prom_http_get *g = arg;
-    size_t n = size * nmemb, limit = (size_t)g->http->o.max_body;
+    size_t n = size * nmemb, take;
 
-    if (n > limit - g->len) {
+    if (kd_http_body_append(&g->body, data, n, (size_t)g->http->o.max_body, &take) < 0) {
+        g->is_oom = true;
+        return 0;
+    }
+    if (take < n) {
         g->is_too_big = true;
         return 0; /* curl aborts with CURLE_WRITE_ERROR */
     }
-    if (g->len + n > g->cap) {
-        size_t cap = g->cap ? g->cap : PROM_BODY_START;
-        while (cap < g->len + n)
-            cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
-        if (cap > limit)
-            cap = limit;
-        char *body = realloc(g->body, cap);
-        if (!body) {
-            g->is_oom = true;
-            return 0;
-        }
-        g->body = body;
-        g->cap = cap;
-    }
-    memcpy(g->body + g->len, data, n);
-    g->len += n;
     return n;
 }
 
@@ -260,7 +126,7 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
     struct prom_http_get *g = arg;
     struct prom_http *h = g->http;
     char why[CURL_ERROR_SIZE + 96];
-    long status = 0, os_errno = 0;
+    long status = 0;
 
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
     get_unlink(g);
@@ -270,16 +136,9 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
     } else if (g->is_oom) {
         snprintf(why, sizeof(why), "out of memory for the response");
     } else if (result != CURLE_OK) {
-        /* curl 7.x says "Couldn't connect to server"; the operator wants the errno's words. */
-        const char *text = g->errbuf[0] ? g->errbuf : curl_easy_strerror(result);
-        curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_errno);
-        const char *os_text = os_errno ? strerror((int)os_errno) : NULL;
-        if (os_text && !strstr(text, os_text))
-            snprintf(why, sizeof(why), "%s (%s)", text, os_text);
-        else
-            snprintf(why, sizeof(why), "%s", text);
+        kd_http_describe_error(easy, result, g->errbuf, why, sizeof(why));
     } else {
-        g->fn(g->arg, status, g->body ? g->body : "", g->len, NULL);
+        g->fn(g->arg, status, g->body.data ? g->body.data : "", g->body.len, NULL);
         get_free(g);
         return;
     }
@@ -334,7 +193,7 @@ int prom_http_get(struct prom_http *h, const char *url, prom_http_done_fn *fn, v
 {
     int rc = -ENOMEM;
 
-    refresh_token(h);
+    kd_http_token_refresh(&h->token, h->host, h->inst, h->o.bearer_token_file);
     struct prom_http_get *g = calloc(1, sizeof(*g));
     if (!g)
         return -ENOMEM;
@@ -342,7 +201,7 @@ int prom_http_get(struct prom_http *h, const char *url, prom_http_done_fn *fn, v
     g->fn = fn;
     g->arg = arg;
     if (append(&g->headers, "Accept: application/json") < 0 ||
-        (h->auth_header && append(&g->headers, h->auth_header) < 0))
+        (h->token.header && append(&g->headers, h->token.header) < 0))
         goto fail;
     for (const char *const *hdr = h->o.headers; hdr && *hdr; hdr++)
         if ((*hdr)[0] && append(&g->headers, *hdr) < 0)
@@ -391,13 +250,11 @@ int prom_http_create(const struct kd_host *host, const struct kd_instance *inst,
     h->inst = inst;
     h->o = *opts;
     if (opts->bearer_token_file) {
-        rc = read_token(opts->bearer_token_file, &h->auth_header, &h->token_loaded, err,
-                        sizeof(err));
+        rc = kd_http_token_load(&h->token, opts->bearer_token_file, err, sizeof(err));
         if (rc < 0) {
             host->log(inst, KD_LOG_ERROR, "bearer_token_file %s: %s", opts->bearer_token_file, err);
             goto fail;
         }
-        h->token_tried = h->token_loaded;
     }
     const struct kd_curl_options curl_options = {.max_connections = (long)opts->max_connections};
     rc = kd_curl_create(host, inst, &curl_options, &h->curl, err, sizeof(err));
@@ -408,7 +265,7 @@ int prom_http_create(const struct kd_host *host, const struct kd_instance *inst,
     *ret = h;
     return 0;
 fail:
-    free(h->auth_header);
+    kd_http_token_fini(&h->token);
     free(h);
     return rc;
 }
@@ -420,6 +277,6 @@ void prom_http_destroy(struct prom_http *h)
     while (h->gets)
         prom_http_cancel(h->gets);
     kd_curl_destroy(h->curl);
-    free(h->auth_header);
+    kd_http_token_fini(&h->token);
     free(h);
 }
