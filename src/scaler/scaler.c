@@ -754,11 +754,11 @@ const struct kd_grpc_method *kd_scaler_methods(const struct kd_scaler *scaler, s
     return scaler->methods;
 }
 
-void kd_scaler_drain(struct kd_scaler *scaler)
+/* End every StreamIsActive stream with status 0: KEDA reconnects (2 s) and the new stream
+ * lands on whatever serves then. The freeing of a retired scaler is deferred to the loop, so
+ * none of this can free it. */
+static void end_streams(struct kd_scaler *scaler)
 {
-    /* Waiting unary calls are answered 14 "shutting down" by their waiter callbacks. The
-     * freeing of a retired scaler is deferred to the loop, so none of this can free it. */
-    kd_forecast_cache_drain(scaler->cache);
     while (scaler->streams) {
         struct scaler_call *sc = scaler->streams;
         stream_unlist(sc);
@@ -767,6 +767,13 @@ void kd_scaler_drain(struct kd_scaler *scaler)
             evtimer_del(sc->activation_ev);
         kd_grpc_call_finish(sc->call, KD_GRPC_OK, NULL);
     }
+}
+
+void kd_scaler_drain(struct kd_scaler *scaler)
+{
+    /* Waiting unary calls are answered 14 "shutting down" by their waiter callbacks. */
+    kd_forecast_cache_drain(scaler->cache);
+    end_streams(scaler);
 }
 
 void kd_scaler_destroy(struct kd_scaler *scaler)
@@ -814,7 +821,10 @@ void kd_scaler_retire(struct kd_scaler *scaler, void (*on_released)(void *arg, s
     scaler->retired = true;
     scaler->on_released = on_released;
     scaler->released_arg = arg;
-    /* The observer stays: the calls still finishing here are real calls. */
+    /* Streams never end by themselves: left here they would keep this configuration, its
+     * sources and their refreshes alive forever. Unary calls finish here as they are. The
+     * observer stays: the calls still finishing here are real calls. */
+    end_streams(scaler);
     if (scaler->open_calls == 0)
         event_active(scaler->release_ev, EV_TIMEOUT, 0);
 }

@@ -76,9 +76,10 @@ struct kd_scaler_stats {
 void kd_scaler_stats(const struct kd_scaler *scaler, struct kd_scaler_stats *ret_stats);
 
 /*
- * Reload: the scaler was unregistered and a new one serves. Calls already dispatched here
- * (cold waits, open StreamIsActive streams) finish on it; once the last one closes the scaler
- * frees itself, from the loop, and then calls `on_released`. kd_scaler_drain still applies.
+ * Reload: the scaler was unregistered and a new one serves. Its StreamIsActive streams end
+ * now with status 0 (KEDA reconnects to the new configuration); unary calls already
+ * dispatched here (cold waits) finish on it. Once the last one closes the scaler frees itself,
+ * from the loop, and then calls `on_released`. kd_scaler_drain still applies.
  */
 void kd_scaler_retire(struct kd_scaler *scaler, void (*on_released)(void *arg, struct kd_scaler *s),
                       void *arg);

@@ -97,6 +97,34 @@ class ReloadCacheTest(ReloadBase):
             other.stop()
 
 
+class ReloadStreamTest(ReloadBase):
+    def setUp(self):
+        self.stub = Stub({"web": {"mode": "fresh", "desiredReplicas": WEB}})
+        self.daemon = Daemon(http_config(self.stub.url), name="reload-stream")
+
+    def tearDown(self):
+        code = self.daemon.stop()
+        self.stub.stop()
+        self.assertEqual(code, 0, self.daemon.log())
+
+    def test_open_stream_ends_with_ok_and_the_old_configuration_is_released(self):
+        ref = es.ScaledObjectRef(name="web", namespace="default")
+        stream = self.daemon.stream_is_active(ref, timeout=30)
+        self.assertTrue(next(stream).result)
+        self.daemon.rewrite_config(http_config(self.stub.url, lead="1m"))
+        self.daemon.reload(1)
+        # The stream ends cleanly (status 0: KEDA reconnects), not left on the old scaler.
+        self.assertEqual(list(stream), [])
+        self.assertEqual(stream.code(), grpc.StatusCode.OK)
+        self.daemon.wait_for(r"reload: the previous configuration finished its last call")
+        # A new stream is served by the new configuration, from the carried forecast.
+        again = self.daemon.stream_is_active(ref, timeout=30)
+        self.assertTrue(next(again).result)
+        again.cancel()
+        self.assertEqual(self.value("web"), 2)
+        self.assertEqual(self.stub.count("web"), 1)
+
+
 class ReloadListenTest(ReloadBase):
     def setUp(self):
         self.stub = Stub({"*": {"mode": "fresh", "desiredReplicas": WEB}})
