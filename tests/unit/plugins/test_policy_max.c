@@ -13,78 +13,13 @@
 #include <kedastral/plugin.h>
 
 #include "fakes/fake_host.h"
+#include "fakes/policy_fixture.h"
 
 #define MIN_MS (60 * 1000)
 
-struct fixture {
-    void *dl;
-    const struct kd_plugin *plugin;
-    void *config;
-    struct kd_fake_host fake;
-    void *state;
-    int64_t lead_time_ms; /* args->lead_time_ms of decide() */
-    int64_t age_ms;       /* decide(): the forecast was generated this long before now */
-};
-
-static int setup(void **state)
-{
-    struct fixture *fx = calloc(1, sizeof(*fx));
-
-    fx->dl = dlopen(KD_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
-    if (!fx->dl)
-        fail_msg("dlopen: %s", dlerror());
-    fx->plugin = dlsym(fx->dl, KD_PLUGIN_SYMBOL);
-    assert_non_null(fx->plugin);
-    fx->config = calloc(1, fx->plugin->config_size);
-    kd_fake_host_init(&fx->fake, NULL, 1760636100000);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *fx = *state;
-
-    if (fx->state)
-        fx->plugin->policy->destroy(fx->state);
-    free(fx->config);
-    dlclose(fx->dl);
-    free(fx);
-    return 0;
-}
-
-static void create(struct fixture *fx, int64_t lead_time_ms)
-{
-    assert_int_equal(kd_fake_host_set_i64(fx->plugin, fx->config, "lead_time", lead_time_ms), 0);
-    fx->lead_time_ms = lead_time_ms; /* what the host passes when nothing overrides it */
-    assert_int_equal(fx->plugin->policy->create(&fx->fake.host, kd_fake_host_instance(&fx->fake),
-                                                fx->config, &fx->state),
-                     0);
-}
-
-static int decide(struct fixture *fx, const int64_t *replicas, size_t n, int64_t step,
-                  struct kd_policy_result *ret_result)
-{
-    struct kd_forecast f = {
-        KD_FORECAST_INIT,        .workload = "my-api",
-        .metric = "http_rps",    .generated_at_ms = fx->fake.now_ms - fx->age_ms,
-        .step_seconds = step,    .horizon_seconds = 1800,
-        .n_desired_replicas = n, .desired_replicas = replicas,
-    };
-    struct kd_decide_args args = {
-        .size = sizeof(args),
-        .forecast = &f,
-        .now_ms = fx->fake.now_ms,
-        .lead_time_ms = fx->lead_time_ms,
-    };
-    *ret_result = (struct kd_policy_result){
-        .size = sizeof(*ret_result), .window_first = -1, .window_last = -1};
-    return fx->plugin->policy->decide(fx->state, &args, ret_result);
-}
-
 static void test_descriptor(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     const struct kd_plugin *p = fx->plugin;
 
     assert_int_equal(p->abi_major, KD_PLUGIN_ABI_MAJOR);
@@ -113,50 +48,51 @@ static void test_descriptor(void **state)
 /* Upstream's vectors through the whole plugin. */
 static void test_decide_upstream_vectors(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     static const int64_t a[] = {2, 2, 3, 3, 4, 5, 5, 5};
     struct kd_policy_result r;
 
-    create(fx, 5 * MIN_MS);
+    kd_policy_fixture_create(fx, 5 * MIN_MS);
     assert_int_equal(fx->plugin->policy->lookahead_ms(fx->state), 5 * MIN_MS);
-    assert_int_equal(decide(fx, a, 8, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, a, 8, 60, &r), 0);
     assert_true(r.value == 5.0);
     assert_int_equal(r.window_first, 0);
     assert_int_equal(r.window_last, 5); /* 5 min / 60 s: indexes 0..5 */
-    assert_int_equal(decide(fx, a, 2, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, a, 2, 60, &r), 0);
     assert_true(r.value == 2.0);
     assert_int_equal(r.window_last, 1); /* clamped to the series */
-    assert_int_equal(decide(fx, NULL, 0, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, NULL, 0, 60, &r), 0);
     assert_true(r.value == 1.0);
     assert_int_equal(r.window_first, -1); /* nothing looked at */
     assert_int_equal(r.window_last, -1);
-    assert_int_equal(decide(fx, NULL, 0, 0, &r), 0); /* empty wins over a bad step, as upstream */
+    assert_int_equal(kd_policy_fixture_decide(fx, NULL, 0, 0, &r),
+                     0); /* empty wins over a bad step, as upstream */
     assert_true(r.value == 1.0);
     assert_int_equal(fx->fake.n_logs, 0);
 }
 
 static void test_decide_lead_zero(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     static const int64_t b[] = {2, 3, 4, 5};
     struct kd_policy_result r;
 
-    create(fx, 0);
+    kd_policy_fixture_create(fx, 0);
     assert_int_equal(fx->plugin->policy->lookahead_ms(fx->state), 0);
-    assert_int_equal(decide(fx, b, 4, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, b, 4, 60, &r), 0);
     assert_true(r.value == 2.0);
 }
 
 /* The host's lead time wins over the configured one (a route's override). */
 static void test_decide_uses_args_lead_time(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     static const int64_t a[] = {2, 2, 3, 3, 4, 5, 5, 5};
     struct kd_policy_result r;
 
-    create(fx, 5 * MIN_MS);
+    kd_policy_fixture_create(fx, 5 * MIN_MS);
     fx->lead_time_ms = 2 * MIN_MS;
-    assert_int_equal(decide(fx, a, 8, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, a, 8, 60, &r), 0);
     assert_true(r.value == 3.0);
     assert_int_equal(r.window_first, 0);
     assert_int_equal(r.window_last, 2);
@@ -166,54 +102,55 @@ static void test_decide_uses_args_lead_time(void **state)
 /* Upstream crashes the process here (integer divide by zero); we answer with a reason. */
 static void test_decide_bad_step(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     static const int64_t b[] = {2, 3};
     struct kd_policy_result r;
 
-    create(fx, 5 * MIN_MS);
-    assert_int_equal(decide(fx, b, 2, 0, &r), -EINVAL);
+    kd_policy_fixture_create(fx, 5 * MIN_MS);
+    assert_int_equal(kd_policy_fixture_decide(fx, b, 2, 0, &r), -EINVAL);
     assert_string_equal(r.reason, "forecast for \"my-api\" has stepSeconds 0; it must be positive");
-    assert_int_equal(decide(fx, b, 2, -60, &r), -EINVAL);
+    assert_int_equal(kd_policy_fixture_decide(fx, b, 2, -60, &r), -EINVAL);
     assert_non_null(strstr(r.reason, "stepSeconds -60"));
-    assert_int_equal(decide(fx, b, 2, INT64_MAX, &r), 0); /* huge step: window of one point */
+    assert_int_equal(kd_policy_fixture_decide(fx, b, 2, INT64_MAX, &r),
+                     0); /* huge step: window of one point */
     assert_true(r.value == 2.0);
 }
 
 /* The window is anchored at now: steps that have passed leave it. */
 static void test_decide_aged_forecast(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     static const int64_t v[] = {9, 1, 2, 3, 1};
     struct kd_policy_result r;
 
-    create(fx, MIN_MS); /* two steps: the current one and the next */
+    kd_policy_fixture_create(fx, MIN_MS); /* two steps: the current one and the next */
     fx->age_ms = 30 * 1000;
-    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 5, 60, &r), 0);
     assert_true(r.value == 9.0);
     fx->age_ms = 60 * 1000; /* the 9 is the plan for the first minute, which has passed */
-    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 5, 60, &r), 0);
     assert_true(r.value == 2.0);
     assert_int_equal(r.window_first, 1);
     assert_int_equal(r.window_last, 2);
     fx->age_ms = 150 * 1000;
-    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 5, 60, &r), 0);
     assert_true(r.value == 3.0);
     assert_int_equal(r.window_first, 2);
     fx->age_ms = 270 * 1000; /* the last step alone */
-    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 5, 60, &r), 0);
     assert_int_equal(r.window_first, 4);
     assert_int_equal(r.window_last, 4);
     fx->age_ms = 300 * 1000; /* exhausted: an error with a reason, never the last element */
-    assert_int_equal(decide(fx, v, 5, 60, &r), -EINVAL);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 5, 60, &r), -EINVAL);
     assert_string_equal(r.reason, "every step has passed: generated 300 s ago, 5 steps of 60 s");
     fx->age_ms = -60 * 1000; /* generated ahead of our clock: counted from its first step */
-    assert_int_equal(decide(fx, v, 5, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 5, 60, &r), 0);
     assert_true(r.value == 9.0);
 }
 
 static void test_create_rejects_negative_lead(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     void *st = (void *)fx;
 
     assert_int_equal(kd_fake_host_set_i64(fx->plugin, fx->config, "lead_time", -5 * MIN_MS), 0);
@@ -229,13 +166,20 @@ static void test_create_rejects_negative_lead(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_descriptor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decide_upstream_vectors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decide_aged_forecast, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decide_lead_zero, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decide_uses_args_lead_time, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_decide_bad_step, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_rejects_negative_lead, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descriptor, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_decide_upstream_vectors, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_decide_aged_forecast, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_decide_lead_zero, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_decide_uses_args_lead_time, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_decide_bad_step, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_create_rejects_negative_lead, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,84 +14,19 @@
 #include <kedastral/plugin.h>
 
 #include "fakes/fake_host.h"
+#include "fakes/policy_fixture.h"
 
 #define MIN_MS (60 * 1000)
 
-struct fixture {
-    void *dl;
-    const struct kd_plugin *plugin;
-    void *config;
-    struct kd_fake_host fake;
-    void *state;
-    int64_t lead_time_ms; /* args->lead_time_ms of decide() */
-    int64_t age_ms;       /* decide(): the forecast was generated this long before now */
-};
-
-static int setup(void **state)
-{
-    struct fixture *fx = calloc(1, sizeof(*fx));
-
-    fx->dl = dlopen(KD_PLUGIN_PATH, RTLD_NOW | RTLD_LOCAL);
-    if (!fx->dl)
-        fail_msg("dlopen: %s", dlerror());
-    fx->plugin = dlsym(fx->dl, KD_PLUGIN_SYMBOL);
-    assert_non_null(fx->plugin);
-    fx->config = calloc(1, fx->plugin->config_size);
-    kd_fake_host_init(&fx->fake, NULL, 1760636100000);
-    *state = fx;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *fx = *state;
-
-    if (fx->state)
-        fx->plugin->policy->destroy(fx->state);
-    free(fx->config);
-    dlclose(fx->dl);
-    free(fx);
-    return 0;
-}
-
-static void create(struct fixture *fx, int64_t lead_time_ms)
-{
-    assert_int_equal(kd_fake_host_set_i64(fx->plugin, fx->config, "lead_time", lead_time_ms), 0);
-    fx->lead_time_ms = lead_time_ms; /* what the host passes when nothing overrides it */
-    assert_int_equal(fx->plugin->policy->create(&fx->fake.host, kd_fake_host_instance(&fx->fake),
-                                                fx->config, &fx->state),
-                     0);
-}
-
-static int decide(struct fixture *fx, const int64_t *replicas, size_t n, int64_t step,
-                  struct kd_policy_result *ret_result)
-{
-    struct kd_forecast f = {
-        KD_FORECAST_INIT,        .workload = "my-api",
-        .metric = "http_rps",    .generated_at_ms = fx->fake.now_ms - fx->age_ms,
-        .step_seconds = step,    .horizon_seconds = 1800,
-        .n_desired_replicas = n, .desired_replicas = replicas,
-    };
-    struct kd_decide_args args = {
-        .size = sizeof(args),
-        .forecast = &f,
-        .now_ms = fx->fake.now_ms,
-        .lead_time_ms = fx->lead_time_ms,
-    };
-    *ret_result = (struct kd_policy_result){
-        .size = sizeof(*ret_result), .window_first = -1, .window_last = -1};
-    return fx->plugin->policy->decide(fx->state, &args, ret_result);
-}
-
-static void create_q(struct fixture *fx, int64_t lead_time_ms, double quantile)
+static void create_q(struct kd_policy_fixture *fx, int64_t lead_time_ms, double quantile)
 {
     assert_int_equal(kd_fake_host_set_double(fx->plugin, fx->config, "quantile", quantile), 0);
-    create(fx, lead_time_ms);
+    kd_policy_fixture_create(fx, lead_time_ms);
 }
 
 static void test_descriptor(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     const struct kd_plugin *p = fx->plugin;
 
     assert_int_equal(p->abi_major, KD_PLUGIN_ABI_MAJOR);
@@ -112,22 +47,22 @@ static void test_descriptor(void **state)
 /* A spike: max answers 40, the 0.9 quantile of ten steps ignores the one outlier. */
 static void test_quantile_over_the_window(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     static const int64_t v[] = {3, 4, 3, 40, 4, 5, 4, 3, 4, 5, 9};
     struct kd_policy_result r;
 
     create_q(fx, 9 * MIN_MS, 0.9); /* indexes 0..9: ten values */
     assert_int_equal(fx->plugin->policy->lookahead_ms(fx->state), 9 * MIN_MS);
-    assert_int_equal(decide(fx, v, 11, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 11, 60, &r), 0);
     assert_true(r.value == 5.0);
     assert_int_equal(r.window_first, 0);
     assert_int_equal(r.window_last, 9);
     fx->lead_time_ms = 0; /* the host's lead time: a window of one */
-    assert_int_equal(decide(fx, v, 11, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 11, 60, &r), 0);
     assert_true(r.value == 3.0);
     fx->lead_time_ms = 9 * MIN_MS;
     fx->age_ms = 4 * MIN_MS; /* 4..10: the spike has passed */
-    assert_int_equal(decide(fx, v, 11, 60, &r), 0);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 11, 60, &r), 0);
     assert_true(r.value == 9.0); /* ceil(0.9 x 7) = 7th of 7 */
     assert_int_equal(r.window_first, 4);
     assert_int_equal(r.window_last, 10);
@@ -135,7 +70,7 @@ static void test_quantile_over_the_window(void **state)
 
 static void test_quantile_ranks(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     static const int64_t v[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     static const struct {
         double q, value;
@@ -147,7 +82,7 @@ static void test_quantile_ranks(void **state)
             fx->plugin->policy->destroy(fx->state);
         fx->state = NULL;
         create_q(fx, 9 * MIN_MS, rows[i].q);
-        assert_int_equal(decide(fx, v, 10, 60, &r), 0);
+        assert_int_equal(kd_policy_fixture_decide(fx, v, 10, 60, &r), 0);
         if (r.value != rows[i].value)
             fail_msg("q %g: %g, expected %g", rows[i].q, r.value, rows[i].value);
     }
@@ -155,23 +90,24 @@ static void test_quantile_ranks(void **state)
 
 static void test_edges(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     static const int64_t v[] = {2, 3};
     struct kd_policy_result r;
 
     create_q(fx, MIN_MS, 0.9);
-    assert_int_equal(decide(fx, NULL, 0, 60, &r), 0); /* empty: 1, as max and upstream */
+    assert_int_equal(kd_policy_fixture_decide(fx, NULL, 0, 60, &r),
+                     0); /* empty: 1, as max and upstream */
     assert_true(r.value == 1.0);
-    assert_int_equal(decide(fx, v, 2, 0, &r), -EINVAL);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 2, 0, &r), -EINVAL);
     assert_string_equal(r.reason, "forecast for \"my-api\" has stepSeconds 0; it must be positive");
     fx->age_ms = 120 * 1000;
-    assert_int_equal(decide(fx, v, 2, 60, &r), -EINVAL);
+    assert_int_equal(kd_policy_fixture_decide(fx, v, 2, 60, &r), -EINVAL);
     assert_string_equal(r.reason, "every step has passed: generated 120 s ago, 2 steps of 60 s");
 }
 
 static void test_create_rejects_bad_options(void **state)
 {
-    struct fixture *fx = *state;
+    struct kd_policy_fixture *fx = *state;
     void *st = (void *)fx;
 
     assert_int_equal(kd_fake_host_set_i64(fx->plugin, fx->config, "lead_time", MIN_MS), 0);
@@ -194,11 +130,16 @@ static void test_create_rejects_bad_options(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_descriptor, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quantile_over_the_window, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_quantile_ranks, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_edges, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_create_rejects_bad_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_descriptor, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_quantile_over_the_window, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_quantile_ranks, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_edges, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_create_rejects_bad_options, kd_policy_fixture_setup,
+                                        kd_policy_fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
