@@ -290,11 +290,6 @@ void kd_admin_http_set_limits(struct kd_admin_http *h, const struct kd_admin_htt
     on_reap(-1, 0, h);
 }
 
-size_t kd_admin_http_connections(const struct kd_admin_http *http)
-{
-    return http->n_conns;
-}
-
 int kd_admin_http_create(struct event_base *base, const char *address, struct kd_metrics *metrics,
                          const struct kd_admin_http_hooks *hooks, struct kd_admin_http **ret_http)
 {

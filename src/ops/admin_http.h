@@ -74,9 +74,6 @@ void kd_admin_http_limits_init(struct kd_admin_http_limits *limits);
 void kd_admin_http_set_limits(struct kd_admin_http *http,
                               const struct kd_admin_http_limits *limits);
 
-/* Open connections, for tests and metrics. */
-size_t kd_admin_http_connections(const struct kd_admin_http *http);
-
 void kd_admin_http_destroy(struct kd_admin_http *http);
 
 #endif /* KD_ADMIN_HTTP_H */

@@ -246,11 +246,6 @@ void kd_metric_clear(struct kd_metric *metric)
     metric->used = 0;
 }
 
-size_t kd_metric_series_count(const struct kd_metric *metric)
-{
-    return metric->used;
-}
-
 void kd_series_add(struct kd_series *series, double delta)
 {
     series->value += delta;

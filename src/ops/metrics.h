@@ -54,8 +54,6 @@ void kd_metric_remove(struct kd_metric *metric, const char *const *values);
 /* Drop every series of a labelled metric. */
 void kd_metric_clear(struct kd_metric *metric);
 
-size_t kd_metric_series_count(const struct kd_metric *metric);
-
 void kd_series_add(struct kd_series *series, double delta);     /* counters and gauges */
 void kd_series_set(struct kd_series *series, double value);     /* gauges (and pulled counters) */
 void kd_series_observe(struct kd_series *series, double value); /* histograms */

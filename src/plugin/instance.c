@@ -184,24 +184,9 @@ const char *kd_instance_log_prefix(const struct kd_instance *instance)
     return instance->log_prefix;
 }
 
-enum kd_plugin_kind kd_instance_kind(const struct kd_instance *instance)
-{
-    return instance->plugin->kind;
-}
-
 const char *kd_instance_plugin_name(const struct kd_instance *instance)
 {
     return instance->plugin->name;
-}
-
-const struct kd_plugin_handle *kd_instance_handle(const struct kd_instance *instance)
-{
-    return instance->handle;
-}
-
-const void *kd_instance_config(const struct kd_instance *instance)
-{
-    return instance->config;
 }
 
 /* ---- Fetches -------------------------------------------------------------------------------- */

@@ -266,12 +266,9 @@ static int open_path(const char *path, const char *dir, enum kd_plugin_kind kind
     struct stat st;
     if (stat(path, &st) != 0) {
         int e = errno;
-        if (dir)
-            kd_errbuf_printf(err, err_len,
-                             "%s: cannot open: %s (plugin_dir is \"%s\"; --plugin-dir changes it)",
-                             path, strerror(e), dir);
-        else
-            kd_errbuf_printf(err, err_len, "%s: cannot open: %s", path, strerror(e));
+        kd_errbuf_printf(err, err_len,
+                         "%s: cannot open: %s (plugin_dir is \"%s\"; --plugin-dir changes it)",
+                         path, strerror(e), dir);
         return -e;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -336,12 +333,6 @@ fail_handle:
     return r;
 }
 
-int kd_plugin_host_open_path(const char *path, enum kd_plugin_kind kind, const char *name,
-                             struct kd_plugin_handle **ret_handle, char *err, size_t err_len)
-{
-    return open_path(path, NULL, kind, name, ret_handle, err, err_len);
-}
-
 int kd_plugin_host_open(const char *dir, enum kd_plugin_kind kind, const char *name,
                         struct kd_plugin_handle **ret_handle, char *err, size_t err_len)
 {
@@ -383,11 +374,6 @@ int kd_plugin_host_open_builtin(const struct kd_plugin *plugin, const char *orig
 const struct kd_plugin *kd_plugin_host_descriptor(const struct kd_plugin_handle *handle)
 {
     return &handle->plugin;
-}
-
-const char *kd_plugin_host_path(const struct kd_plugin_handle *handle)
-{
-    return handle->path;
 }
 
 void kd_plugin_handle_ref(struct kd_plugin_handle *handle)

@@ -64,10 +64,6 @@ struct kd_fetch {
 int kd_plugin_host_open(const char *dir, enum kd_plugin_kind kind, const char *name,
                         struct kd_plugin_handle **ret_handle, char *err, size_t err_len);
 
-/* Same checks for an explicit path; `kind` 0 and `name` NULL accept any. */
-int kd_plugin_host_open_path(const char *path, enum kd_plugin_kind kind, const char *name,
-                             struct kd_plugin_handle **ret_handle, char *err, size_t err_len);
-
 /*
  * A handle for a descriptor linked into the process (built-in plugins, tests): the same
  * checks and copies as for a file, no dlopen(). `origin` names it in messages.
@@ -77,9 +73,6 @@ int kd_plugin_host_open_builtin(const struct kd_plugin *plugin, const char *orig
 
 /* The checked descriptor, in the host's layout (option_size == sizeof(struct kd_option)). */
 const struct kd_plugin *kd_plugin_host_descriptor(const struct kd_plugin_handle *handle);
-
-/* The file the handle was opened from, or the built-in's origin. */
-const char *kd_plugin_host_path(const struct kd_plugin_handle *handle);
 
 /* Drop the caller's reference; instances keep their own, so the code stays mapped until the
  * last of them is destroyed. NULL is a no-op. */
@@ -122,14 +115,9 @@ int kd_instance_create(struct kd_plugin_handle *handle, const char *name,
  */
 void kd_instance_destroy(struct kd_instance *instance);
 
-const char *kd_instance_name(const struct kd_instance *instance);       /* "demo" */
-const char *kd_instance_log_prefix(const struct kd_instance *instance); /* "source:demo" */
-enum kd_plugin_kind kd_instance_kind(const struct kd_instance *instance);
+const char *kd_instance_name(const struct kd_instance *instance);        /* "demo" */
+const char *kd_instance_log_prefix(const struct kd_instance *instance);  /* "source:demo" */
 const char *kd_instance_plugin_name(const struct kd_instance *instance); /* "file" */
-const struct kd_plugin_handle *kd_instance_handle(const struct kd_instance *instance);
-
-/* The config struct filled from the option table (for tests and --describe-like tools). */
-const void *kd_instance_config(const struct kd_instance *instance);
 
 /*
  * Start a fetch on a source instance; `fetch` must have its callbacks set and not be

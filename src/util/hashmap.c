@@ -122,11 +122,6 @@ void *kd_hashmap_remove(struct kd_hashmap *map, const char *key)
     return value;
 }
 
-size_t kd_hashmap_len(const struct kd_hashmap *map)
-{
-    return map->len;
-}
-
 bool kd_hashmap_next(const struct kd_hashmap *map, size_t *pos, const char **ret_key,
                      void **ret_value)
 {

@@ -40,8 +40,6 @@ int kd_hashmap_put(struct kd_hashmap *map, const char *key, void *value);
 /* Remove and return the value, or NULL if absent. */
 void *kd_hashmap_remove(struct kd_hashmap *map, const char *key);
 
-size_t kd_hashmap_len(const struct kd_hashmap *map);
-
 /*
  * Iterate: start with *pos = 0; returns false when done. The map must not be modified while
  * iterating, except that removing the entry just returned is fine if the caller then restarts

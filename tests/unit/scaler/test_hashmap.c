@@ -31,7 +31,7 @@ static void test_empty(void **state)
     assert_null(kd_hashmap_get(&map, "x"));
     assert_null(kd_hashmap_remove(&map, "x"));
     assert_false(kd_hashmap_next(&map, &pos, NULL, NULL));
-    assert_int_equal(kd_hashmap_len(&map), 0);
+    assert_int_equal(map.len, 0);
     kd_hashmap_fini(&map);
 }
 
@@ -48,7 +48,7 @@ static void test_put_get_duplicate(void **state)
     assert_null(kd_hashmap_get(&map, "b"));
     assert_int_equal(kd_hashmap_put(&map, "", &b), 0);
     assert_ptr_equal(kd_hashmap_get(&map, ""), &b);
-    assert_int_equal(kd_hashmap_len(&map), 2);
+    assert_int_equal(map.len, 2);
     kd_hashmap_fini(&map);
 }
 
@@ -61,7 +61,7 @@ static void test_many_grow_and_remove(void **state)
     kd_hashmap_init(&map);
     for (int i = 0; i < N_KEYS; i++)
         assert_int_equal(kd_hashmap_put(&map, keys[i], keys[i]), 0);
-    assert_int_equal(kd_hashmap_len(&map), N_KEYS);
+    assert_int_equal(map.len, N_KEYS);
     for (int i = 0; i < N_KEYS; i++)
         assert_ptr_equal(kd_hashmap_get(&map, keys[i]), keys[i]);
 
@@ -83,7 +83,7 @@ static void test_many_grow_and_remove(void **state)
         assert_ptr_equal(key, value);
         seen++;
     }
-    assert_int_equal(seen, kd_hashmap_len(&map));
+    assert_int_equal(seen, map.len);
     assert_int_equal(seen, N_KEYS - (N_KEYS + 2) / 3);
     kd_hashmap_fini(&map);
 }
