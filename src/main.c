@@ -286,6 +286,18 @@ static void before_scrape(void *arg)
     pull.has_connections = true;
     pull.open_connections = kd_grpc_server_connections(d->grpc);
     pull.has_process = kd_process_stats_read(&pull.process) == 0;
+    if (d->tls) {
+        _Static_assert(KD_TLS_FAILURE_COUNT <=
+                           sizeof(pull.tls_failures) / sizeof(pull.tls_failures[0]),
+                       "kd_scaler_metrics_pull has room for every TLS failure reason");
+        uint64_t counts[KD_TLS_FAILURE_COUNT];
+        kd_tls_failures(counts);
+        for (int i = 0; i < KD_TLS_FAILURE_COUNT; i++) {
+            pull.tls_failures[i].reason = kd_tls_failure_name((enum kd_tls_failure)i);
+            pull.tls_failures[i].count = counts[i];
+        }
+        pull.n_tls_failures = KD_TLS_FAILURE_COUNT;
+    }
     kd_scaler_metrics_pull(d->scaler_metrics, &pull);
 }
 

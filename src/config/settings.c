@@ -177,7 +177,8 @@ const struct kd_setting kd_settings[] = {
      .min = 1,
      .max = INT64_MAX,
      .offset = FIELD(handshake_timeout_ms),
-     .help = "accept to the client's HTTP/2 preface and SETTINGS; then the connection is closed"},
+     .help = "accept to the end of the TLS handshake, then to the client's HTTP/2 preface and "
+             "SETTINGS; past either the connection is closed"},
     {.key = "limits.idle_timeout",
      .type = KD_SETTING_DURATION,
      .def = "5m",

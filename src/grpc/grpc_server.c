@@ -182,7 +182,8 @@ static void on_tls_ready(struct bufferevent *bev, void *arg)
 int kd_grpc_server_set_tls(struct kd_grpc_server *server, struct kd_tls *tls)
 {
     if (tls && !server->tls_acceptor &&
-        kd_tls_acceptor_create(server->base, on_tls_ready, server, &server->tls_acceptor) != 0)
+        kd_tls_acceptor_create(server->base, server->cfg.handshake_timeout_ms, on_tls_ready, server,
+                               &server->tls_acceptor) != 0)
         return -ENOMEM;
     server->tls = tls;
     return 0;
@@ -428,6 +429,8 @@ int kd_grpc_server_reconfigure(struct kd_grpc_server *server,
         return -EINVAL;
     server->cfg = *cfg;
     server->max_connections = clamp_connections(cfg->max_connections);
+    if (server->tls_acceptor)
+        kd_tls_acceptor_set_timeout(server->tls_acceptor, cfg->handshake_timeout_ms);
     kd_grpc_server_accept_check(server);
     return 0;
 }

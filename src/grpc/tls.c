@@ -3,6 +3,7 @@
 #include "grpc/tls.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include "util/errbuf.h"
 #include "util/list.h"
 #include "util/log.h"
+#include "util/time.h"
 
 #define LOG_DEBUG(...)                                                                             \
     do {                                                                                           \
@@ -62,6 +64,69 @@ struct kd_tls {
 static int g_logged_index = -1;
 /* The SSL's peer address as text, taken at accept: getpeername() fails once the peer left. */
 static int g_peer_index = -1;
+
+/* Handshakes that did not end in HTTP/2, by why (kd_tls_failures()): process-wide, since they
+ * outlive every context a rotation replaces. */
+static uint64_t g_failures[KD_TLS_FAILURE_COUNT];
+
+/* A failed handshake is the client's doing and costs it nothing, so a hostile one can make
+ * thousands a second: at most REFUSAL_BURST lines per REFUSAL_WINDOW_MS, then one line saying
+ * how many were left out. The counters above count every one. */
+#define REFUSAL_BURST 20
+#define REFUSAL_WINDOW_MS 10000
+static struct {
+    int64_t window_start_ms;
+    unsigned n_logged;
+    uint64_t n_dropped;
+} g_refusals;
+
+static void refusal(enum kd_tls_failure why, enum kd_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void refusal(enum kd_tls_failure why, enum kd_log_level level, const char *fmt, ...)
+{
+    int64_t now = kd_time_mono_ms();
+    g_failures[why]++;
+    if (!kd_log_enabled(level))
+        return;
+    if (now - g_refusals.window_start_ms >= REFUSAL_WINDOW_MS) {
+        if (g_refusals.n_dropped > 0)
+            LOG_INFO("%llu more failed TLS handshakes not logged in the last %lld s (see "
+                     "kedastral_scaler_tls_handshake_failures_total)",
+                     (unsigned long long)g_refusals.n_dropped,
+                     (long long)(now - g_refusals.window_start_ms) / 1000);
+        g_refusals.window_start_ms = now;
+        g_refusals.n_logged = 0;
+        g_refusals.n_dropped = 0;
+    }
+    if (g_refusals.n_logged >= REFUSAL_BURST) {
+        g_refusals.n_dropped++;
+        return;
+    }
+    g_refusals.n_logged++;
+    va_list ap;
+    va_start(ap, fmt);
+    kd_log_prefixedv(level, "tls", fmt, ap);
+    va_end(ap);
+}
+
+void kd_tls_failures(uint64_t ret_counts[KD_TLS_FAILURE_COUNT])
+{
+    memcpy(ret_counts, g_failures, sizeof(g_failures));
+}
+
+const char *kd_tls_failure_name(enum kd_tls_failure why)
+{
+    static const char *const names[KD_TLS_FAILURE_COUNT] = {
+        [KD_TLS_FAILURE_NO_H2] = "no_h2",
+        [KD_TLS_FAILURE_PLAINTEXT] = "plaintext",
+        [KD_TLS_FAILURE_CLIENT_CERT] = "client_certificate",
+        [KD_TLS_FAILURE_PROTOCOL] = "protocol",
+        [KD_TLS_FAILURE_CLOSED] = "closed",
+        [KD_TLS_FAILURE_TIMEOUT] = "timeout",
+    };
+    return (unsigned)why < KD_TLS_FAILURE_COUNT ? names[why] : "unknown";
+}
 
 static void free_peer(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
@@ -277,8 +342,9 @@ static int on_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *ou
     char peer[NI_MAXHOST + NI_MAXSERV + 4], offered[256];
     peer_text(ssl, peer, sizeof(peer));
     alpn_list_text(in, inlen, offered, sizeof(offered));
-    LOG_WARN("refusing %s: its ALPN offers %s, not h2 (gRPC needs HTTP/2 over TLS)", peer,
-             offered[0] ? offered : "nothing");
+    refusal(KD_TLS_FAILURE_NO_H2, KD_LOG_WARN,
+            "refusing %s: its ALPN offers %s, not h2 (gRPC needs HTTP/2 over TLS)", peer,
+            offered[0] ? offered : "nothing");
     SSL_set_ex_data(ssl, g_logged_index, (void *)1);
     return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
@@ -561,7 +627,8 @@ bool kd_tls_handshake_done(struct bufferevent *bev)
     }
     char peer[NI_MAXHOST + NI_MAXSERV + 4];
     peer_text(ssl, peer, sizeof(peer));
-    LOG_WARN("refusing %s: it sent no ALPN; gRPC over TLS needs ALPN h2", peer);
+    refusal(KD_TLS_FAILURE_NO_H2, KD_LOG_WARN,
+            "refusing %s: it sent no ALPN; gRPC over TLS needs ALPN h2", peer);
     return false;
 }
 
@@ -581,6 +648,9 @@ static const char *hint(int reason)
         return "no cipher suite in common";
 #ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
     case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+        /* No alert, just a closed socket: a probe, or a client that gave up. Saying more
+         * (distrust of our certificate, say) would be a guess. */
+        return "the client closed the connection during the handshake";
 #endif
     case SSL_AD_REASON_OFFSET + SSL_AD_BAD_CERTIFICATE:
     case SSL_AD_REASON_OFFSET + SSL_AD_UNKNOWN_CA:
@@ -590,6 +660,24 @@ static const char *hint(int reason)
                "and does the certificate name the host in its scalerAddress?";
     default:
         return NULL;
+    }
+}
+
+static enum kd_tls_failure failure_kind(int reason)
+{
+    switch (reason) {
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+        return KD_TLS_FAILURE_PLAINTEXT;
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+        return KD_TLS_FAILURE_CLIENT_CERT;
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
+        return KD_TLS_FAILURE_CLOSED;
+#endif
+    default:
+        return KD_TLS_FAILURE_PROTOCOL;
     }
 }
 
@@ -612,6 +700,7 @@ void kd_tls_handshake_failed(struct bufferevent *bev, short events)
     if (last == 0) {
         /* EOF or a socket error before or during the handshake: a TCP probe, a port scan, or
          * a client that gave up. Not worth a line at info. */
+        g_failures[KD_TLS_FAILURE_CLOSED]++;
         LOG_DEBUG("%s closed before the TLS handshake finished%s", peer,
                   (events & BEV_EVENT_ERROR) ? " (socket error)" : "");
         return;
@@ -619,19 +708,24 @@ void kd_tls_handshake_failed(struct bufferevent *bev, short events)
     const char *r = ERR_reason_error_string(last);
     kd_errbuf_printf(reason, sizeof(reason), "%s", r ? r : "unknown error");
     long verify = SSL_get_verify_result(ssl);
+    const char *why = ERR_GET_LIB(last) == ERR_LIB_SSL ? hint(ERR_GET_REASON(last)) : NULL;
     if (verify != X509_V_OK)
-        LOG_INFO("TLS handshake with %s failed: %s: client certificate: %s", peer, reason,
-                 X509_verify_cert_error_string(verify));
-    else if (ERR_GET_LIB(last) == ERR_LIB_SSL && hint(ERR_GET_REASON(last)))
-        LOG_INFO("TLS handshake with %s failed: %s (%s)", peer, reason, hint(ERR_GET_REASON(last)));
+        refusal(KD_TLS_FAILURE_CLIENT_CERT, KD_LOG_INFO,
+                "TLS handshake with %s failed: %s: client certificate: %s", peer, reason,
+                X509_verify_cert_error_string(verify));
+    else if (why)
+        refusal(failure_kind(ERR_GET_REASON(last)), KD_LOG_INFO,
+                "TLS handshake with %s failed: %s (%s)", peer, reason, why);
     else
-        LOG_INFO("TLS handshake with %s failed: %s", peer, reason);
+        refusal(KD_TLS_FAILURE_PROTOCOL, KD_LOG_INFO, "TLS handshake with %s failed: %s", peer,
+                reason);
 }
 
 /* ---- Handshakes ---------------------------------------------------------------------------- */
 
 struct kd_tls_acceptor {
     struct event_base *base;
+    int64_t timeout_ms; /* whole handshake, from accept: a trickling client gets no more */
     void (*ready)(struct bufferevent *bev, void *arg);
     void *arg;
     struct kd_list pending; /* struct handshake.link */
@@ -642,14 +736,23 @@ struct handshake {
     struct kd_list link;
     struct kd_tls_acceptor *acceptor;
     struct bufferevent *bev;
+    struct event *timer; /* the deadline; bufferevent timeouts restart at every byte */
 };
 
-static void handshake_free(struct handshake *hs)
+/* Forget the handshake; the bufferevent is the caller's to free or hand on. */
+static void handshake_end(struct handshake *hs)
 {
     kd_list_remove(&hs->link);
     hs->acceptor->n_pending--;
-    bufferevent_free(hs->bev);
+    event_free(hs->timer);
     free(hs);
+}
+
+static void handshake_free(struct handshake *hs)
+{
+    struct bufferevent *bev = hs->bev;
+    handshake_end(hs);
+    bufferevent_free(bev);
 }
 
 /* Application data that arrives with the client's Finished is read before our CONNECTED
@@ -671,26 +774,30 @@ static void on_handshake_event(struct bufferevent *bev, short events, void *arg)
             handshake_free(hs);
             return;
         }
-        kd_list_remove(&hs->link);
-        acceptor->n_pending--;
-        free(hs);
+        handshake_end(hs);
         bufferevent_setcb(bev, on_handshake_read, NULL, NULL, NULL);
-        bufferevent_set_timeouts(bev, NULL, NULL);
         acceptor->ready(bev, acceptor->arg);
         return;
     }
-    if (events & BEV_EVENT_TIMEOUT) {
-        char peer[NI_MAXHOST + NI_MAXSERV + 4];
-        SSL *ssl = bufferevent_openssl_get_ssl(bev);
-        peer_text(ssl, peer, sizeof(peer));
-        LOG_DEBUG("%s: no TLS handshake within %d ms, closing", peer, KD_TLS_HANDSHAKE_TIMEOUT_MS);
-    } else if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
         kd_tls_handshake_failed(bev, events);
-    }
     handshake_free(hs);
 }
 
-int kd_tls_acceptor_create(struct event_base *base,
+static void on_handshake_timeout(evutil_socket_t fd, short events, void *arg)
+{
+    struct handshake *hs = arg;
+    char peer[NI_MAXHOST + NI_MAXSERV + 4];
+    (void)fd;
+    (void)events;
+    peer_text(bufferevent_openssl_get_ssl(hs->bev), peer, sizeof(peer));
+    g_failures[KD_TLS_FAILURE_TIMEOUT]++;
+    LOG_DEBUG("%s: no TLS handshake within %lld ms (limits.handshake_timeout), closing", peer,
+              (long long)hs->acceptor->timeout_ms);
+    handshake_free(hs);
+}
+
+int kd_tls_acceptor_create(struct event_base *base, int64_t timeout_ms,
                            void (*ready)(struct bufferevent *bev, void *arg), void *arg,
                            struct kd_tls_acceptor **ret_acceptor)
 {
@@ -698,6 +805,7 @@ int kd_tls_acceptor_create(struct event_base *base,
     if (!acceptor)
         return -ENOMEM;
     acceptor->base = base;
+    acceptor->timeout_ms = timeout_ms;
     acceptor->ready = ready;
     acceptor->arg = arg;
     kd_list_init(&acceptor->pending);
@@ -711,6 +819,9 @@ int kd_tls_acceptor_accept(struct kd_tls_acceptor *acceptor, struct kd_tls *tls,
     if (!hs)
         goto fail_hs;
     hs->acceptor = acceptor;
+    hs->timer = evtimer_new(acceptor->base, on_handshake_timeout, hs);
+    if (!hs->timer)
+        goto fail_timer;
     hs->bev = kd_tls_bufferevent_new(tls, acceptor->base, fd,
                                      BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
     if (!hs->bev)
@@ -723,14 +834,16 @@ int kd_tls_acceptor_accept(struct kd_tls_acceptor *acceptor, struct kd_tls *tls,
         free(copy);
     kd_list_push_back(&acceptor->pending, &hs->link);
     acceptor->n_pending++;
-    struct timeval tv = {KD_TLS_HANDSHAKE_TIMEOUT_MS / 1000,
-                         (KD_TLS_HANDSHAKE_TIMEOUT_MS % 1000) * 1000};
-    bufferevent_set_timeouts(hs->bev, &tv, &tv);
+    struct timeval tv = {(time_t)(acceptor->timeout_ms / 1000),
+                         (suseconds_t)(acceptor->timeout_ms % 1000) * 1000};
+    evtimer_add(hs->timer, &tv);
     bufferevent_setcb(hs->bev, on_handshake_read, NULL, on_handshake_event, hs);
     bufferevent_enable(hs->bev, EV_READ | EV_WRITE);
     return 0;
 
 fail_bev:
+    event_free(hs->timer);
+fail_timer:
     free(hs);
 fail_hs:
     evutil_closesocket(fd);
@@ -747,6 +860,11 @@ void kd_tls_acceptor_drop_all(struct kd_tls_acceptor *acceptor)
     struct kd_list *node;
     while ((node = kd_list_first(&acceptor->pending)))
         handshake_free(KD_CONTAINER_OF(node, struct handshake, link));
+}
+
+void kd_tls_acceptor_set_timeout(struct kd_tls_acceptor *acceptor, int64_t timeout_ms)
+{
+    acceptor->timeout_ms = timeout_ms;
 }
 
 void kd_tls_acceptor_destroy(struct kd_tls_acceptor *acceptor)

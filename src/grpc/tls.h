@@ -89,20 +89,41 @@ void kd_tls_destroy(struct kd_tls *tls);
 
 /* ---- For the listener ---------------------------------------------------------------------- */
 
-/* A TLS handshake that has not finished within this is dropped (no bytes, a slow client). */
-#define KD_TLS_HANDSHAKE_TIMEOUT_MS 10000
+/* Handshakes that did not end in HTTP/2, by why: the client offered no ALPN h2; spoke
+ * plaintext to the TLS port; brought no or an untrusted client certificate; any other TLS
+ * error; closed the connection mid-handshake; did not finish within the timeout. */
+enum kd_tls_failure {
+    KD_TLS_FAILURE_NO_H2,
+    KD_TLS_FAILURE_PLAINTEXT,
+    KD_TLS_FAILURE_CLIENT_CERT,
+    KD_TLS_FAILURE_PROTOCOL,
+    KD_TLS_FAILURE_CLOSED,
+    KD_TLS_FAILURE_TIMEOUT,
+    KD_TLS_FAILURE_COUNT
+};
+
+/* Process-wide counts since start, by kd_tls_failure (for /metrics). */
+void kd_tls_failures(uint64_t ret_counts[KD_TLS_FAILURE_COUNT]);
+
+/* The metric label of a kd_tls_failure ("no_h2", "plaintext", ...). */
+const char *kd_tls_failure_name(enum kd_tls_failure why);
 
 /*
  * Handshakes in progress on accepted sockets. Each runs on the material current when its
  * socket was accepted; when it completes with ALPN h2, `ready` gets the bufferevent (ready's
  * to own from then on, callbacks unset, reading and writing enabled). Failures, refusals and
- * timeouts are logged (kd_tls_handshake_done / _failed) and the socket is closed.
+ * timeouts are logged (kd_tls_handshake_done / _failed, at most a burst per 10 s) and counted
+ * (kd_tls_failures), and the socket is closed. A handshake must finish within `timeout_ms` of
+ * the accept, however the client paces its bytes; HTTP/2's preface then has its own.
  */
 struct kd_tls_acceptor;
 
-int kd_tls_acceptor_create(struct event_base *base,
+int kd_tls_acceptor_create(struct event_base *base, int64_t timeout_ms,
                            void (*ready)(struct bufferevent *bev, void *arg), void *arg,
                            struct kd_tls_acceptor **ret_acceptor);
+
+/* The deadline of handshakes accepted from now on (limits.handshake_timeout, reload). */
+void kd_tls_acceptor_set_timeout(struct kd_tls_acceptor *acceptor, int64_t timeout_ms);
 
 /* Start a handshake on `fd` (owned from now on: closed on every failure). -ENOMEM. */
 int kd_tls_acceptor_accept(struct kd_tls_acceptor *acceptor, struct kd_tls *tls,

@@ -57,6 +57,7 @@ enum {
     M_OPEN_STREAMS,
     M_OPEN_CONNECTIONS,
     M_RELOADS,
+    M_TLS_FAILURES,
     M_BUILD_INFO,
     M_CPU,
     M_RSS,
@@ -169,6 +170,14 @@ static const struct kd_metric_desc descs[M_COUNT] = {
                    2,
                    NULL,
                    0},
+    [M_TLS_FAILURES] = {"kedastral_scaler_tls_handshake_failures_total",
+                        "TLS handshakes on the gRPC port that did not end in HTTP/2, by reason "
+                        "(no_h2, plaintext, client_certificate, protocol, closed, timeout)",
+                        KD_METRIC_COUNTER,
+                        {"reason"},
+                        8,
+                        NULL,
+                        0},
     [M_BUILD_INFO] = {"kedastral_scaler_build_info",
                       "Build information of the kedastral scaler; the value is always 1",
                       KD_METRIC_GAUGE,
@@ -371,6 +380,12 @@ void kd_scaler_metrics_pull(struct kd_scaler_metrics *metrics,
         kd_series_set(metrics->single[M_VSIZE], pull->process.virtual_bytes);
         kd_series_set(metrics->single[M_OPEN_FDS], pull->process.open_fds);
         kd_series_set(metrics->single[M_MAX_FDS], pull->process.max_fds);
+    }
+    for (size_t i = 0; i < pull->n_tls_failures && i < 8; i++) {
+        struct kd_series *series;
+        if (kd_metric_series(metrics->m[M_TLS_FAILURES], &pull->tls_failures[i].reason, &series) ==
+            0)
+            kd_series_set(series, (double)pull->tls_failures[i].count);
     }
 }
 

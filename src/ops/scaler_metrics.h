@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ops/process_stats.h"
 #include "scaler/scaler.h"
@@ -36,6 +37,12 @@ struct kd_scaler_metrics_pull {
     size_t open_connections;
     bool has_process;
     struct kd_process_stats process;
+    /* Failed TLS handshakes by reason label, when the gRPC port speaks TLS. */
+    size_t n_tls_failures;
+    struct {
+        const char *reason;
+        uint64_t count;
+    } tls_failures[8];
 };
 
 void kd_scaler_metrics_pull(struct kd_scaler_metrics *metrics,

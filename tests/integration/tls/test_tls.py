@@ -16,7 +16,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from daemon import Daemon, WORK, run_cli  # noqa: E402
+from daemon import Daemon, WORK, http_get, run_cli  # noqa: E402
 from pki import Pki, SecretVolume  # noqa: E402
 from tls_clients import Clients, build_go_client  # noqa: E402
 
@@ -38,14 +38,39 @@ def setUpModule():
     clients = Clients(go, PROTO_DIR)
 
 
-def config(tls):
+def config(tls, extra=""):
     demo = os.path.join(SRC, "etc", "forecasts", "demo.json")
     return f"""
 sources = ( {{ name = "demo"; plugin = "file"; path = "{demo}"; }} );
 policies = ( {{ name = "lookahead"; plugin = "max"; lead_time = "5m"; }} );
 workloads = ( {{ match = "*"; source = "demo"; policy = "lookahead"; }} );
 tls = {{ {tls} }};
+{extra}
 """
+
+
+def client_hello():
+    """A real TLS ClientHello offering ALPN h2, as bytes (python's ssl over memory BIOs)."""
+    import ssl
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.set_alpn_protocols(["h2"])
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def metric(http_port, name, **labels):
+    """A sample's value from /metrics, or None."""
+    _, _, text = http_get(http_port, "/metrics")
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    m = re.search(r"^%s\{%s\} (\S+)$" % (re.escape(name), re.escape(want)), text, re.M)
+    return float(m.group(1)) if m else None
 
 
 def s_client(port, *args, stdin=""):
@@ -61,12 +86,12 @@ class TlsCase(unittest.TestCase):
     daemon = None
 
     @classmethod
-    def start(cls, tls, name):
+    def start(cls, tls, name, extra=""):
         cls.secret = SecretVolume(os.path.join(BASE, name + "-secret"))
         cls.secret.project(pki.path("server-a.crt"), pki.path("server-a.key"),
                            pki.path("ca-a.crt"))
         tls = tls.replace("@DIR@", cls.secret.dir)
-        cls.daemon = Daemon(config(tls), name=name)
+        cls.daemon = Daemon(config(tls, extra), name=name)
 
     @classmethod
     def tearDownClass(cls):
@@ -281,6 +306,81 @@ class OptionalClientAuthTest(TlsCase):
         rc, out = s_client(self.daemon.port, "-alpn", "h2", "-tls1_3")
         self.assertEqual(rc, 0, out)
         self.assertIn("ALPN protocol: h2", out)
+
+
+class HostileHandshakeTest(TlsCase):
+    """What a client that never completes a handshake costs: the whole handshake is bounded by
+    limits.handshake_timeout from the accept however the bytes are paced, and failures are all
+    counted but logged at most 20 per 10 s."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.start('cert = "@DIR@/tls.crt"; key = "@DIR@/tls.key";', "tls-hostile",
+                  extra='limits = { handshake_timeout = "1s"; };')
+
+    def test_trickled_client_hello_is_closed(self):
+        # One byte every 0.25 s: each restarts any per-read inactivity timer, so only a deadline
+        # from the accept closes this connection before the ClientHello is complete.
+        import select
+        import socket
+        hello = client_hello()
+        self.assertGreater(len(hello), 200)
+        s = socket.create_connection(("127.0.0.1", self.daemon.port))
+        sent, closed = 0, False
+        try:
+            for b in hello:
+                s.sendall(bytes([b]))
+                sent += 1
+                if select.select([s], [], [], 0.25)[0] and s.recv(1) == b"":
+                    closed = True
+                    break
+        except (ConnectionResetError, BrokenPipeError):
+            closed = True
+        finally:
+            s.close()
+        self.assertTrue(closed, f"still open after the whole {len(hello)}-byte ClientHello")
+        self.assertLess(sent, len(hello))
+        self.assertGreaterEqual(metric(self.daemon.http_port,
+                                       "kedastral_scaler_tls_handshake_failures_total",
+                                       reason="timeout"), 1)
+
+    def test_refusal_flood_is_counted_not_logged(self):
+        import socket
+        import time
+        line = r"TLS handshake with \S+ failed: "
+        n = 200
+        before = metric(self.daemon.http_port, "kedastral_scaler_tls_handshake_failures_total",
+                        reason="plaintext") or 0
+        for _ in range(n):
+            with socket.create_connection(("127.0.0.1", self.daemon.port)) as s:
+                s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+                s.settimeout(20)
+                try:
+                    while s.recv(4096):
+                        pass
+                except (ConnectionResetError, socket.timeout):
+                    pass
+        self.assertEqual(metric(self.daemon.http_port,
+                                "kedastral_scaler_tls_handshake_failures_total",
+                                reason="plaintext"), before + n)
+        logged = self.count(line)
+        self.assertLess(logged, n, "every refusal was logged")
+        # The next refusal after the 10 s window says how many were left out: together with the
+        # lines logged, every refusal is accounted for.
+        time.sleep(10.5)
+        with socket.create_connection(("127.0.0.1", self.daemon.port)) as s:
+            s.sendall(b"GET / HTTP/1.1\r\n\r\n")
+            s.settimeout(20)
+            try:
+                while s.recv(4096):
+                    pass
+            except (ConnectionResetError, socket.timeout):
+                pass
+        self.wait_count(r"more failed TLS handshakes not logged", 1)
+        dropped = sum(int(m) for m in re.findall(r"(\d+) more failed TLS handshakes not logged",
+                                                 self.daemon.log()))
+        self.wait_count(line, logged + 1)
+        self.assertEqual(self.count(line) - 1 + dropped, before + n)
 
 
 class UpstreamModeTest(unittest.TestCase):
