@@ -11,7 +11,14 @@ struct transfer {
     CURL *easy;
     kd_curl_done_fn *done;
     void *arg;
+    bool is_queued; /* waiting in the driver's queue, not in the multi yet */
     struct transfer *prev, *next;
+};
+
+/* Transfers in order of arrival. */
+struct transfers {
+    struct transfer *head, *tail;
+    size_t n;
 };
 
 struct sock {
@@ -24,23 +31,42 @@ struct kd_curl {
     const struct kd_host *host;
     const struct kd_instance *inst;
     CURLM *multi;
-    struct kd_timer *timer; /* curl's one timeout */
-    struct transfer *transfers;
+    struct kd_timer *timer; /* curl's one timeout, and a retry of the queue */
+    long cap;               /* transfers in the multi at once; 0: no cap */
+    struct transfers active, queued;
     struct sock *socks; /* every fd curl asked us to watch */
-    size_t n_running;
-    int depth;         /* drive() nesting: destroy() from inside `done` is deferred */
-    bool is_destroyed; /* destroy() was called; free once depth is back to 0 */
+    int depth;          /* drive() nesting: destroy() from inside `done` is deferred */
+    bool is_destroyed;  /* destroy() was called; free once depth is back to 0 */
 };
 
-static void unlink_transfer(struct kd_curl *c, struct transfer *t)
+static void transfers_push(struct transfers *l, struct transfer *t)
+{
+    t->prev = l->tail;
+    t->next = NULL;
+    if (l->tail)
+        l->tail->next = t;
+    else
+        l->head = t;
+    l->tail = t;
+    l->n++;
+}
+
+static void transfers_unlink(struct transfers *l, struct transfer *t)
 {
     if (t->prev)
         t->prev->next = t->next;
     else
-        c->transfers = t->next;
+        l->head = t->next;
     if (t->next)
         t->next->prev = t->prev;
-    c->n_running--;
+    else
+        l->tail = t->prev;
+    l->n--;
+}
+
+static void unlink_transfer(struct kd_curl *c, struct transfer *t)
+{
+    transfers_unlink(t->is_queued ? &c->queued : &c->active, t);
 }
 
 static struct transfer *transfer_of(CURL *easy)
@@ -95,6 +121,49 @@ static void complete_finished(struct kd_curl *c)
     }
 }
 
+/*
+ * Move queued transfers into the multi while there is room. Queued here rather than in
+ * libcurl's own queue (CURLMOPT_MAX_HOST_CONNECTIONS alone) because libcurl runs a transfer's
+ * CURLOPT_TIMEOUT from curl_multi_add_handle(): behind a slow server, transfers would time
+ * out before they had a connection. Here each one's timeout starts when it does.
+ * Returns how many could not be added (libcurl out of memory): they stay queued.
+ */
+static size_t start_queued(struct kd_curl *c)
+{
+    size_t stuck = 0;
+    struct transfer *t = c->queued.head;
+
+    while (t && (c->cap <= 0 || (long)c->active.n < c->cap)) {
+        struct transfer *next = t->next;
+        if (curl_multi_add_handle(c->multi, t->easy) != CURLM_OK) {
+            stuck++;
+            t = next;
+            continue;
+        }
+        transfers_unlink(&c->queued, t);
+        t->is_queued = false;
+        transfers_push(&c->active, t);
+        t = next;
+    }
+    return stuck;
+}
+
+/* From the loop only: a queued transfer libcurl keeps refusing, with nothing running that
+ * would retry it, ends with CURLE_OUT_OF_MEMORY rather than waiting forever. */
+static void fail_stuck(struct kd_curl *c)
+{
+    while (!c->is_destroyed && c->active.n == 0 && c->queued.n > 0 && start_queued(c) > 0) {
+        struct transfer *t = c->queued.head;
+        CURL *easy = t->easy;
+        kd_curl_done_fn *done = t->done;
+        void *arg = t->arg;
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+        unlink_transfer(c, t);
+        free(t);
+        done(easy, CURLE_OUT_OF_MEMORY, arg);
+    }
+}
+
 /* Every entry into curl from the loop comes through here, then completions are delivered. */
 static void drive(struct kd_curl *c, curl_socket_t fd, int ev_bitmask)
 {
@@ -103,6 +172,9 @@ static void drive(struct kd_curl *c, curl_socket_t fd, int ev_bitmask)
     c->depth++;
     curl_multi_socket_action(c->multi, fd, ev_bitmask, &running);
     complete_finished(c);
+    if (!c->is_destroyed && c->queued.n > 0)
+        start_queued(c); /* each added handle asks for a 0 ms timer: it starts from the loop */
+    fail_stuck(c);
     c->depth--;
     if (c->depth == 0 && c->is_destroyed)
         driver_free(c);
@@ -184,6 +256,7 @@ int kd_curl_create(const struct kd_host *host, const struct kd_instance *inst,
     }
     c->host = host;
     c->inst = inst;
+    c->cap = cap;
     rc = host->timer_create(inst, on_timer, c, &c->timer);
     if (rc < 0) {
         snprintf(err, err_len, "%s",
@@ -227,17 +300,18 @@ int kd_curl_add(struct kd_curl *curl, CURL *easy, kd_curl_done_fn *done, void *a
         free(t);
         return -EIO;
     }
+    if (curl->cap > 0 && (long)curl->active.n >= curl->cap) {
+        t->is_queued = true;
+        transfers_push(&curl->queued, t);
+        return 0;
+    }
     CURLMcode mc = curl_multi_add_handle(curl->multi, easy);
     if (mc != CURLM_OK) {
         curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
         free(t);
         return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
     }
-    t->next = curl->transfers;
-    if (curl->transfers)
-        curl->transfers->prev = t;
-    curl->transfers = t;
-    curl->n_running++;
+    transfers_push(&curl->active, t);
     return 0;
 }
 
@@ -247,24 +321,31 @@ void kd_curl_remove(struct kd_curl *curl, CURL *easy)
 
     if (!t)
         return;
-    curl_multi_remove_handle(curl->multi, easy);
+    if (!t->is_queued)
+        curl_multi_remove_handle(curl->multi, easy);
     curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
     unlink_transfer(curl, t);
     free(t);
+    /* A slot freed outside the loop's callbacks: the next queued transfer starts now, or at
+     * the next drive() (a timer at 0 ms) when libcurl refuses it here. */
+    if (!curl->is_destroyed && curl->queued.n > 0 && curl->depth == 0 && start_queued(curl) > 0)
+        curl->host->timer_start(curl->timer, 0, 0);
 }
 
 size_t kd_curl_running(const struct kd_curl *curl)
 {
-    return curl->n_running;
+    return curl->active.n + curl->queued.n;
 }
 
 void kd_curl_destroy(struct kd_curl *curl)
 {
     if (!curl || curl->is_destroyed)
         return;
-    while (curl->transfers)
-        kd_curl_remove(curl, curl->transfers->easy);
-    curl->is_destroyed = true;
+    curl->is_destroyed = true; /* no queued transfer starts while the rest go */
+    while (curl->queued.head)
+        kd_curl_remove(curl, curl->queued.head->easy);
+    while (curl->active.head)
+        kd_curl_remove(curl, curl->active.head->easy);
     if (curl->depth == 0)
         driver_free(curl);
 }

@@ -9,8 +9,10 @@
  * socket curl asks about. A source builds each CURL easy handle itself (URL, headers, write
  * callback, timeouts), hands it over with kd_curl_add(), and hears once, from the loop, how it
  * ended. Connections are reused across transfers through the multi handle's cache, and capped
- * with max_connections: libcurl queues transfers beyond the cap and starts them as
- * connections free up (CURLMOPT_MAX_HOST_CONNECTIONS and CURLMOPT_MAX_TOTAL_CONNECTIONS).
+ * with max_connections (CURLMOPT_MAX_HOST_CONNECTIONS and _TOTAL_CONNECTIONS): at most that
+ * many transfers are in libcurl at once, the rest wait in the driver's queue, in order, and
+ * their CURLOPT_TIMEOUT starts only when they leave it (libcurl's own queue would count the
+ * wait against it).
  *
  * Rules (they follow kedastral/plugin.h's):
  *   - Everything runs on the loop thread. The driver sets CURLOPT_PRIVATE of every easy
@@ -33,8 +35,8 @@
 struct kd_curl;
 
 struct kd_curl_options {
-    /* Connections open at once, per host and in total; transfers beyond wait in libcurl's
-     * queue. 0: no cap (libcurl's default). */
+    /* Connections open at once, per host and in total, and transfers running at once;
+     * transfers beyond wait in the driver's queue. 0: no cap (libcurl's default). */
     long max_connections;
 };
 

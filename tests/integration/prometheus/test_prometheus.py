@@ -289,6 +289,22 @@ class PluginTest(unittest.TestCase):
             finally:
                 stub.stop()
 
+    def test_queued_queries_get_their_whole_timeout(self):
+        # 4 workloads x 3 seasons = 12 queries through one connection to a server that takes
+        # 0.3 s each: 3.6 s in all. Each query's 2 s timeout runs from when it gets the
+        # connection, not from when it was queued, so every one reaches the server and gets
+        # its (empty) answer; none times out waiting.
+        stub = Stub(body='{"status":"success","data":{"resultType":"matrix","result":[]}}',
+                    delay=0.3)
+        workloads = ["w1", "w2", "w3", "w4"]
+        try:
+            got = fetch(workloads, url=stub.url, max_connections=1, timeout="2s")
+            for w in workloads:
+                self.assertIn("found no series", got[w].get("error", ""), (w, got[w]))
+            self.assertEqual(len(stub.requests), 12)
+        finally:
+            stub.stop()
+
     def test_token_and_headers_reach_the_server(self):
         token = os.path.join(WORK, "token")
         with open(token, "w") as f:
