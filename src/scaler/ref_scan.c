@@ -100,22 +100,31 @@ static int scan_entry(struct kd_slice entry, struct kd_ref_scan *scan)
     return 0;
 }
 
-int kd_ref_scan(const uint8_t *buf, size_t len, struct kd_ref_scan *ret_scan)
+/* One ScaledObjectRef's fields into `scan`, over what earlier occurrences left there. */
+static int scan_ref_into(const uint8_t *buf, size_t len, struct kd_ref_scan *scan)
 {
     struct cursor c = {buf, buf + len};
-    struct kd_ref_scan scan;
     struct kd_slice bytes;
     uint32_t field;
 
-    memset(&scan, 0, sizeof(scan));
     while (c.p < c.end) {
         if (next_field(&c, &field, &bytes) < 0)
             return -EINVAL;
         if (field == 1 && bytes.p)
-            scan.name = bytes;
-        else if (field == 3 && bytes.p && scan_entry(bytes, &scan) < 0)
+            scan->name = bytes;
+        else if (field == 3 && bytes.p && scan_entry(bytes, scan) < 0)
             return -EINVAL;
     }
+    return 0;
+}
+
+int kd_ref_scan(const uint8_t *buf, size_t len, struct kd_ref_scan *ret_scan)
+{
+    struct kd_ref_scan scan;
+
+    memset(&scan, 0, sizeof(scan));
+    if (scan_ref_into(buf, len, &scan) < 0)
+        return -EINVAL;
     *ret_scan = scan;
     return 0;
 }
@@ -124,24 +133,25 @@ int kd_ref_scan_get_metrics(const uint8_t *buf, size_t len, struct kd_ref_scan *
                             struct kd_slice *ret_metric_name, bool *ret_has_ref)
 {
     struct cursor c = {buf, buf + len};
-    struct kd_slice bytes, ref = {NULL, 0}, metric = {NULL, 0};
+    struct kd_slice bytes, metric = {NULL, 0};
+    struct kd_ref_scan scan;
     uint32_t field;
     bool has_ref = false;
 
+    memset(&scan, 0, sizeof(scan));
     while (c.p < c.end) {
         if (next_field(&c, &field, &bytes) < 0)
             return -EINVAL;
         if (field == 1 && bytes.p) {
-            /* protobuf merges repeated occurrences of a message field; KEDA sends one */
-            ref = bytes;
+            /* repeated occurrences of a message field merge, as protobuf-c unpacks them */
+            if (scan_ref_into(bytes.p, bytes.len, &scan) < 0)
+                return -EINVAL;
             has_ref = true;
         } else if (field == 2 && bytes.p) {
             metric = bytes;
         }
     }
-    memset(ret_scan, 0, sizeof(*ret_scan));
-    if (has_ref && kd_ref_scan(ref.p, ref.len, ret_scan) < 0)
-        return -EINVAL;
+    *ret_scan = scan;
     *ret_metric_name = metric;
     *ret_has_ref = has_ref;
     return 0;

@@ -166,6 +166,31 @@ static void test_metadata_keys(void **state)
     assert_int_equal(kd_ref_scan((const uint8_t *)"\x0a\x05so", 4, &scan), -EINVAL);
 }
 
+/* A GetMetricsRequest whose scaledObjectRef occurs twice: the two merge (protobuf's rule, and
+ * what protobuf-c validated), the later map entries and name winning. */
+static void test_get_metrics_ref_twice_merges(void **state)
+{
+    uint8_t ref1[128], ref2[128], buf[300];
+    struct kd_scaler_request req;
+    struct kd_scaler_reply reply;
+    size_t n1, n2, n;
+
+    (void)state;
+    n1 = put_field(ref1, 0, 1, "so", 2);
+    n1 = put_entry(ref1, n1, "workload", 8, "web", 3);
+    n1 = put_entry(ref1, n1, "leadTime", 8, "5m", 2);
+    n2 = put_field(ref2, 0, 1, "other", 5);
+    n2 = put_entry(ref2, n2, "leadTime", 8, "7m", 2);
+    n = put_field(buf, 0, 1, ref1, n1);
+    n = put_field(buf, n, 1, ref2, n2);
+    kd_external_scaler_reply_init(&reply);
+    assert_int_equal(kd_external_scaler_parse(KD_SCALER_GET_METRICS, buf, n, &req, &reply), 0);
+    assert_string_equal(req.workload, "web"); /* from the first occurrence, kept */
+    assert_string_equal(req.overrides.value[KD_OVERRIDE_LEAD_TIME], "7m");
+    kd_external_scaler_request_fini(&req);
+    kd_external_scaler_reply_fini(&reply);
+}
+
 static void test_utf8_prefix(void **state)
 {
     static const struct {
@@ -194,6 +219,7 @@ int main(void)
         cmocka_unit_test(test_nul_in_name_or_workload),
         cmocka_unit_test(test_bad_utf8_and_length),
         cmocka_unit_test(test_metadata_keys),
+        cmocka_unit_test(test_get_metrics_ref_twice_merges),
         cmocka_unit_test(test_utf8_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
