@@ -95,9 +95,12 @@ static void on_poll_timer(void *arg)
 
     struct kd_forecast_doc *doc;
     struct kd_replay *replay;
-    if (load(st, &doc, &replay, &id, err, sizeof(err)) < 0) {
+    int rc = load(st, &doc, &replay, &id, err, sizeof(err));
+    if (rc < 0) {
         st->host->log(st->inst, KD_LOG_WARN, "%s: %s; keeping the forecasts loaded before",
                       st->config->path, err);
+        if (rc == -ENOMEM) /* not the file's fault: the next poll tries the same file again */
+            memset(&st->attempted, 0, sizeof(st->attempted));
         return;
     }
     kd_replay_destroy(st->replay);
