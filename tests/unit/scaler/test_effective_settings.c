@@ -39,6 +39,13 @@ static int setup(void **state)
     f->src = fake_instance("fake", &fake_source_plugin, &f->fs, NULL);
     f->pol_a = fake_instance("lookahead", &fake_policy_plugin, &f->fp_a, NULL);
     f->pol_b = fake_instance("p90", &fake_policy_plugin, &f->fp_b, NULL);
+    if (!f->src || !f->pol_a || !f->pol_b) {
+        kd_instance_destroy(f->src);
+        kd_instance_destroy(f->pol_a);
+        kd_instance_destroy(f->pol_b);
+        free(f);
+        return -1; /* out of memory (the allocation-failure build) */
+    }
     f->policies[0] = f->pol_a;
     f->policies[1] = f->pol_b;
     kd_routes_init(&f->routes);

@@ -64,20 +64,25 @@ static void test_big_realloc_calloc(void **state)
     assert_int_equal(kd_pool_idle_bytes(pool), 0); /* never cached */
 
     uint8_t *p = kd_pool_realloc(pool, NULL, 10);
+    assert_non_null(p);
     for (int i = 0; i < 10; i++)
         p[i] = (uint8_t)i;
     p = kd_pool_realloc(pool, p, 3000); /* across classes: contents kept */
+    assert_non_null(p);
     for (int i = 0; i < 10; i++)
         assert_int_equal(p[i], i);
     p = kd_pool_realloc(pool, p, 100000); /* to a big block */
+    assert_non_null(p);
     for (int i = 0; i < 10; i++)
         assert_int_equal(p[i], i);
     p = kd_pool_realloc(pool, p, 5); /* shrinking back into a class */
+    assert_non_null(p);
     for (int i = 0; i < 5; i++)
         assert_int_equal(p[i], i);
     kd_pool_free(pool, p);
 
     uint8_t *z = kd_pool_calloc(pool, 10, 30);
+    assert_non_null(z);
     for (int i = 0; i < 300; i++)
         assert_int_equal(z[i], 0);
     kd_pool_free(pool, z);
