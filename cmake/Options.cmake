@@ -2,6 +2,7 @@
 # Every build switch, one line each.
 option(KD_BUILD_TESTS "Build unit, plugin-loader and integration tests" ON)
 option(KD_BUILD_FUZZERS "Build libFuzzer targets (needs clang); otherwise corpus replays" OFF)
+option(KD_ALLOC_FAIL "Fail our allocations on a schedule from the environment (cmake/KdAllocFail.cmake)" OFF)
 option(KD_WERROR "Treat warnings as errors (CI sets this)" OFF)
 set(KD_FUZZ_RUNS 50000 CACHE STRING "Inputs per fuzzer in the ctest smoke run (KD_BUILD_FUZZERS)")
 set(KD_SANITIZE "" CACHE STRING "Sanitizers, e.g. address,undefined")

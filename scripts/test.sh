@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The test command: installs dependencies, builds with -Werror, runs the whole suite, runs it
-# again in an ASan+UBSan build, then gives every fuzzer a bounded libFuzzer run (clang).
+# again in an ASan+UBSan build, gives every fuzzer a bounded libFuzzer run (clang), then fails
+# allocations one by one under the unit tests of an ASan+LSan build (tests/alloc_fail/).
 #
 #   scripts/test.sh                  the full CI run (what .ci/run executes)
 #   scripts/test.sh --quick [ARGS]   developer loop: no package install, the format check, one
@@ -39,10 +40,13 @@ build_and_test() {
 
 # -O2 first: it is what ships, and gcc's flow warnings (-Wmaybe-uninitialized, truncation)
 # only fire with optimisation.
-echo "== 1/3 build + all tests (gcc -O2, -Werror; integration also under valgrind)"
+echo "== 1/4 build + all tests (gcc -O2, -Werror; integration also under valgrind)"
 build_and_test build "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-echo "== 2/3 build + all tests (ASan + UBSan)"
+echo "== 2/4 build + all tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   build_and_test build-asan "" -DCMAKE_BUILD_TYPE=Debug -DKD_SANITIZE=address,undefined
-echo "== 3/3 fuzzers (clang libFuzzer + ASan + UBSan, bounded runs)"
+echo "== 3/4 fuzzers (clang libFuzzer + ASan + UBSan, bounded runs)"
 build_and_test build-fuzz fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DKD_BUILD_FUZZERS=ON
+echo "== 4/4 allocation failures (KD_ALLOC_FAIL: the Nth allocation of ours fails; ASan + LSan)"
+build_and_test build-alloc-fail alloc_fail -DCMAKE_BUILD_TYPE=Debug \
+  -DKD_SANITIZE=address,undefined -DKD_ALLOC_FAIL=ON
