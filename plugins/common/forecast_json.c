@@ -1,40 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Forecast JSON -> struct kd_forecast views. cJSON builds the tree; the original text decides
- * what cJSON cannot tell (60 vs 60.0, int64 range). Two passes over the tree: the first
- * checks everything and measures, the second copies into one allocation owned by the doc.
+ * Forecast JSON -> struct kd_forecast, built from json_stream's tokens as they come: nothing
+ * of the text is kept, only the forecasts. A field's problem is noted in its slot and judged
+ * when the forecast object ends, because a later duplicate key may still replace it (the last
+ * one wins, as in encoding/json) and because fields are judged in a fixed order.
  */
 #include "forecast_json.h"
 
 #include <errno.h>
 #include <math.h>
-#include <stdalign.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include <cjson/cJSON.h>
-
+#include "json_stream.h"
 #include "rfc3339.h"
 
-struct ctx {
-    const char *text;
-    size_t end; /* where cJSON stopped: the scan for number literals ends here */
-    size_t scan_pos;
-    char where[24]; /* "[12]." inside an array document, "" for a single object */
-    char *err;
-    size_t err_len;
-};
-
-/* Measuring when base is NULL, so both passes run the same code. */
-struct arena {
-    char *base;
-    size_t used;
-};
+#define ERR_MAX KD_JSON_STREAM_ERR_MAX
 
 enum field {
     F_WORKLOAD,
@@ -44,7 +29,7 @@ enum field {
     F_HORIZON_SECONDS,
     F_VALUES,
     F_DESIRED_REPLICAS,
-    F_COUNT
+    F_COUNT /* an unknown key */
 };
 
 static const char *const field_names[F_COUNT] = {
@@ -52,496 +37,583 @@ static const char *const field_names[F_COUNT] = {
     "horizonSeconds", "values", "desiredReplicas",
 };
 
-KD_PRINTF(2, 3) static int fail(struct ctx *c, const char *fmt, ...)
+/* The forecast object being read. */
+struct building {
+    char *strings[2]; /* workload, metric; NULL means "" */
+    int64_t generated_at_ms, step_seconds, horizon_seconds;
+    double *values;
+    size_t n_values, cap_values;
+    int64_t *replicas;
+    size_t n_replicas, cap_replicas;
+    char err[F_COUNT][ERR_MAX]; /* the first problem of each field's last occurrence */
+};
+
+struct doc {
+    struct kd_forecast_doc pub; /* first: kd_forecast_json_free() gets this back */
+    struct kd_forecast *items;
+    size_t cap;
+};
+
+enum top { TOP_NONE, TOP_OBJECT, TOP_ARRAY, TOP_OTHER };
+
+struct kd_forecast_json_stream {
+    struct kd_json_stream *tok;
+    size_t bytes;
+    enum top top;
+    size_t forecast_depth; /* where forecast objects are: 0 (one object) or 1 (an array) */
+    bool in_forecast;
+    size_t n_elements; /* of the top-level array */
+    enum field field;  /* of the member whose value comes next */
+    enum field array;  /* F_VALUES or F_DESIRED_REPLICAS while reading one, else F_COUNT */
+    size_t n_array;    /* elements of that array so far */
+    struct building cur;
+    struct doc *doc;
+    bool has_pending; /* a problem other than syntax or a limit: in pending, told at the end */
+    char pending[ERR_MAX];
+    int rc; /* once failed */
+    char err[ERR_MAX];
+};
+
+static const char *type_name(enum kd_json_event ev)
+{
+    switch (ev) {
+    case KD_JSON_NULL:
+        return "null";
+    case KD_JSON_TRUE:
+    case KD_JSON_FALSE:
+        return "a boolean";
+    case KD_JSON_NUMBER:
+        return "a number";
+    case KD_JSON_STRING:
+        return "a string";
+    case KD_JSON_ARRAY_BEGIN:
+        return "an array";
+    default:
+        return "an object";
+    }
+}
+
+/* "[i]." inside an array document, "" for a single object: every message starts with it. */
+static void where(const struct kd_forecast_json_stream *b, char *out, size_t out_len)
+{
+    if (b->top == TOP_ARRAY && b->n_elements > 0)
+        snprintf(out, out_len, "[%zu].", b->n_elements - 1);
+    else
+        out[0] = '\0';
+}
+
+KD_PRINTF(3, 4)
+static int fail(const struct kd_forecast_json_stream *b, char *err, const char *fmt, ...)
 {
     va_list ap;
+    char prefix[32];
 
-    if (c->err_len == 0)
-        return -EINVAL;
-    int n = snprintf(c->err, c->err_len, "%s", c->where);
-    if (n >= 0 && (size_t)n < c->err_len) {
-        va_start(ap, fmt);
-        vsnprintf(c->err + n, c->err_len - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    where(b, prefix, sizeof(prefix));
+    int n = snprintf(err, ERR_MAX, "%s", prefix);
+    va_start(ap, fmt);
+    vsnprintf(err + n, ERR_MAX - (size_t)n, fmt, ap);
+    va_end(ap);
     return -EINVAL;
 }
 
-static const char *type_name(const cJSON *item)
-{
-    if (cJSON_IsNull(item))
-        return "null";
-    if (cJSON_IsBool(item))
-        return "a boolean";
-    if (cJSON_IsNumber(item))
-        return "a number";
-    if (cJSON_IsString(item))
-        return "a string";
-    if (cJSON_IsArray(item))
-        return "an array";
-    return "an object";
-}
-
-static void *arena_take(struct arena *a, size_t size)
-{
-    void *p = a->base ? a->base + a->used : NULL;
-
-    a->used += (size + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
-    return p;
-}
-
-static bool is_space(char ch)
-{
-    return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
-
-static bool is_digit(char ch)
-{
-    return ch >= '0' && ch <= '9';
-}
-
-static bool is_number_char(char ch)
-{
-    return is_digit(ch) || ch == '-' || ch == '+' || ch == '.' || ch == 'e' || ch == 'E';
-}
-
-static size_t number_len(const char *p, size_t max)
-{
-    size_t n = 0;
-
-    while (n < max && is_number_char(p[n]))
-        n++;
-    return n;
-}
-
-/* RFC 8259: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? ; cJSON's strtod takes more. */
-static bool is_json_number(const char *p, size_t n)
-{
-    size_t i = 0;
-
-    if (i < n && p[i] == '-')
-        i++;
-    if (i < n && p[i] == '0') {
-        i++;
-    } else if (i < n && is_digit(p[i])) {
-        while (i < n && is_digit(p[i]))
-            i++;
-    } else {
-        return false;
-    }
-    if (i < n && p[i] == '.') {
-        size_t start = ++i;
-        while (i < n && is_digit(p[i]))
-            i++;
-        if (i == start)
-            return false;
-    }
-    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
-        i++;
-        if (i < n && (p[i] == '+' || p[i] == '-'))
-            i++;
-        size_t start = i;
-        while (i < n && is_digit(p[i]))
-            i++;
-        if (i == start)
-            return false;
-    }
-    return i == n;
-}
-
-static void line_column(const char *text, size_t off, size_t *ret_line, size_t *ret_col)
-{
-    size_t line = 1, col = 1;
-
-    for (size_t i = 0; i < off; i++) {
-        if (text[i] == '\n') {
-            line++;
-            col = 1;
-        } else {
-            col++;
-        }
-    }
-    *ret_line = line;
-    *ret_col = col;
-}
-
-/* The next number literal of the text in document order; string contents are skipped. */
-static size_t next_number(struct ctx *c)
-{
-    while (c->scan_pos < c->end) {
-        char ch = c->text[c->scan_pos];
-        if (ch == '"') {
-            c->scan_pos++;
-            while (c->scan_pos < c->end && c->text[c->scan_pos] != '"')
-                c->scan_pos += c->text[c->scan_pos] == '\\' ? 2 : 1;
-            c->scan_pos++;
-        } else if (ch == '-' || is_digit(ch)) {
-            size_t start = c->scan_pos;
-            c->scan_pos += number_len(c->text + start, c->end - start);
-            return start;
-        } else {
-            c->scan_pos++;
-        }
-    }
-    return c->end;
-}
-
 /*
- * Walk the tree in document order (the order cJSON keeps), pairing every number node with its
- * literal. The literal's offset goes into valueint, which cJSON only fills with a saturated
- * copy of valuedouble that we never use; the document cap keeps offsets within int.
+ * A problem that is not syntax or a limit waits for the end of the text, so that a syntax error
+ * anywhere still wins, as when cJSON parsed the whole text first; the first one in document
+ * order is told. Nothing more is built meanwhile.
  */
-static int annotate(struct ctx *c, cJSON *item, int depth)
+KD_PRINTF(2, 3) static void doc_error(struct kd_forecast_json_stream *b, const char *fmt, ...)
 {
-    if (depth > KD_FORECAST_JSON_MAX_DEPTH)
-        return fail(c, "nesting deeper than %d levels", KD_FORECAST_JSON_MAX_DEPTH);
-    if (cJSON_IsNumber(item)) {
-        size_t off = next_number(c);
-        size_t n = number_len(c->text + off, c->end - off);
-        if (off >= c->end || !is_json_number(c->text + off, n)) {
-            size_t line, col;
-            line_column(c->text, off, &line, &col);
-            return fail(c, "line %zu, column %zu: invalid number \"%.*s\"", line, col,
-                        (int)(n > 40 ? 40 : n), c->text + off);
-        }
-        item->valueint = (int)off;
-        return 0;
-    }
-    for (cJSON *child = item->child; child; child = child->next) {
-        int rc = annotate(c, child, depth + 1);
-        if (rc < 0)
-            return rc;
-    }
-    return 0;
+    va_list ap;
+    char prefix[32];
+
+    if (b->has_pending)
+        return;
+    b->has_pending = true;
+    b->in_forecast = false;
+    where(b, prefix, sizeof(prefix));
+    int n = snprintf(b->pending, ERR_MAX, "%s", prefix);
+    va_start(ap, fmt);
+    vsnprintf(b->pending + n, ERR_MAX - (size_t)n, fmt, ap);
+    va_end(ap);
 }
 
-static const char *literal(const struct ctx *c, const cJSON *number, int *ret_len)
+/* Notes the first problem of field f's current occurrence; the object's end decides. */
+KD_PRINTF(3, 4)
+static void note(struct kd_forecast_json_stream *b, enum field f, const char *fmt, ...)
 {
-    size_t off = (size_t)number->valueint;
+    va_list ap;
 
-    *ret_len = (int)number_len(c->text + off, c->end - off);
-    return c->text + off;
+    if (b->cur.err[f][0])
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->cur.err[f], ERR_MAX, fmt, ap);
+    va_end(ap);
 }
 
-static int get_int(struct ctx *c, const cJSON *item, const char *name, const char *index,
-                   int64_t *ret_value)
+static void building_fini(struct building *cur)
 {
-    if (!cJSON_IsNumber(item))
-        return fail(c, "%s%s: expected an integer, got %s", name, index, type_name(item));
+    free(cur->strings[0]);
+    free(cur->strings[1]);
+    free(cur->values);
+    free(cur->replicas);
+    memset(cur, 0, sizeof(*cur));
+}
 
-    int n;
-    const char *lit = literal(c, item, &n);
-    if (memchr(lit, '.', (size_t)n) || memchr(lit, 'e', (size_t)n) || memchr(lit, 'E', (size_t)n))
-        return fail(c, "%s%s: not an integer (%.*s)", name, index, n, lit);
+/* A key names field f again: its earlier occurrence no longer counts. */
+static void field_reset(struct building *cur, enum field f)
+{
+    cur->err[f][0] = '\0';
+    switch (f) {
+    case F_WORKLOAD:
+    case F_METRIC:
+        free(cur->strings[f]);
+        cur->strings[f] = NULL;
+        break;
+    case F_GENERATED_AT:
+        cur->generated_at_ms = 0;
+        break;
+    case F_STEP_SECONDS:
+        cur->step_seconds = 0;
+        break;
+    case F_HORIZON_SECONDS:
+        cur->horizon_seconds = 0;
+        break;
+    case F_VALUES:
+        cur->n_values = 0;
+        break;
+    default:
+        cur->n_replicas = 0;
+        break;
+    }
+}
 
-    char buf[32];
-    if ((size_t)n >= sizeof(buf))
-        return fail(c, "%s%s: out of the int64 range (%.*s)", name, index, n, lit);
-    memcpy(buf, lit, (size_t)n);
-    buf[n] = '\0';
+static enum field field_of(const char *key, size_t len)
+{
+    for (int f = 0; f < F_COUNT; f++) {
+        const char *name = field_names[f];
+        size_t i = 0;
+        while (i < len && name[i] && (key[i] | 0x20) == (name[i] | 0x20) &&
+               ((key[i] | 0x20) >= 'a' && (key[i] | 0x20) <= 'z'))
+            i++;
+        if (i == len && name[i] == '\0')
+            return (enum field)f; /* ASCII letters only, so |0x20 is a case fold */
+    }
+    return F_COUNT;
+}
+
+/* ---- Scalars ------------------------------------------------------------------------------ */
+
+/* Go wants an int: no fraction or exponent even when integral (60.0, 1e2), within int64. */
+static int int_of(struct kd_forecast_json_stream *b, enum field f, const char *index,
+                  const struct kd_json_token *t, int64_t *ret_value)
+{
+    const char *name = field_names[f];
+
+    if (t->event != KD_JSON_NUMBER) {
+        note(b, f, "%s%s: expected an integer, got %s", name, index, type_name(t->event));
+        return -EINVAL;
+    }
+    if (!t->is_integer) {
+        note(b, f, "%s%s: not an integer (%.*s)", name, index, (int)t->len, t->text);
+        return -EINVAL;
+    }
     errno = 0;
-    long long v = strtoll(buf, NULL, 10);
-    if (errno == ERANGE)
-        return fail(c, "%s%s: out of the int64 range (%s)", name, index, buf);
+    long long v = t->len < 32 ? strtoll(t->text, NULL, 10) : 0;
+    if (t->len >= 32 || errno == ERANGE) {
+        note(b, f, "%s%s: out of the int64 range (%.*s)", name, index, (int)t->len, t->text);
+        return -EINVAL;
+    }
     *ret_value = v;
     return 0;
 }
 
-static int get_string(struct ctx *c, const cJSON *item, enum field f, struct arena *a,
-                      const char **ret_value)
+static void set_string(struct kd_forecast_json_stream *b, enum field f,
+                       const struct kd_json_token *t)
 {
-    const char *s = "";
-
-    if (item && cJSON_IsString(item)) {
-        s = item->valuestring;
-        for (const char *p = s; *p; p++) {
-            if ((unsigned char)*p < 0x20 || *p == 0x7f)
-                return fail(c, "%s: contains a control character", field_names[f]);
-        }
-    } else if (item && !cJSON_IsNull(item)) {
-        return fail(c, "%s: expected a string, got %s", field_names[f], type_name(item));
+    if (t->is_cut) {
+        note(b, f, "%s: longer than %u bytes", field_names[f], KD_FORECAST_JSON_MAX_TOKEN);
+        return;
     }
-
-    size_t n = strlen(s) + 1;
-    char *copy = arena_take(a, n);
-    if (copy)
-        memcpy(copy, s, n);
-    *ret_value = copy;
-    return 0;
+    for (size_t i = 0; i < t->len; i++) {
+        unsigned char c = (unsigned char)t->text[i];
+        if (c < 0x20 || c == 0x7f) {
+            note(b, f, "%s: contains a control character", field_names[f]);
+            return;
+        }
+    }
+    char *copy = malloc(t->len + 1);
+    if (!copy) {
+        note(b, f, "%s: out of memory", field_names[f]);
+        return;
+    }
+    memcpy(copy, t->text, t->len + 1);
+    b->cur.strings[f] = copy;
 }
 
-static int get_seconds(struct ctx *c, const cJSON *item, enum field f, int64_t *ret_value)
+static void set_time(struct kd_forecast_json_stream *b, const struct kd_json_token *t)
+{
+    int rc = t->is_cut ? -EINVAL : kd_rfc3339_parse(t->text, t->len, &b->cur.generated_at_ms);
+    int n = (int)(t->len > 64 ? 64 : t->len);
+
+    if (rc == -ERANGE)
+        note(b, F_GENERATED_AT, "generatedAt: \"%.*s\" has a field out of range", n, t->text);
+    else if (rc < 0)
+        note(b, F_GENERATED_AT,
+             "generatedAt: \"%.*s\" is not an RFC 3339 time "
+             "like 2025-10-16T17:35:00Z or 2025-10-16T19:35:00.5+02:00",
+             n, t->text);
+    if (rc < 0)
+        b->cur.generated_at_ms = 0;
+}
+
+/* The value of a known member, anything but an array of values or desiredReplicas. */
+static void member_value(struct kd_forecast_json_stream *b, enum field f,
+                         const struct kd_json_token *t)
 {
     int64_t v = 0;
 
-    if (item && !cJSON_IsNull(item)) {
-        int rc = get_int(c, item, field_names[f], "", &v);
-        if (rc < 0)
-            return rc;
+    if (t->event == KD_JSON_NULL)
+        return; /* as missing: field_reset left the zero value */
+    switch (f) {
+    case F_WORKLOAD:
+    case F_METRIC:
+        if (t->event == KD_JSON_STRING)
+            set_string(b, f, t);
+        else
+            note(b, f, "%s: expected a string, got %s", field_names[f], type_name(t->event));
+        break;
+    case F_GENERATED_AT:
+        if (t->event == KD_JSON_STRING)
+            set_time(b, t);
+        else
+            note(b, f, "generatedAt: expected an RFC 3339 string, got %s", type_name(t->event));
+        break;
+    case F_STEP_SECONDS:
+    case F_HORIZON_SECONDS:
+        if (int_of(b, f, "", t, &v) < 0)
+            break;
         if (v < 0)
-            return fail(c, "%s: must not be negative (%lld)", field_names[f], (long long)v);
+            note(b, f, "%s: must not be negative (%lld)", field_names[f], (long long)v);
+        else if (f == F_STEP_SECONDS)
+            b->cur.step_seconds = v;
+        else
+            b->cur.horizon_seconds = v;
+        break;
+    default:
+        note(b, f, "%s: expected an array, got %s", field_names[f], type_name(t->event));
+        break;
     }
-    *ret_value = v;
+}
+
+/* ---- Arrays ------------------------------------------------------------------------------- */
+
+static int out_of_memory(char *err)
+{
+    snprintf(err, ERR_MAX, "out of memory");
+    return -ENOMEM;
+}
+
+static int grow(void **items, size_t *cap, size_t n, size_t size)
+{
+    if (n < *cap)
+        return 0;
+    size_t want = *cap ? *cap * 2 : 16;
+    void *p = realloc(*items, want * size);
+    if (!p)
+        return -ENOMEM;
+    *items = p;
+    *cap = want;
     return 0;
 }
 
-static int get_time(struct ctx *c, const cJSON *item, int64_t *ret_ms)
+/* One element of values or desiredReplicas; the limit is checked here, as it arrives. */
+static int array_element(struct kd_forecast_json_stream *b, const struct kd_json_token *t,
+                         char *err)
 {
-    int64_t ms = 0;
+    struct building *c = &b->cur;
+    enum field f = b->array;
+    size_t i = b->n_array++;
 
-    if (item && cJSON_IsString(item)) {
-        const char *s = item->valuestring;
-        int rc = kd_rfc3339_parse(s, strlen(s), &ms);
-        if (rc == -ERANGE)
-            return fail(c, "generatedAt: \"%.64s\" has a field out of range", s);
-        if (rc < 0)
-            return fail(c,
-                        "generatedAt: \"%.64s\" is not an RFC 3339 time "
-                        "like 2025-10-16T17:35:00Z or 2025-10-16T19:35:00.5+02:00",
-                        s);
-    } else if (item && !cJSON_IsNull(item)) {
-        return fail(c, "generatedAt: expected an RFC 3339 string, got %s", type_name(item));
-    }
-    *ret_ms = ms;
-    return 0;
-}
-
-static int array_size(struct ctx *c, const cJSON *item, enum field f, size_t *ret_n)
-{
-    size_t n = 0;
-
-    if (item && cJSON_IsArray(item)) {
-        for (const cJSON *e = item->child; e; e = e->next) {
-            if (++n > KD_FORECAST_JSON_MAX_POINTS)
-                return fail(c, "%s: more than %d elements", field_names[f],
-                            KD_FORECAST_JSON_MAX_POINTS);
-        }
-    } else if (item && !cJSON_IsNull(item)) {
-        return fail(c, "%s: expected an array, got %s", field_names[f], type_name(item));
-    }
-    *ret_n = n;
-    return 0;
-}
-
-static int get_values(struct ctx *c, const cJSON *item, struct arena *a, const double **ret_values,
-                      size_t *ret_n)
-{
-    size_t n;
-    int rc = array_size(c, item, F_VALUES, &n);
-    if (rc < 0)
-        return rc;
-
-    double *out = arena_take(a, n * sizeof(*out));
-    size_t i = 0;
-    for (const cJSON *e = n ? item->child : NULL; e; e = e->next, i++) {
-        if (!cJSON_IsNumber(e))
-            return fail(c, "values[%zu]: expected a number, got %s", i, type_name(e));
-        if (!isfinite(e->valuedouble)) {
-            int len;
-            const char *lit = literal(c, e, &len);
-            return fail(c, "values[%zu]: out of range (%.*s)", i, len, lit);
-        }
-        if (out)
-            out[i] = e->valuedouble;
-    }
-    *ret_values = out;
-    *ret_n = n;
-    return 0;
-}
-
-static int get_replicas(struct ctx *c, const cJSON *item, struct arena *a,
-                        const int64_t **ret_replicas, size_t *ret_n)
-{
-    size_t n;
-    int rc = array_size(c, item, F_DESIRED_REPLICAS, &n);
-    if (rc < 0)
-        return rc;
-
-    int64_t *out = arena_take(a, n * sizeof(*out));
-    size_t i = 0;
-    for (const cJSON *e = n ? item->child : NULL; e; e = e->next, i++) {
-        char index[24];
-        int64_t v;
-        snprintf(index, sizeof(index), "[%zu]", i);
-        rc = get_int(c, e, "desiredReplicas", index, &v);
-        if (rc < 0)
-            return rc;
-        if (v < 0)
-            return fail(c, "desiredReplicas[%zu]: negative (%lld); replica counts are >= 0", i,
-                        (long long)v);
-        if (out)
-            out[i] = v;
-    }
-    *ret_replicas = out;
-    *ret_n = n;
-    return 0;
-}
-
-static int parse_forecast(struct ctx *c, const cJSON *obj, struct arena *a,
-                          struct kd_forecast *ret_forecast)
-{
-    const cJSON *fields[F_COUNT] = {NULL};
-    struct kd_forecast fc = {KD_FORECAST_INIT};
-    int rc;
-
-    /* Last one wins for duplicates, as in encoding/json. */
-    for (const cJSON *m = obj->child; m; m = m->next) {
-        for (int f = 0; f < F_COUNT; f++) {
-            if (m->string && strcasecmp(m->string, field_names[f]) == 0)
-                fields[f] = m;
-        }
-    }
-
-    rc = get_string(c, fields[F_WORKLOAD], F_WORKLOAD, a, &fc.workload);
-    if (rc == 0)
-        rc = get_string(c, fields[F_METRIC], F_METRIC, a, &fc.metric);
-    if (rc == 0)
-        rc = get_time(c, fields[F_GENERATED_AT], &fc.generated_at_ms);
-    if (rc == 0)
-        rc = get_seconds(c, fields[F_STEP_SECONDS], F_STEP_SECONDS, &fc.step_seconds);
-    if (rc == 0)
-        rc = get_seconds(c, fields[F_HORIZON_SECONDS], F_HORIZON_SECONDS, &fc.horizon_seconds);
-    if (rc == 0)
-        rc = get_values(c, fields[F_VALUES], a, &fc.values, &fc.n_values);
-    if (rc == 0)
-        rc = get_replicas(c, fields[F_DESIRED_REPLICAS], a, &fc.desired_replicas,
-                          &fc.n_desired_replicas);
-    if (rc < 0)
-        return rc;
-    *ret_forecast = fc;
-    return 0;
-}
-
-/* One pass over the top level; with a NULL arena base it only checks and measures. */
-static int parse_all(struct ctx *c, const cJSON *root, struct arena *a,
-                     struct kd_forecast *forecasts)
-{
-    struct kd_forecast scratch;
-
-    if (cJSON_IsObject(root)) {
-        c->where[0] = '\0';
-        return parse_forecast(c, root, a, forecasts ? &forecasts[0] : &scratch);
-    }
-    size_t i = 0;
-    for (const cJSON *e = root->child; e; e = e->next, i++) {
-        snprintf(c->where, sizeof(c->where), "[%zu].", i);
-        if (!cJSON_IsObject(e)) {
-            snprintf(c->where, sizeof(c->where), "[%zu]", i);
-            return fail(c, ": expected a forecast object, got %s", type_name(e));
-        }
-        int rc = parse_forecast(c, e, a, forecasts ? &forecasts[i] : &scratch);
-        if (rc < 0)
-            return rc;
-    }
-    c->where[0] = '\0';
-    return 0;
-}
-
-static int count_forecasts(struct ctx *c, const cJSON *root, size_t *ret_n)
-{
-    size_t n = 0;
-
-    if (cJSON_IsObject(root)) {
-        *ret_n = 1;
+    if (b->n_array > KD_FORECAST_JSON_MAX_POINTS)
+        return fail(b, err, "%s: more than %d elements", field_names[f],
+                    KD_FORECAST_JSON_MAX_POINTS);
+    if (c->err[f][0])
+        return 0; /* this occurrence already failed; only the count still matters */
+    if (f == F_VALUES) {
+        if (t->event != KD_JSON_NUMBER)
+            note(b, f, "values[%zu]: expected a number, got %s", i, type_name(t->event));
+        else if (!isfinite(t->number))
+            note(b, f, "values[%zu]: out of range (%.*s)", i, (int)t->len, t->text);
+        else if (grow((void **)&c->values, &c->cap_values, c->n_values, sizeof(double)) < 0)
+            return out_of_memory(err);
+        else
+            c->values[c->n_values++] = t->number;
         return 0;
     }
-    if (!cJSON_IsArray(root))
-        return fail(c, "expected a forecast object or an array of them, got %s", type_name(root));
-    for (const cJSON *e = root->child; e; e = e->next) {
-        if (++n > KD_FORECAST_JSON_MAX_FORECASTS)
-            return fail(c, "more than %d forecasts in one document",
-                        KD_FORECAST_JSON_MAX_FORECASTS);
-    }
-    if (n == 0)
-        return fail(c, "an empty array holds no forecast");
-    *ret_n = n;
+    char index[24];
+    int64_t v;
+    snprintf(index, sizeof(index), "[%zu]", i);
+    if (int_of(b, f, index, t, &v) < 0)
+        return 0;
+    if (v < 0)
+        note(b, f, "desiredReplicas[%zu]: negative (%lld); replica counts are >= 0", i,
+             (long long)v);
+    else if (grow((void **)&c->replicas, &c->cap_replicas, c->n_replicas, sizeof(int64_t)) < 0)
+        return out_of_memory(err);
+    else
+        c->replicas[c->n_replicas++] = v;
     return 0;
 }
 
-static int parse_tree(struct ctx *c, size_t len, cJSON **ret_root)
-{
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(c->text, len, &end, false);
+/* ---- Forecasts ---------------------------------------------------------------------------- */
 
-    if (!root) {
-        size_t off = end && end >= c->text ? (size_t)(end - c->text) : 0;
-        size_t line, col;
-        if (off > len)
-            off = len;
-        line_column(c->text, off, &line, &col);
-        return fail(c, "invalid JSON at line %zu, column %zu", line, col);
-    }
-    c->end = (size_t)(end - c->text);
-    for (size_t i = c->end; i < len; i++) {
-        if (!is_space(c->text[i])) {
-            size_t line, col;
-            line_column(c->text, i, &line, &col);
-            cJSON_Delete(root);
-            return fail(c, "unexpected data after the JSON value at line %zu, column %zu", line,
-                        col);
+/* A copy of n items (at least one slot, so that empty arrays are not NULL either). */
+static void *dup_items(const void *items, size_t n, size_t size)
+{
+    void *p = malloc(n ? n * size : size);
+
+    if (p && n)
+        memcpy(p, items, n * size);
+    return p;
+}
+
+/* The forecast object ended: its fields are judged in order, then it joins the document. */
+static int end_forecast(struct kd_forecast_json_stream *b, char *err)
+{
+    struct building *c = &b->cur;
+    struct doc *d = b->doc;
+
+    if (!b->in_forecast)
+        return 0; /* a problem is pending: nothing is kept */
+    b->in_forecast = false;
+    for (int f = 0; f < F_COUNT; f++) {
+        if (c->err[f][0]) {
+            doc_error(b, "%s", c->err[f]);
+            return 0;
         }
     }
-    *ret_root = root;
+    if (grow((void **)&d->items, &d->cap, d->pub.n_forecasts, sizeof(*d->items)) < 0)
+        return out_of_memory(err);
+    struct kd_forecast fc = {
+        KD_FORECAST_INIT,
+        .workload = c->strings[F_WORKLOAD] ? c->strings[F_WORKLOAD] : strdup(""),
+        .metric = c->strings[F_METRIC] ? c->strings[F_METRIC] : strdup(""),
+        .generated_at_ms = c->generated_at_ms,
+        .step_seconds = c->step_seconds,
+        .horizon_seconds = c->horizon_seconds,
+        .n_values = c->n_values,
+        .values = dup_items(c->values, c->n_values, sizeof(double)),
+        .n_desired_replicas = c->n_replicas,
+        .desired_replicas = dup_items(c->replicas, c->n_replicas, sizeof(int64_t)),
+    };
+    c->strings[F_WORKLOAD] = c->strings[F_METRIC] = NULL; /* now the forecast's */
+    d->items[d->pub.n_forecasts++] = fc;
+    d->pub.forecasts = d->items;
+    building_fini(c);
+    if (!fc.workload || !fc.metric || !fc.values || !fc.desired_replicas)
+        return out_of_memory(err); /* what was taken goes with the document */
     return 0;
+}
+
+static void begin_forecast(struct kd_forecast_json_stream *b)
+{
+    building_fini(&b->cur);
+    b->in_forecast = !b->has_pending;
+    b->field = b->array = F_COUNT;
+}
+
+/* The top-level value, or an element of the top-level array. */
+static int top_token(struct kd_forecast_json_stream *b, const struct kd_json_token *t, char *err)
+{
+    bool is_begin = t->event == KD_JSON_OBJECT_BEGIN || t->event == KD_JSON_ARRAY_BEGIN;
+    bool is_end = t->event == KD_JSON_OBJECT_END || t->event == KD_JSON_ARRAY_END;
+
+    if (t->depth == 0) {
+        if (t->event == KD_JSON_OBJECT_BEGIN) {
+            b->top = TOP_OBJECT;
+            begin_forecast(b);
+        } else if (t->event == KD_JSON_ARRAY_BEGIN) {
+            b->top = TOP_ARRAY;
+            b->forecast_depth = 1;
+        } else if (t->event == KD_JSON_OBJECT_END) {
+            return end_forecast(b, err);
+        } else if (t->event == KD_JSON_ARRAY_END) {
+            if (b->n_elements == 0)
+                doc_error(b, "an empty array holds no forecast");
+        } else {
+            doc_error(b, "expected a forecast object or an array of them, got %s",
+                      type_name(t->event));
+        }
+        return 0;
+    }
+    if (!is_end && ++b->n_elements > KD_FORECAST_JSON_MAX_FORECASTS) {
+        b->top = TOP_OTHER; /* no "[i]." */
+        return fail(b, err, "more than %d forecasts in one document",
+                    KD_FORECAST_JSON_MAX_FORECASTS);
+    }
+    if (t->event == KD_JSON_OBJECT_BEGIN)
+        begin_forecast(b);
+    else if (t->event == KD_JSON_OBJECT_END)
+        return end_forecast(b, err);
+    else if (!is_begin && !b->has_pending) { /* a scalar, or the end of an array element */
+        b->has_pending = true;
+        snprintf(b->pending, ERR_MAX, "[%zu]: expected a forecast object, got %s",
+                 b->n_elements - 1, is_end ? "an array" : type_name(t->event));
+    }
+    return 0;
+}
+
+static int on_token(void *ctx, const struct kd_json_token *t, char *err, size_t err_len)
+{
+    struct kd_forecast_json_stream *b = ctx;
+
+    (void)err_len; /* json_stream hands us ERR_MAX bytes */
+    if (t->depth <= b->forecast_depth)
+        return top_token(b, t, err);
+    if (!b->in_forecast)
+        return 0; /* inside an array element that is not an object: judged at its end */
+    size_t rel = t->depth - b->forecast_depth;
+    if (rel == 2 && b->array != F_COUNT && t->event != KD_JSON_OBJECT_END &&
+        t->event != KD_JSON_ARRAY_END)
+        return array_element(b, t, err);
+    if (rel != 1)
+        return 0; /* deeper: unknown keys' values and bad elements' insides */
+    enum field f = b->field;
+    if (t->event == KD_JSON_KEY) {
+        b->field = t->is_cut ? F_COUNT : field_of(t->text, t->len);
+        if (b->field != F_COUNT)
+            field_reset(&b->cur, b->field);
+    } else if (t->event == KD_JSON_ARRAY_END || t->event == KD_JSON_OBJECT_END) {
+        b->array = F_COUNT;
+    } else if (f == F_COUNT) {
+        return 0;
+    } else if (t->event == KD_JSON_ARRAY_BEGIN && (f == F_VALUES || f == F_DESIRED_REPLICAS)) {
+        b->array = f;
+        b->n_array = 0;
+    } else {
+        member_value(b, f, t);
+    }
+    return 0;
+}
+
+/* ---- The stream --------------------------------------------------------------------------- */
+
+static int report(const struct kd_forecast_json_stream *b, char *err, size_t err_len)
+{
+    if (err_len)
+        snprintf(err, err_len, "%s", b->rc < 0 ? b->err : "");
+    return b->rc;
+}
+
+int kd_forecast_json_stream_new(struct kd_forecast_json_stream **ret_stream)
+{
+    struct kd_forecast_json_stream *b = calloc(1, sizeof(*b));
+
+    if (!b)
+        return -ENOMEM;
+    b->doc = calloc(1, sizeof(*b->doc));
+    if (!b->doc)
+        goto fail_stream;
+    b->field = b->array = F_COUNT;
+    int rc = kd_json_stream_new(KD_FORECAST_JSON_MAX_DEPTH, KD_FORECAST_JSON_MAX_TOKEN, on_token, b,
+                                &b->tok);
+    if (rc < 0)
+        goto fail_doc;
+    *ret_stream = b;
+    return 0;
+
+fail_doc:
+    free(b->doc);
+fail_stream:
+    free(b);
+    return -ENOMEM;
+}
+
+int kd_forecast_json_stream_feed(struct kd_forecast_json_stream *b, const char *data, size_t len,
+                                 char *err, size_t err_len)
+{
+    if (b->rc == 0 && len > KD_FORECAST_JSON_MAX_BYTES - b->bytes) {
+        b->rc = -EINVAL;
+        snprintf(b->err, sizeof(b->err), "document of more than %u bytes",
+                 KD_FORECAST_JSON_MAX_BYTES);
+    }
+    if (b->rc == 0) {
+        b->bytes += len;
+        b->rc = kd_json_stream_feed(b->tok, data, len, b->err, sizeof(b->err));
+    }
+    return report(b, err, err_len);
+}
+
+int kd_forecast_json_stream_finish(struct kd_forecast_json_stream *b,
+                                   struct kd_forecast_doc **ret_doc, char *err, size_t err_len)
+{
+    if (b->rc == 0)
+        b->rc = kd_json_stream_finish(b->tok, b->err, sizeof(b->err));
+    if (b->rc == 0 && b->has_pending) {
+        b->rc = -EINVAL;
+        memcpy(b->err, b->pending, sizeof(b->err));
+    }
+    if (b->rc == 0 && !b->doc) {
+        b->rc = -EINVAL;
+        snprintf(b->err, sizeof(b->err), "the document was already taken");
+    }
+    if (b->rc < 0)
+        return report(b, err, err_len);
+    *ret_doc = &b->doc->pub;
+    b->doc = NULL;
+    return report(b, err, err_len);
+}
+
+void kd_forecast_json_stream_free(struct kd_forecast_json_stream *b)
+{
+    if (!b)
+        return;
+    kd_json_stream_free(b->tok);
+    building_fini(&b->cur);
+    kd_forecast_json_free(b->doc ? &b->doc->pub : NULL);
+    free(b);
 }
 
 int kd_forecast_json_parse(const char *text, size_t len, struct kd_forecast_doc **ret_doc,
                            char *err, size_t err_len)
 {
-    struct ctx c = {.text = text, .err = err, .err_len = err_len};
-    struct arena measure = {0}, fill = {0};
-    struct kd_forecast_doc *doc;
-    struct kd_forecast *forecasts;
-    cJSON *root = NULL;
-    size_t n = 0;
+    struct kd_forecast_json_stream *b;
     int rc;
 
     if (err_len)
         err[0] = '\0';
-    if (len > KD_FORECAST_JSON_MAX_BYTES)
-        return fail(&c, "document of %zu bytes, at most %u", len, KD_FORECAST_JSON_MAX_BYTES);
-    size_t first = 0;
-    while (first < len && is_space(text[first]))
-        first++;
-    if (first == len)
-        return fail(&c, "empty document");
-
-    rc = parse_tree(&c, len, &root);
-    if (rc < 0)
-        return rc;
-    if ((rc = annotate(&c, root, 1)) < 0 || (rc = count_forecasts(&c, root, &n)) < 0)
-        goto fail_root;
-
-    arena_take(&measure, sizeof(struct kd_forecast_doc));
-    arena_take(&measure, n * sizeof(struct kd_forecast));
-    if ((rc = parse_all(&c, root, &measure, NULL)) < 0)
-        goto fail_root;
-
-    fill.base = malloc(measure.used);
-    if (!fill.base) {
-        rc = -ENOMEM;
-        fail(&c, "out of memory for a document of %zu bytes", len);
-        goto fail_root;
+    if (len > KD_FORECAST_JSON_MAX_BYTES) {
+        if (err_len)
+            snprintf(err, err_len, "document of %zu bytes, at most %u", len,
+                     KD_FORECAST_JSON_MAX_BYTES);
+        return -EINVAL;
     }
-    doc = arena_take(&fill, sizeof(*doc));
-    forecasts = arena_take(&fill, n * sizeof(*forecasts));
-    if ((rc = parse_all(&c, root, &fill, forecasts)) < 0)
-        goto fail_fill;
-    doc->n_forecasts = n;
-    doc->forecasts = forecasts;
-
-    cJSON_Delete(root);
-    *ret_doc = doc;
-    return 0;
-
-fail_fill:
-    free(fill.base);
-fail_root:
-    cJSON_Delete(root);
+    rc = kd_forecast_json_stream_new(&b);
+    if (rc < 0) {
+        if (err_len)
+            snprintf(err, err_len, "out of memory for a document of %zu bytes", len);
+        return rc;
+    }
+    rc = kd_forecast_json_stream_feed(b, text, len, err, err_len);
+    if (rc == 0)
+        rc = kd_forecast_json_stream_finish(b, ret_doc, err, err_len);
+    kd_forecast_json_stream_free(b);
     return rc;
 }
 
-void kd_forecast_json_free(struct kd_forecast_doc *doc)
+void kd_forecast_json_free(struct kd_forecast_doc *pub)
 {
-    free(doc);
+    struct doc *d = (struct doc *)pub;
+
+    if (!d)
+        return;
+    for (size_t i = 0; i < d->pub.n_forecasts; i++) {
+        struct kd_forecast *f = &d->items[i];
+        free((char *)f->workload);
+        free((char *)f->metric);
+        free((double *)f->values);
+        free((int64_t *)f->desired_replicas);
+    }
+    free(d->items);
+    free(d);
 }

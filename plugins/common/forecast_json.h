@@ -14,6 +14,7 @@
 #define KD_FORECAST_JSON_MAX_FORECASTS 10000           /* objects in a top-level array */
 #define KD_FORECAST_JSON_MAX_POINTS 100000             /* elements of values / desiredReplicas */
 #define KD_FORECAST_JSON_MAX_DEPTH 32                  /* nesting, unknown keys included */
+#define KD_FORECAST_JSON_MAX_TOKEN (64u * 1024) /* a known field's string, any number literal */
 
 /* One parsed document: a single forecast object or an array of them, in file order. */
 struct kd_forecast_doc {
@@ -34,6 +35,10 @@ struct kd_forecast_doc {
  * desiredReplicas (upstream passes negatives through; we refuse them), non-RFC 3339
  * generatedAt, and the size limits above.
  *
+ * Syntax errors and the limits stop the parse at the byte or element that crosses them (a
+ * stream reads no further); any other problem is told once the whole text proved to be JSON,
+ * as before: the first in document order, a forecast's fields judged in the order above.
+ *
  * Returns 0 and a document to release with kd_forecast_json_free(), -EINVAL (bad input) or
  * -ENOMEM. *ret_doc is untouched on failure. err always holds a NUL-terminated string.
  */
@@ -41,5 +46,32 @@ int kd_forecast_json_parse(const char *text, size_t len, struct kd_forecast_doc 
                            char *err, size_t err_len);
 
 void kd_forecast_json_free(struct kd_forecast_doc *doc);
+
+/*
+ * The same parser fed as the bytes arrive, in pieces of any size: the outcome (document or
+ * error text) does not depend on how the text is split, and the parse stops at the first
+ * syntax error or limit rather than at the end. Memory: what the forecasts hold, one token
+ * (KD_FORECAST_JSON_MAX_TOKEN) and the arrays of the forecast being read.
+ */
+struct kd_forecast_json_stream;
+
+/* Returns 0 and a stream to release with kd_forecast_json_stream_free(), or -ENOMEM. */
+int kd_forecast_json_stream_new(struct kd_forecast_json_stream **ret_stream);
+
+/*
+ * `len` more bytes. Returns 0, or -EINVAL / -ENOMEM with the line in err: the stream has
+ * failed and every later call says the same. err always holds a NUL-terminated string.
+ */
+int kd_forecast_json_stream_feed(struct kd_forecast_json_stream *s, const char *data, size_t len,
+                                 char *err, size_t err_len);
+
+/*
+ * The end of the text: 0 and the document (the caller's, for kd_forecast_json_free()), or an
+ * error as for kd_forecast_json_parse(). *ret_doc is untouched on failure.
+ */
+int kd_forecast_json_stream_finish(struct kd_forecast_json_stream *s,
+                                   struct kd_forecast_doc **ret_doc, char *err, size_t err_len);
+
+void kd_forecast_json_stream_free(struct kd_forecast_json_stream *s);
 
 #endif /* KD_FORECAST_JSON_H */
