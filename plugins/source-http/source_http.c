@@ -2,8 +2,10 @@
 /*
  * source-http: forecasts from a Kedastral forecaster, GET {url}/forecast/current?workload=...,
  * on libcurl's multi-socket API driven by the host's timers and fd watches (curl_driver.h):
- * many fetches in flight, no thread of ours, nothing blocks. Caching, single flight and
- * retries belong to the host.
+ * many fetches in flight, no thread of ours, nothing blocks. A 200 body is parsed as it
+ * arrives (forecast_json's stream), so a big body costs the loop a little per read instead of
+ * one long parse at the end, and a body that breaks a limit is dropped at the byte that does.
+ * Caching, single flight and retries belong to the host.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -57,10 +59,14 @@ struct http_transfer {
     char *workload;
     char *url;
     struct curl_slist *headers;
-    struct kd_http_body body;
-    bool is_too_big; /* a 200 body passed max_body: aborted */
-    bool is_cut;     /* an error body reached the excerpt: aborted on purpose */
+    struct kd_forecast_json_stream *parser; /* a 200 body, fed as it arrives */
+    size_t received;                        /* bytes of that body */
+    struct kd_http_body body;               /* other statuses: the start, for the excerpt */
+    bool is_too_big;                        /* a 200 body passed max_body: aborted */
+    bool is_bad; /* the parser refused a 200 body: aborted, the reason in bad */
+    bool is_cut; /* an error body reached the excerpt: aborted on purpose */
     bool is_oom;
+    char bad[256];
     struct http_transfer *prev, *next;
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -78,6 +84,7 @@ static void transfer_free(struct http_transfer *t)
     if (t->easy)
         curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
+    kd_forecast_json_stream_free(t->parser);
     free(t->body.data);
     free(t->url);
     free(t->workload);
@@ -99,28 +106,44 @@ static void transfer_detach(struct http_transfer *t)
     t->prev = t->next = NULL;
 }
 
+/* A 200 body goes straight into the parser; nothing of it is kept but the forecasts. */
+static size_t on_forecast_body(struct http_transfer *t, const char *data, size_t n)
+{
+    if (n > (size_t)t->st->config->max_body - t->received) {
+        t->is_too_big = true;
+        return 0;
+    }
+    t->received += n;
+    if (!t->parser && kd_forecast_json_stream_new(&t->parser) < 0) {
+        t->is_oom = true;
+        return 0;
+    }
+    if (kd_forecast_json_stream_feed(t->parser, data, n, t->bad, sizeof(t->bad)) < 0) {
+        t->is_bad = true;
+        return 0;
+    }
+    return n;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct http_transfer *t = arg;
     size_t n = size * nmemb;
     long status = 0;
-
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-    /* Error bodies are only quoted: one byte past the excerpt tells it was cut. */
-    size_t limit = status == 200 ? (size_t)t->st->config->max_body : KD_RESPONSE_EXCERPT_MAX + 1;
     size_t take;
 
-    if (kd_http_body_append(&t->body, data, n, limit, &take) < 0) {
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200)
+        return on_forecast_body(t, data, n); /* 0: curl aborts with CURLE_WRITE_ERROR */
+    /* Error bodies are only quoted: one byte past the excerpt tells it was cut. */
+    if (kd_http_body_append(&t->body, data, n, KD_RESPONSE_EXCERPT_MAX + 1, &take) < 0) {
         t->is_oom = true;
         return 0;
     }
     if (take == n)
         return n;
-    if (status == 200)
-        t->is_too_big = true;
-    else
-        t->is_cut = true;
-    return 0; /* curl aborts the transfer with CURLE_WRITE_ERROR */
+    t->is_cut = true;
+    return 0;
 }
 
 /* The host copies what it needs before fetch_done returns, so the doc can go right after. */
@@ -129,9 +152,15 @@ static void complete_ok(struct http_transfer *t)
     const struct kd_host *host = t->st->host;
     struct kd_forecast_doc *doc;
     char err[256];
+    int rc = 0;
 
-    if (kd_forecast_json_parse(t->body.data ? t->body.data : "", t->body.len, &doc, err,
-                               sizeof(err)) < 0) {
+    if (!t->parser) /* an empty body: no write callback at all */
+        rc = kd_forecast_json_stream_new(&t->parser);
+    if (rc == 0)
+        rc = kd_forecast_json_stream_finish(t->parser, &doc, err, sizeof(err));
+    else
+        snprintf(err, sizeof(err), "out of memory");
+    if (rc < 0) {
         host->fetch_fail(t->fetch, KD_FETCH_FAILED, "bad forecast from %s: %s", t->url, err);
         return;
     }
@@ -154,6 +183,8 @@ static void complete(struct http_transfer *t, CURLcode result)
         host->fetch_fail(t->fetch, KD_FETCH_FAILED,
                          "response larger than max_body (%lld bytes) from %s",
                          (long long)cfg->max_body, t->url);
+    } else if (t->is_bad) {
+        host->fetch_fail(t->fetch, KD_FETCH_FAILED, "bad forecast from %s: %s", t->url, t->bad);
     } else if (t->is_oom) {
         host->fetch_fail(t->fetch, KD_FETCH_FAILED, "out of memory for the response from %s",
                          t->url);
@@ -473,7 +504,7 @@ static const struct kd_option http_options[] = {
     {"connect_timeout", KD_OPTION_DURATION, "1s", offsetof(struct http_config, connect_timeout_ms),
      "Limit on establishing the connection (TCP and TLS).", NULL, 0},
     {"max_body", KD_OPTION_SIZE, "4MiB", offsetof(struct http_config, max_body),
-     "Largest response body accepted; a larger one fails the fetch.", NULL, 0},
+     "Largest response body accepted; a larger one fails the fetch as it arrives.", NULL, 0},
     {"tls_ca", KD_OPTION_STRING, NULL, offsetof(struct http_config, tls_ca),
      "PEM file of the CA that signed the forecaster's certificate (https only).", NULL, 0},
     {"tls_cert", KD_OPTION_STRING, NULL, offsetof(struct http_config, tls_cert),

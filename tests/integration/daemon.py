@@ -260,6 +260,12 @@ class Stub:
     def seen(self):
         return self._request("GET", "/_seen")["workloads"]
 
+    def written(self, workload):
+        """{"written": bytes, "done": bool} of the last "points" answer to workload."""
+        import urllib.parse
+        return self._request("GET", "/_written?" + urllib.parse.urlencode(
+            {"workload": workload}))
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill()

@@ -31,9 +31,12 @@ def config(url, refresh="1s"):
     return f"""
 log_level = "debug";
 sources = ( {{ name = "fc"; plugin = "http"; url = "{url}"; refresh = "{refresh}";
-               timeout = "1500ms"; }} );
+               timeout = "1500ms"; }},
+            {{ name = "big"; plugin = "http"; url = "{url}"; refresh = "{refresh}";
+               timeout = "10s"; max_body = "64MiB"; }} );
 policies = ( {{ name = "p"; plugin = "max"; lead_time = "5m"; }} );
 workloads = (
+  {{ match = "big-*"; source = "big"; policy = "p"; }},
   {{ match = "fb-*"; source = "fc"; policy = "p"; stale_after = "2s"; fallback_replicas = 4; }},
   {{ match = "short-*"; source = "fc"; policy = "p"; stale_after = "2s"; }},
   {{ match = "*"; source = "fc"; policy = "p"; }}
@@ -112,6 +115,32 @@ class HttpSourceTest(unittest.TestCase):
             # IsActive errors too: a failing source never deactivates a workload
             code, details = code_of(lambda: self.d.is_active(self.d.ref(w)))
             self.assertEqual(code, grpc.StatusCode.UNAVAILABLE, (mode, details))
+
+    def test_body_over_the_element_limit_is_dropped_while_reading(self):
+        # 30 million desiredReplicas (60 MB, under this source's max_body of 64 MiB): the parser
+        # refuses element 100,001, some 200 KB in, and the transfer ends there. The stub counts
+        # the body bytes its kernel took: at most those, its send buffer (64 KiB, doubled by
+        # Linux) and our receive buffer (at most tcp_rmem's max), whatever the speed. Parsing
+        # the whole body at the end, as before, read all 60 MB.
+        count = 30_000_000
+        body = 2 * count + 64
+        w = "big-points"
+        self.stub.control({w: {"mode": "points", "count": count}})
+        code, details = code_of(lambda: value(self.d, w, timeout=30))
+        self.assertEqual(code, grpc.StatusCode.UNAVAILABLE, details)
+        self.assertIn("bad forecast from", details)
+        self.assertIn("desiredReplicas: more than 100000 elements", details)
+        deadline = time.monotonic() + 30
+        got = self.stub.written(w)
+        while not got["done"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+            got = self.stub.written(w)
+        self.assertTrue(got["done"], got)
+        with open("/proc/sys/net/ipv4/tcp_rmem") as f:
+            rmem_max = int(f.read().split()[2])
+        bound = 2 * 100_001 + 64 + 2 * 65536 + rmem_max + 65536  # + one chunk in flight
+        self.assertLess(bound, body)  # else the test could not tell
+        self.assertLess(got["written"], bound, got)
 
     def test_chunked_offset_and_array_bodies(self):
         for mode in ("chunked", "offset", "array"):

@@ -35,6 +35,8 @@ Modes (extra keys in brackets):
   wrongtypes 200 with "stepSeconds":"60"
   empty      200 with an empty body
   huge       200 with a size-byte valid JSON body   [size (default 5 MiB), chunked]
+  points     200, chunked: desiredReplicas with count elements, in 64 KiB chunks from a socket
+             with a 64 KiB send buffer, counting the bytes the kernel took [count]
   redirect   302 to the forecast of workload "to"   [to]
 
 Fresh-style bodies echo the workload exactly as decoded from the query, so a test can see what
@@ -42,6 +44,8 @@ arrived. Other endpoints:
   GET  /_count?workload=x  {"count": n, "headers": {...last request's headers...}}
   GET  /_seen              {"workloads": [every decoded workload, in arrival order]}
   GET  /_connections       {"forecast_connections": TCP connections that carried a forecast GET}
+  GET  /_written?workload=x {"written": body bytes of the last "points" answer the kernel took,
+                            "done": whether that answer is over (sent, or the client hung up)}
   POST /_control           merge a JSON object into the table above
 """
 import argparse
@@ -65,6 +69,8 @@ COUNTS = {}
 LAST_HEADERS = {}
 SEEN = []
 FORECAST_CONNECTIONS = set()
+WRITTEN = {}
+SNDBUF = 65536
 STOP = threading.Event()
 CONNECTION_NUMBERS = itertools.count()
 CONTROL_FILE = None
@@ -141,6 +147,10 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 doc = {"workloads": list(SEEN)}
             return self.send_body(200, encode(doc))
+        if url.path == "/_written":
+            with LOCK:
+                doc = dict(WRITTEN.get(workload, {"written": 0, "done": False}))
+            return self.send_body(200, encode(doc))
         if url.path == "/_connections":
             with LOCK:
                 doc = {"forecast_connections": len(FORECAST_CONNECTIONS)}
@@ -205,6 +215,8 @@ class Handler(BaseHTTPRequestHandler):
             if spec.get("chunked"):
                 return self.send_chunked(body, 65536)
             return self.send_body(200, body)
+        if mode == "points":
+            return self.send_points(workload, int(spec["count"]))
         if mode == "redirect":
             target = "/forecast/current?workload=" + urllib.parse.quote(spec["to"], safe="")
             self.send_response(302)
@@ -227,6 +239,32 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def send_points(self, workload, count):
+        # A small send buffer keeps what the kernel holds for a client that stopped reading
+        # small; the test's bound adds it and the client's receive buffer.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SNDBUF)
+        body = b'{"workload":"' + workload.encode() + b'","desiredReplicas":[' + \
+            b"1," * (count - 1) + b"1]}"
+        with LOCK:
+            WRITTEN[workload] = {"written": 0, "done": False}
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            for i in range(0, len(body), 65536):
+                piece = body[i:i + 65536]
+                self.connection.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+                with LOCK:
+                    WRITTEN[workload]["written"] += len(piece)
+            self.connection.sendall(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+        with LOCK:
+            WRITTEN[workload]["done"] = True
 
     def send_half(self, body, is_reset):
         self.send_response(200)

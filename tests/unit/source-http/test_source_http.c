@@ -53,7 +53,7 @@ static const char control_json[] =
     "0123456789012345678901234567890123456789012345678901234567890123456789 TAIL\"},"
     "\"reset-1\":{\"mode\":\"reset\"},\"truncated-1\":{\"mode\":\"truncated\"},"
     "\"malformed-1\":{\"mode\":\"malformed\"},\"wrongtypes-1\":{\"mode\":\"wrongtypes\"},"
-    "\"empty-1\":{\"mode\":\"empty\"},"
+    "\"empty-1\":{\"mode\":\"empty\"},\"points-1\":{\"mode\":\"points\",\"count\":1000000},"
     "\"huge-1\":{\"mode\":\"huge\"},\"huge-chunked\":{\"mode\":\"huge\",\"chunked\":true},"
     "\"redirect-1\":{\"mode\":\"redirect\",\"to\":\"a&b=c\"},"
     "\"loop-1\":{\"mode\":\"redirect\",\"to\":\"loop-1\"},"
@@ -545,6 +545,9 @@ static void test_broken_bodies(void **state)
     assert_fail("wrongtypes-1", KD_FETCH_FAILED, "stepSeconds", &f);
     kd_fake_host_fetch_fini(&f);
     assert_fail("empty-1", KD_FETCH_FAILED, "bad forecast from", &f);
+    kd_fake_host_fetch_fini(&f);
+    /* 2 MB, under max_body: the element limit refuses it, while reading */
+    assert_fail("points-1", KD_FETCH_FAILED, "desiredReplicas: more than 100000 elements", &f);
     kd_fake_host_fetch_fini(&f);
 }
 
