@@ -203,28 +203,34 @@ static enum field field_of(const char *key, size_t len)
 
 /* ---- Scalars ------------------------------------------------------------------------------ */
 
-/* Go wants an int: no fraction or exponent even when integral (60.0, 1e2), within int64. */
-static int int_of(struct kd_forecast_json_stream *b, enum field f, const char *index,
+/*
+ * Go wants an int: no fraction or exponent even when integral (60.0, 1e2), within int64.
+ * `element` is the array index for messages, or SIZE_MAX outside an array; the "[i]" text is
+ * made only for a message, as this runs for every element of desiredReplicas.
+ */
+static int int_of(struct kd_forecast_json_stream *b, enum field f, size_t element,
                   const struct kd_json_token *t, int64_t *ret_value)
 {
     const char *name = field_names[f];
+    char index[24] = "";
 
-    if (t->event != KD_JSON_NUMBER) {
-        note(b, f, "%s%s: expected an integer, got %s", name, index, type_name(t->event));
-        return -EINVAL;
-    }
-    if (!t->is_integer) {
-        note(b, f, "%s%s: not an integer (%.*s)", name, index, (int)t->len, t->text);
-        return -EINVAL;
-    }
+    long long v = 0;
     errno = 0;
-    long long v = t->len < 32 ? strtoll(t->text, NULL, 10) : 0;
-    if (t->len >= 32 || errno == ERANGE) {
-        note(b, f, "%s%s: out of the int64 range (%.*s)", name, index, (int)t->len, t->text);
-        return -EINVAL;
+    if (t->event == KD_JSON_NUMBER && t->is_integer && t->len < 32)
+        v = strtoll(t->text, NULL, 10);
+    if (t->event == KD_JSON_NUMBER && t->is_integer && t->len < 32 && errno != ERANGE) {
+        *ret_value = v;
+        return 0;
     }
-    *ret_value = v;
-    return 0;
+    if (element != SIZE_MAX)
+        snprintf(index, sizeof(index), "[%zu]", element);
+    if (t->event != KD_JSON_NUMBER)
+        note(b, f, "%s%s: expected an integer, got %s", name, index, type_name(t->event));
+    else if (!t->is_integer)
+        note(b, f, "%s%s: not an integer (%.*s)", name, index, (int)t->len, t->text);
+    else
+        note(b, f, "%s%s: out of the int64 range (%.*s)", name, index, (int)t->len, t->text);
+    return -EINVAL;
 }
 
 static void set_string(struct kd_forecast_json_stream *b, enum field f,
@@ -290,7 +296,7 @@ static void member_value(struct kd_forecast_json_stream *b, enum field f,
         break;
     case F_STEP_SECONDS:
     case F_HORIZON_SECONDS:
-        if (int_of(b, f, "", t, &v) < 0)
+        if (int_of(b, f, SIZE_MAX, t, &v) < 0)
             break;
         if (v < 0)
             note(b, f, "%s: must not be negative (%lld)", field_names[f], (long long)v);
@@ -340,20 +346,19 @@ static int array_element(struct kd_forecast_json_stream *b, const struct kd_json
     if (c->err[f][0])
         return 0; /* this occurrence already failed; only the count still matters */
     if (f == F_VALUES) {
+        double d = t->event == KD_JSON_NUMBER ? strtod(t->text, NULL) : 0;
         if (t->event != KD_JSON_NUMBER)
             note(b, f, "values[%zu]: expected a number, got %s", i, type_name(t->event));
-        else if (!isfinite(t->number))
+        else if (!isfinite(d))
             note(b, f, "values[%zu]: out of range (%.*s)", i, (int)t->len, t->text);
         else if (grow((void **)&c->values, &c->cap_values, c->n_values, sizeof(double)) < 0)
             return out_of_memory(err);
         else
-            c->values[c->n_values++] = t->number;
+            c->values[c->n_values++] = d;
         return 0;
     }
-    char index[24];
     int64_t v;
-    snprintf(index, sizeof(index), "[%zu]", i);
-    if (int_of(b, f, index, t, &v) < 0)
+    if (int_of(b, f, i, t, &v) < 0)
         return 0;
     if (v < 0)
         note(b, f, "desiredReplicas[%zu]: negative (%lld); replica counts are >= 0", i,

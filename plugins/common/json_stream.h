@@ -38,10 +38,10 @@ struct kd_json_token {
     enum kd_json_event event;
     size_t depth;        /* containers open around the token (a BEGIN and its END agree) */
     size_t line, column; /* of the token's first byte, from 1 */
-    const char *text;    /* KEY, STRING, NUMBER: valid until the callback returns; else NULL */
+    const char *text;    /* KEY, STRING, NUMBER: NUL-terminated, valid until the callback returns */
     size_t len;
-    double number;   /* NUMBER: strtod of the literal, +-HUGE_VAL when out of range */
-    bool is_integer; /* NUMBER: no fraction, no exponent */
+    bool is_integer; /* NUMBER: no fraction, no exponent (converting is the caller's: strtod
+                      * or strtoll on text, and only for the numbers it wants) */
     bool is_cut;     /* KEY, STRING: longer than max_token; text holds the first max_token bytes */
 };
 

@@ -51,7 +51,7 @@ static int record(void *ctx, const struct kd_json_token *t, char *err, size_t er
         put(tr, ">");
     }
     if (t->event == KD_JSON_NUMBER)
-        put(tr, " %.17g%s", t->number, t->is_integer ? " int" : "");
+        put(tr, " %.17g%s", strtod(t->text, NULL), t->is_integer ? " int" : "");
     if (t->is_cut)
         put(tr, " cut");
     put(tr, "\n");
