@@ -27,6 +27,12 @@
 #define HTTP_USER_AGENT "kedastral-scaler/" HTTP_VERSION
 #define HTTP_MAX_REDIRECTS 3L /* Go follows 10; the forecaster itself only ever sends one */
 #define HTTP_MAX_CONNECTIONS 10000
+/*
+ * Body bytes parsed per loop turn and transfer. libcurl reads while the socket is readable (up
+ * to 100 reads of 16 KiB in one socket action), so without a cap one turn could parse 1.6 MB
+ * while cached answers wait; past the slice the transfer pauses until the next turn.
+ */
+#define HTTP_PARSE_SLICE (256u * 1024)
 
 struct http_config { /* filled by the host from http_options */
     const char *url;
@@ -61,6 +67,8 @@ struct http_transfer {
     struct curl_slist *headers;
     struct kd_forecast_json_stream *parser; /* a 200 body, fed as it arrives */
     size_t received;                        /* bytes of that body */
+    size_t slice;                           /* of them, parsed in this loop turn */
+    struct kd_timer *resume;                /* unpauses the transfer on the next turn */
     struct kd_http_body body;               /* other statuses: the start, for the excerpt */
     bool is_too_big;                        /* a 200 body passed max_body: aborted */
     bool is_bad; /* the parser refused a 200 body: aborted, the reason in bad */
@@ -97,6 +105,8 @@ static void transfer_detach(struct http_transfer *t)
     struct http_state *st = t->st;
 
     kd_curl_remove(st->curl, t->easy);
+    st->host->timer_free(t->resume); /* here: st may be gone by transfer_free */
+    t->resume = NULL;
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -106,9 +116,33 @@ static void transfer_detach(struct http_transfer *t)
     t->prev = t->next = NULL;
 }
 
+/* The next loop turn: curl hands the held piece back from inside curl_easy_pause. */
+static void on_resume(void *arg)
+{
+    struct http_transfer *t = arg;
+
+    t->slice = 0;
+    curl_easy_pause(t->easy, CURLPAUSE_CONT); /* a failure shows at completion, as any other */
+}
+
+/* True when this turn's slice is used up and the transfer now waits for the next turn. */
+static bool pause_for_turn(struct http_transfer *t)
+{
+    const struct kd_host *host = t->st->host;
+
+    if (t->slice < HTTP_PARSE_SLICE)
+        return false;
+    if (!t->resume && host->timer_create(t->st->inst, on_resume, t, &t->resume) < 0)
+        return false; /* no timer: parse on, as before the slices */
+    return host->timer_start(t->resume, 0, 0) == 0;
+}
+
 /* A 200 body goes straight into the parser; nothing of it is kept but the forecasts. */
 static size_t on_forecast_body(struct http_transfer *t, const char *data, size_t n)
 {
+    if (pause_for_turn(t))
+        return CURL_WRITEFUNC_PAUSE; /* curl keeps this piece and hands it back on resume */
+    t->slice += n;
     if (n > (size_t)t->st->config->max_body - t->received) {
         t->is_too_big = true;
         return 0;

@@ -42,6 +42,7 @@ static const char control_json[] =
     "\"offset-1\":{\"mode\":\"offset\"},"
     "\"array-1\":{\"mode\":\"array\",\"desiredReplicas\":[7]},"
     "\"chunked-1\":{\"mode\":\"chunked\",\"desiredReplicas\":[4,4,6]},"
+    "\"big-ok\":{\"mode\":\"huge\",\"size\":3000000,\"chunked\":true},"
     "\"slow-1\":{\"mode\":\"slow\",\"delay_ms\":100},"
     "\"slow-cancel\":{\"mode\":\"slow\",\"delay_ms\":200},"
     "\"slow-late\":{\"mode\":\"slow\",\"delay_ms\":600},"
@@ -464,6 +465,10 @@ static void test_chunked(void **state)
     assert_done("chunked-1", &f);
     assert_int_equal(f.forecast.n_desired_replicas, 3);
     assert_int_equal(f.forecast.desired_replicas[2], 6);
+    kd_fake_host_fetch_fini(&f);
+    /* 3 MB within max_body: parsed in slices of a loop turn each (paused, resumed), whole */
+    assert_done("big-ok", &f);
+    assert_string_equal(f.forecast.workload, "big-ok");
     kd_fake_host_fetch_fini(&f);
 }
 
