@@ -26,6 +26,7 @@
 #include "scaler/scaler_status.h"
 #include "scaler/source_identity.h"
 #include "util/hashmap.h"
+#include "util/list.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -45,7 +46,7 @@ struct kd_scaler {
     struct kd_routes routes;
     struct kd_forecast_cache *cache;
     struct kd_grpc_method methods[4];
-    struct scaler_call *streams; /* open StreamIsActive calls, ended on drain */
+    struct kd_list streams; /* open StreamIsActive calls (struct scaler_call), ended on drain */
     size_t n_streams;
     struct kd_scaler_observer observer;
     struct kd_status_tracker *tracker; /* per-source health for the status endpoints */
@@ -66,12 +67,11 @@ struct scaler_call {
     struct kd_cache_waiter waiter;
     struct kd_cache_subscriber sub;
     bool active; /* stream: the state last seen, to send only inactive->active edges */
-    bool listed;
     /* stream, activation = "demand": fires when demand enters the activation window; created
      * and armed only while something is due */
     struct event *activation_ev;
-    double started_s; /* monotonic, for the duration metric */
-    struct scaler_call *prev, *next;
+    double started_s;    /* monotonic, for the duration metric */
+    struct kd_list link; /* stream: in kd_scaler.streams, newest first */
 };
 
 /* ---- metrics ------------------------------------------------------------------------------ */
@@ -255,8 +255,7 @@ static void call_free(struct scaler_call *sc)
 
 static void on_waiter_ready(struct kd_cache_waiter *waiter, const struct kd_cache_view *view)
 {
-    struct scaler_call *sc =
-        (struct scaler_call *)(void *)((char *)waiter - offsetof(struct scaler_call, waiter));
+    struct scaler_call *sc = KD_CONTAINER_OF(waiter, struct scaler_call, waiter);
     struct kd_grpc_call *call = sc->call;
     struct kd_scaler_reply reply;
 
@@ -371,17 +370,10 @@ static void on_unary_close(struct kd_grpc_call *call, void *arg)
 
 static void stream_unlist(struct scaler_call *sc)
 {
-    if (!sc->listed)
+    if (!kd_list_linked(&sc->link))
         return;
     sc->scaler->n_streams--;
-    if (sc->prev)
-        sc->prev->next = sc->next;
-    else
-        sc->scaler->streams = sc->next;
-    if (sc->next)
-        sc->next->prev = sc->prev;
-    sc->listed = false;
-    sc->prev = sc->next = NULL;
+    kd_list_remove(&sc->link);
 }
 
 static void on_activation_due(evutil_socket_t fd, short what, void *arg);
@@ -454,8 +446,7 @@ static void on_activation_due(evutil_socket_t fd, short what, void *arg)
 
 static void on_stream_update(struct kd_cache_subscriber *sub, const struct kd_cache_view *view)
 {
-    struct scaler_call *sc =
-        (struct scaler_call *)(void *)((char *)sub - offsetof(struct scaler_call, sub));
+    struct scaler_call *sc = KD_CONTAINER_OF(sub, struct scaler_call, sub);
     stream_evaluate(sc, view);
 }
 
@@ -489,11 +480,7 @@ static void on_stream_is_active(struct kd_grpc_call *call, const uint8_t *msg, s
         goto fail;
     }
     kd_grpc_call_set_user(call, sc);
-    sc->listed = true;
-    sc->next = scaler->streams;
-    if (scaler->streams)
-        scaler->streams->prev = sc;
-    scaler->streams = sc;
+    kd_list_push_front(&scaler->streams, &sc->link);
     scaler->n_streams++;
     observe_call(scaler, KD_SCALER_STREAM_IS_ACTIVE, KD_SCALER_RESULT_STARTED, -1);
     if (r == 0)
@@ -613,9 +600,11 @@ static int build_routes(struct kd_scaler *scaler, const struct kd_config *config
 
 static void release(struct kd_scaler *scaler)
 {
+    struct kd_list *node;
+
     /* Streams the transport still holds must not reach back into freed state on close. */
-    while (scaler->streams) {
-        struct scaler_call *sc = scaler->streams;
+    while ((node = kd_list_first(&scaler->streams))) {
+        struct scaler_call *sc = KD_CONTAINER_OF(node, struct scaler_call, link);
         stream_unlist(sc);
         kd_forecast_cache_unsubscribe(&sc->sub);
         if (sc->activation_ev) {
@@ -669,6 +658,7 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
         return -ENOMEM;
     }
     scaler->base = base;
+    kd_list_init(&scaler->streams);
     kd_routes_init(&scaler->routes);
     scaler->handles = calloc(config->n_sources + config->n_policies + 1, sizeof(*scaler->handles));
     scaler->sources = calloc(config->n_sources + 1, sizeof(*scaler->sources));
@@ -759,8 +749,10 @@ const struct kd_grpc_method *kd_scaler_methods(const struct kd_scaler *scaler, s
  * none of this can free it. */
 static void end_streams(struct kd_scaler *scaler)
 {
-    while (scaler->streams) {
-        struct scaler_call *sc = scaler->streams;
+    struct kd_list *node;
+
+    while ((node = kd_list_first(&scaler->streams))) {
+        struct scaler_call *sc = KD_CONTAINER_OF(node, struct scaler_call, link);
         stream_unlist(sc);
         kd_forecast_cache_unsubscribe(&sc->sub);
         if (sc->activation_ev)

@@ -13,13 +13,14 @@
 #include "grpc/health/v1/health.pb-c.h"
 
 #include "grpc/grpc_server.h"
+#include "util/list.h"
 
 #define HEALTH_SERVICE "grpc.health.v1.Health"
 
 enum { M_CHECK, M_WATCH, M_LIST, M_COUNT };
 
 struct watch {
-    struct watch *prev, *next;
+    struct kd_list link; /* in kd_health.watches, newest first */
     struct kd_grpc_call *call;
     char *service;
     int last_status; /* last ServingStatus sent on this stream */
@@ -30,7 +31,7 @@ struct kd_health {
     const char **names; /* "" first, then the services given to create */
     size_t n_names;
     bool serving;
-    struct watch *watches;
+    struct kd_list watches; /* struct watch, by link */
     struct kd_grpc_method methods[M_COUNT];
     size_t open_calls;
     bool destroyed;
@@ -115,10 +116,7 @@ static void on_watch(struct kd_grpc_call *call, const uint8_t *msg, size_t len, 
     }
     w->call = call;
     w->last_status = current_status(h, w->service);
-    w->next = h->watches;
-    if (h->watches)
-        h->watches->prev = w;
-    h->watches = w;
+    kd_list_push_front(&h->watches, &w->link);
     kd_grpc_call_set_user(call, w);
     if (send_status(call, w->last_status) != 0)
         kd_grpc_call_finish(call, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
@@ -181,12 +179,7 @@ static void on_close(struct kd_grpc_call *call, void *arg)
     struct watch *w = kd_grpc_call_user(call);
 
     if (w) {
-        if (w->prev)
-            w->prev->next = w->next;
-        else
-            h->watches = w->next;
-        if (w->next)
-            w->next->prev = w->prev;
+        kd_list_remove(&w->link);
         free(w->service);
         free(w);
     }
@@ -218,6 +211,7 @@ int kd_health_create(struct kd_grpc_server *server, const char *const *services,
     h->n_names = n;
     h->server = server;
     h->serving = true;
+    kd_list_init(&h->watches);
 
     h->methods[M_CHECK] = (struct kd_grpc_method){
         .path = "/" HEALTH_SERVICE "/Check",
@@ -255,8 +249,12 @@ fail_names:
 
 void kd_health_set_serving(struct kd_health *health, bool serving)
 {
+    struct kd_list *node, *tmp;
+
     health->serving = serving;
-    for (struct watch *w = health->watches; w; w = w->next) {
+    /* Safe: a failed send finishes the call, which the transport may close (on_close) at once. */
+    KD_LIST_FOR_EACH_SAFE(node, tmp, &health->watches) {
+        struct watch *w = KD_CONTAINER_OF(node, struct watch, link);
         int status = current_status(health, w->service);
         if (status == w->last_status || kd_grpc_call_is_finished(w->call))
             continue;
@@ -269,13 +267,11 @@ void kd_health_set_serving(struct kd_health *health, bool serving)
 
 void kd_health_drain(struct kd_health *health)
 {
-    struct watch *w = health->watches;
-    while (w) {
-        /* The transport may close the stream (and run on_close, freeing w) inside finish. */
-        struct watch *next = w->next;
-        kd_grpc_call_finish(w->call, KD_GRPC_OK, NULL);
-        w = next;
-    }
+    struct kd_list *node, *tmp;
+
+    /* The transport may close the stream (and run on_close, freeing w) inside finish. */
+    KD_LIST_FOR_EACH_SAFE(node, tmp, &health->watches)
+        kd_grpc_call_finish(KD_CONTAINER_OF(node, struct watch, link)->call, KD_GRPC_OK, NULL);
 }
 
 void kd_health_destroy(struct kd_health *health)
