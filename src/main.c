@@ -32,6 +32,7 @@
 #include "scaler/scaler_status.h"
 #include "services/health.h"
 #include "services/reflection.h"
+#include "util/errbuf.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "version.h"
@@ -421,10 +422,10 @@ static int tls_create(const struct kd_config *config, struct event_base *base,
     if (rc < 0) {
         config_setting_t *g = config_lookup((config_t *)&config->cfg, "tls");
         if (g && config_setting_source_file(g))
-            snprintf(err, err_len, "%s:%d: tls: %s", config_setting_source_file(g),
-                     config_setting_source_line(g), why);
+            kd_errbuf_at(err, err_len, config_setting_source_file(g), config_setting_source_line(g),
+                         "tls: %s", why);
         else
-            snprintf(err, err_len, "--grpc-tls-*: %s", why);
+            kd_errbuf_printf(err, err_len, "--grpc-tls-*: %s", why);
     }
     return rc;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "util/duration.h"
+#include "util/errbuf.h"
 
 #define BUILTIN_FILE "<built-in>"
 #define DEFAULT_FORECASTER_URL "http://localhost:8081"
@@ -67,8 +68,7 @@ static const char duration_hint[] = "write e.g. \"250ms\", \"30s\", \"5m\", \"1h
 
 struct loader {
     struct kd_config *c;
-    char *err;
-    size_t err_len;
+    struct kd_error *err; /* written out by kd_config_load on failure */
 };
 
 static const char *file_of(const config_setting_t *s)
@@ -77,35 +77,41 @@ static const char *file_of(const config_setting_t *s)
     return file ? file : BUILTIN_FILE;
 }
 
+/* A message without an origin, -EINVAL. */
 static int errf(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int errf(struct loader *l, const char *fmt, ...)
 {
-    if (l->err && l->err_len) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(l->err, l->err_len, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    kd_error_vat(l->err, NULL, 0, fmt, ap);
+    va_end(ap);
     return -EINVAL;
 }
 
-/* "file:line: " + message, -EINVAL. */
+/* A message at file:line (libconfig's parse errors), -EINVAL. */
+static int fail_file_line(struct loader *l, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail_file_line(struct loader *l, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kd_error_vat(l->err, file, line, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* A message at the setting's file:line, -EINVAL. */
 static int fail_at(struct loader *l, const config_setting_t *s, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int fail_at(struct loader *l, const config_setting_t *s, const char *fmt, ...)
 {
-    if (l->err && l->err_len) {
-        int n =
-            snprintf(l->err, l->err_len, "%s:%d: ", file_of(s), (int)config_setting_source_line(s));
-        if (n > 0 && (size_t)n < l->err_len) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(l->err + n, l->err_len - (size_t)n, fmt, ap);
-            va_end(ap);
-        }
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    kd_error_vat(l->err, file_of(s), (int)config_setting_source_line(s), fmt, ap);
+    va_end(ap);
     return -EINVAL;
 }
 
@@ -956,8 +962,8 @@ static int read_file(struct loader *l, const char *path)
     if (!config_read_file(&c->cfg, path)) {
         if (config_error_type(&c->cfg) == CONFIG_ERR_FILE_IO)
             return errf(l, "%s: cannot read: %s", path, strerror(errno));
-        return errf(l, "%s:%d: %s", config_error_file(&c->cfg) ? config_error_file(&c->cfg) : path,
-                    config_error_line(&c->cfg), config_error_text(&c->cfg));
+        return fail_file_line(l, config_error_file(&c->cfg) ? config_error_file(&c->cfg) : path,
+                              config_error_line(&c->cfg), "%s", config_error_text(&c->cfg));
     }
     return 0;
 }
@@ -971,8 +977,8 @@ static int read_builtin(struct loader *l)
     if (!(c->base_dir = strdup(cwd)))
         return oom(l);
     if (!config_read_string(&c->cfg, builtin_text))
-        return errf(l, "%s:%d: %s", BUILTIN_FILE, config_error_line(&c->cfg),
-                    config_error_text(&c->cfg));
+        return fail_file_line(l, BUILTIN_FILE, config_error_line(&c->cfg), "%s",
+                              config_error_text(&c->cfg));
     return 0;
 }
 
@@ -1012,13 +1018,17 @@ int kd_config_load(const char *path, const struct kd_config_overrides *ov,
 {
     static const struct kd_config_overrides none;
     struct kd_config *c = calloc(1, sizeof(*c));
-    struct loader l = {c, err, err_len};
-    int r;
+    struct kd_error error;
+    struct loader l = {c, &error};
+    int r = -ENOMEM;
 
+    kd_error_clear(&error);
     if (!ov)
         ov = &none;
-    if (!c)
-        return oom(&l);
+    if (!c) {
+        oom(&l);
+        goto fail_alloc;
+    }
     config_init(&c->cfg);
     r = apply_defaults(&l);
     if (r < 0)
@@ -1040,6 +1050,8 @@ int kd_config_load(const char *path, const struct kd_config_overrides *ov,
 
 fail_config:
     kd_config_free(c);
+fail_alloc:
+    kd_error_format(&error, err, err_len);
     return r;
 }
 

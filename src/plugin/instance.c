@@ -49,15 +49,6 @@ static int plugin_create(struct kd_instance *inst)
     return r;
 }
 
-/* "file:line: " of the plugin's group, or "" for the built-in configuration. */
-static void group_origin(const config_setting_t *group, char *buf, size_t len)
-{
-    const char *file = group ? config_setting_source_file(group) : NULL;
-    buf[0] = '\0';
-    if (file)
-        snprintf(buf, len, "%s:%d: ", file, config_setting_source_line(group));
-}
-
 int kd_instance_create(struct kd_plugin_handle *handle, const char *name,
                        const struct kd_instance_args *args, struct kd_instance **ret_instance,
                        char *err, size_t err_len)
@@ -65,17 +56,19 @@ int kd_instance_create(struct kd_plugin_handle *handle, const char *name,
     static const struct kd_instance_args none = {0};
     const struct kd_plugin *p = kd_plugin_host_descriptor(handle);
     const char *kind = kd_plugin_kind_name(p->kind);
-    char label[160], origin[320];
+    char label[160];
     int r = -ENOMEM;
 
     if (!args)
         args = &none;
     snprintf(label, sizeof(label), "%s \"%s\" (%s)", kind, name, p->name);
-    group_origin(args->group, origin, sizeof(origin));
+    /* Messages are at the plugin's group, if it has a file (not the built-in configuration). */
+    const char *file = args->group ? config_setting_source_file(args->group) : NULL;
+    int line = file ? config_setting_source_line(args->group) : 0;
 
     struct kd_instance *inst = calloc(1, sizeof(*inst));
     if (!inst) {
-        kd_errbuf_printf(err, err_len, "%s%s: out of memory", origin, label);
+        kd_errbuf_at(err, err_len, file, line, "%s: out of memory", label);
         return -ENOMEM;
     }
     kd_list_init(&inst->fetches);
@@ -92,17 +85,13 @@ int kd_instance_create(struct kd_plugin_handle *handle, const char *name,
     inst->plugin = p;
     inst->base = args->base;
 
+    struct kd_error why;
     r = kd_plugin_options_apply(p->options, args->group, args->host_keys, args->settings, label,
-                                inst->config, err, err_len);
+                                inst->config, &why);
     if (r < 0) {
         /* option errors name the key's own line; the rest get the group's */
-        const char *file = args->group ? config_setting_source_file(args->group) : NULL;
-        size_t n = file ? strlen(file) : 0;
-        if (origin[0] && err && !(strncmp(err, file, n) == 0 && err[n] == ':')) {
-            char copy[1024];
-            snprintf(copy, sizeof(copy), "%s", err);
-            kd_errbuf_printf(err, err_len, "%s%s", origin, copy);
-        }
+        kd_error_origin(&why, file, line);
+        kd_error_format(&why, err, err_len);
         goto fail_config;
     }
 
@@ -110,9 +99,9 @@ int kd_instance_create(struct kd_plugin_handle *handle, const char *name,
     if (r < 0) {
         kd_host_io_sweep(inst);
         if (inst->has_create_error)
-            kd_errbuf_printf(err, err_len, "%s%s: %s", origin, label, inst->create_error);
+            kd_errbuf_at(err, err_len, file, line, "%s: %s", label, inst->create_error);
         else
-            kd_errbuf_printf(err, err_len, "%s%s: create failed: %s", origin, label, strerror(-r));
+            kd_errbuf_at(err, err_len, file, line, "%s: create failed: %s", label, strerror(-r));
         goto fail_options;
     }
     if (inst->has_create_error) /* an error line, yet it started: say it after all */
@@ -131,7 +120,7 @@ fail_name:
 fail_inst:
     free(inst);
     if (r == -ENOMEM && !(err && err[0]))
-        kd_errbuf_printf(err, err_len, "%s%s: out of memory", origin, label);
+        kd_errbuf_at(err, err_len, file, line, "%s: out of memory", label);
     return r;
 }
 

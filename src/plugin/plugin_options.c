@@ -195,6 +195,19 @@ static const char *src_file(const config_setting_t *s)
     return file ? file : "<built-in>";
 }
 
+/* The message at the setting's file:line, -EINVAL. */
+static int fail_at(struct kd_error *err, const config_setting_t *s, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct kd_error *err, const config_setting_t *s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kd_error_vat(err, src_file(s), config_setting_source_line(s), fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
 static bool is_host_key(const char *const *host_keys, const char *name)
 {
     for (; host_keys && *host_keys; host_keys++) {
@@ -261,7 +274,7 @@ static int set_list(const struct kd_option *opt, void *config, const char *const
  * A required option ignores default_value but takes the host's setting: "--forecaster-url
  * supplies the url of http sources without one". A list always ends up allocated. */
 static int apply_default(const struct kd_option *opt, const struct kd_plugin_setting *settings,
-                         const char *label, void *config, char *err, size_t err_len)
+                         const char *label, void *config, struct kd_error *err)
 {
     const char *from_host = host_default_value(opt, settings);
     const char *text = from_host;
@@ -275,11 +288,10 @@ static int apply_default(const struct kd_option *opt, const struct kd_plugin_set
         return set_string(opt, config, text);
     if (parse_text(opt->type, text, field(config, opt)) < 0) {
         if (from_host)
-            kd_errbuf_printf(err, err_len, "%s: option \"%s\": invalid %s \"%s\" from %s", label,
-                             opt->name, type_of(opt)->name, text, setting_of(opt, settings)->how);
+            kd_error_set(err, "%s: option \"%s\": invalid %s \"%s\" from %s", label, opt->name,
+                         type_of(opt)->name, text, setting_of(opt, settings)->how);
         else
-            kd_errbuf_printf(err, err_len, "%s: option \"%s\": invalid default \"%s\"", label,
-                             opt->name, text);
+            kd_error_set(err, "%s: option \"%s\": invalid default \"%s\"", label, opt->name, text);
         return -EINVAL;
     }
     return 0;
@@ -288,7 +300,7 @@ static int apply_default(const struct kd_option *opt, const struct kd_plugin_set
 /* A list from a string (a list of one) or a libconfig list / array of strings. 1: not a
  * list of strings at all (the caller says what was expected), else 0 or a negative errno. */
 static int apply_list(const struct kd_option *opt, const config_setting_t *s, void *config,
-                      const char *file, int line, const char *label, char *err, size_t err_len)
+                      const char *label, struct kd_error *err)
 {
     int type = config_setting_type(s);
     if (type == CONFIG_TYPE_STRING) {
@@ -306,10 +318,10 @@ static int apply_list(const struct kd_option *opt, const config_setting_t *s, vo
         items[i] =
             config_setting_type(e) == CONFIG_TYPE_STRING ? config_setting_get_string(e) : NULL;
         if (!items[i]) {
-            kd_errbuf_printf(err, err_len,
-                             "%s:%d: %s: option \"%s\": element %d is not a string; write a list "
-                             "of strings, e.g. [\"a\", \"b\"]",
-                             file, line, label, opt->name, i + 1);
+            fail_at(err, s,
+                    "%s: option \"%s\": element %d is not a string; write a list of "
+                    "strings, e.g. [\"a\", \"b\"]",
+                    label, opt->name, i + 1);
             free(items);
             return -EINVAL;
         }
@@ -319,30 +331,57 @@ static int apply_list(const struct kd_option *opt, const config_setting_t *s, vo
     return r;
 }
 
-static int apply_setting(const struct kd_option *opt, const config_setting_t *s, const char *label,
-                         void *config, char *err, size_t err_len)
+/* A duration from a string with a unit; a bare number is refused. 1: neither (mistyped). */
+static int apply_duration(const struct kd_option *opt, const config_setting_t *s, bool is_int,
+                          const char *text, const char *label, void *slot, struct kd_error *err)
 {
-    const char *file = src_file(s);
-    int line = config_setting_source_line(s);
+    if (is_int)
+        return fail_at(err, s,
+                       "%s: option \"%s\": a bare number is not a duration; write it with a unit "
+                       "in quotes, e.g. \"30s\" (units: ms, s, m, h, d, w)",
+                       label, opt->name);
+    if (!text)
+        return 1;
+    if (parse_text(opt->type, text, slot) < 0)
+        return fail_at(err, s,
+                       "%s: option \"%s\": invalid duration \"%s\"; write e.g. \"250ms\", "
+                       "\"30s\", \"5m\", \"1h30m\", \"2d\" (not negative)",
+                       label, opt->name, text);
+    return 0;
+}
+
+/* A size from a number of bytes or a string with a unit. 1: neither (mistyped). */
+static int apply_size(const struct kd_option *opt, const config_setting_t *s, bool is_int,
+                      const char *text, const char *label, void *slot, struct kd_error *err)
+{
+    if (is_int) {
+        long long v = config_setting_get_int64(s);
+        if (v < 0)
+            return fail_at(err, s, "%s: option \"%s\": a size cannot be negative", label,
+                           opt->name);
+        *(int64_t *)slot = v;
+        return 0;
+    }
+    if (!text)
+        return 1;
+    if (parse_text(opt->type, text, slot) < 0)
+        return fail_at(err, s,
+                       "%s: option \"%s\": invalid size \"%s\"; write bytes or e.g. \"64KiB\", "
+                       "\"4MiB\", \"1GiB\", \"10MB\"",
+                       label, opt->name, text);
+    return 0;
+}
+
+/* Stores one scalar; 1 if the setting's libconfig type does not fit the option. */
+static int apply_scalar(const struct kd_option *opt, const config_setting_t *s, void *slot)
+{
     int type = config_setting_type(s);
     bool is_int = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
-    const char *text = type == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
-    void *slot = field(config, opt);
 
     switch (opt->type) {
-    case KD_OPTION_STRING:
-        if (!text)
-            break;
-        return set_string(opt, config, text);
-    case KD_OPTION_LIST: {
-        int r = apply_list(opt, s, config, file, line, label, err, err_len);
-        if (r <= 0)
-            return r;
-        break;
-    }
     case KD_OPTION_INT:
         if (!is_int)
-            break;
+            return 1;
         *(int64_t *)slot = config_setting_get_int64(s);
         return 0;
     case KD_OPTION_DOUBLE:
@@ -351,57 +390,21 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         else if (type == CONFIG_TYPE_FLOAT)
             *(double *)slot = config_setting_get_float(s);
         else
-            break;
+            return 1;
         return 0;
     case KD_OPTION_BOOL:
         if (type != CONFIG_TYPE_BOOL)
-            break;
+            return 1;
         *(bool *)slot = config_setting_get_bool(s) != 0;
         return 0;
-    case KD_OPTION_DURATION:
-        if (is_int) {
-            kd_errbuf_printf(
-                err, err_len,
-                "%s:%d: %s: option \"%s\": a bare number is not a duration; write it with a "
-                "unit in quotes, e.g. \"30s\" (units: ms, s, m, h, d, w)",
-                file, line, label, opt->name);
-            return -EINVAL;
-        }
-        if (!text)
-            break;
-        if (parse_text(opt->type, text, slot) < 0) {
-            kd_errbuf_printf(
-                err, err_len,
-                "%s:%d: %s: option \"%s\": invalid duration \"%s\"; write e.g. \"250ms\", "
-                "\"30s\", \"5m\", \"1h30m\", \"2d\" (not negative)",
-                file, line, label, opt->name, text);
-            return -EINVAL;
-        }
-        return 0;
-    case KD_OPTION_SIZE:
-        if (is_int) {
-            long long v = config_setting_get_int64(s);
-            if (v < 0) {
-                kd_errbuf_printf(err, err_len,
-                                 "%s:%d: %s: option \"%s\": a size cannot be negative", file, line,
-                                 label, opt->name);
-                return -EINVAL;
-            }
-            *(int64_t *)slot = v;
-            return 0;
-        }
-        if (!text)
-            break;
-        if (parse_text(opt->type, text, slot) < 0) {
-            kd_errbuf_printf(err, err_len,
-                             "%s:%d: %s: option \"%s\": invalid size \"%s\"; write bytes or e.g. "
-                             "\"64KiB\", \"4MiB\", \"1GiB\", \"10MB\"",
-                             file, line, label, opt->name, text);
-            return -EINVAL;
-        }
-        return 0;
+    default:
+        return 1;
     }
+}
 
+static int apply_setting(const struct kd_option *opt, const config_setting_t *s, const char *label,
+                         void *config, struct kd_error *err)
+{
     static const char *const expected[] = {
         [KD_OPTION_STRING] = "a string in double quotes",
         [KD_OPTION_INT] = "an integer",
@@ -411,30 +414,54 @@ static int apply_setting(const struct kd_option *opt, const config_setting_t *s,
         [KD_OPTION_SIZE] = "a size, e.g. 1048576 or \"4MiB\"",
         [KD_OPTION_LIST] = "a string or a list of strings, e.g. [\"a\", \"b\"]",
     };
-    kd_errbuf_printf(err, err_len, "%s:%d: %s: option \"%s\": expected %s", file, line, label,
-                     opt->name, expected[opt->type]);
-    return -EINVAL;
+    int type = config_setting_type(s);
+    bool is_int = type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+    const char *text = type == CONFIG_TYPE_STRING ? config_setting_get_string(s) : NULL;
+    void *slot = field(config, opt);
+    int r;
+
+    switch (opt->type) {
+    case KD_OPTION_STRING:
+        r = text ? set_string(opt, config, text) : 1;
+        break;
+    case KD_OPTION_LIST:
+        r = apply_list(opt, s, config, label, err);
+        break;
+    case KD_OPTION_DURATION:
+        r = apply_duration(opt, s, is_int, text, label, slot, err);
+        break;
+    case KD_OPTION_SIZE:
+        r = apply_size(opt, s, is_int, text, label, slot, err);
+        break;
+    default:
+        r = apply_scalar(opt, s, slot);
+        break;
+    }
+    if (r <= 0)
+        return r;
+    return fail_at(err, s, "%s: option \"%s\": expected %s", label, opt->name, expected[opt->type]);
 }
 
 int kd_plugin_options_apply(const struct kd_option *table, const config_setting_t *group,
                             const char *const *host_keys, const struct kd_plugin_setting *settings,
-                            const char *label, void *config, char *err, size_t err_len)
+                            const char *label, void *config, struct kd_error *err)
 {
     int r;
 
+    kd_error_clear(err);
     for (const struct kd_option *opt = table; settings && opt && opt->name; opt++) {
         if (opt->host_default && !setting_of(opt, settings)) {
             char known[256];
             settings_list(settings, known, sizeof(known));
-            kd_errbuf_printf(err, err_len,
-                             "%s: option \"%s\" takes its default from setting \"%s\", which "
-                             "this scaler does not have (it has: %s); upgrade the scaler",
-                             label, opt->name, opt->host_default, known);
+            kd_error_set(err,
+                         "%s: option \"%s\" takes its default from setting \"%s\", which this "
+                         "scaler does not have (it has: %s); upgrade the scaler",
+                         label, opt->name, opt->host_default, known);
             return -EINVAL;
         }
     }
     for (const struct kd_option *opt = table; opt && opt->name; opt++) {
-        r = apply_default(opt, settings, label, config, err, err_len);
+        r = apply_default(opt, settings, label, config, err);
         if (r < 0)
             goto fail_release;
     }
@@ -453,12 +480,10 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
         if (!opt) {
             char allowed[512];
             allowed_list(table, allowed, sizeof(allowed));
-            kd_errbuf_printf(err, err_len, "%s:%d: %s: unknown option \"%s\"; allowed: %s",
-                             src_file(s), config_setting_source_line(s), label, name, allowed);
-            r = -EINVAL;
+            r = fail_at(err, s, "%s: unknown option \"%s\"; allowed: %s", label, name, allowed);
             goto fail_release;
         }
-        r = apply_setting(opt, s, label, config, err, err_len);
+        r = apply_setting(opt, s, label, config, err);
         if (r < 0)
             goto fail_release;
     }
@@ -470,15 +495,10 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
             continue;
         if (host_default_value(opt, settings))
             continue;
-        if (group)
-            kd_errbuf_printf(err, err_len, "%s:%d: %s: missing required option \"%s\" (%s: %s)",
-                             src_file(group), config_setting_source_line(group), label, opt->name,
-                             type_of(opt)->name,
-                             opt->description ? opt->description : "no description");
-        else
-            kd_errbuf_printf(err, err_len, "%s: missing required option \"%s\" (%s: %s)", label,
-                             opt->name, type_of(opt)->name,
-                             opt->description ? opt->description : "no description");
+        kd_error_at(err, group ? src_file(group) : NULL,
+                    group ? config_setting_source_line(group) : 0,
+                    "%s: missing required option \"%s\" (%s: %s)", label, opt->name,
+                    type_of(opt)->name, opt->description ? opt->description : "no description");
         r = -EINVAL;
         goto fail_release;
     }
@@ -486,7 +506,7 @@ int kd_plugin_options_apply(const struct kd_option *table, const config_setting_
 
 fail_release:
     if (r == -ENOMEM)
-        kd_errbuf_printf(err, err_len, "%s: out of memory", label);
+        kd_error_set(err, "%s: out of memory", label);
     kd_plugin_options_release(table, config);
     return r;
 }

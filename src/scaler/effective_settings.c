@@ -11,6 +11,7 @@
 #include "plugin/plugin_host.h"
 #include "scaler/routes.h"
 #include "util/duration.h"
+#include "util/errbuf.h"
 #include "window.h"
 
 const char *const kd_effective_setting_names[KD_EFF_COUNT] = {
@@ -68,11 +69,9 @@ static int fail(char *err, size_t err_len, const char *fmt, ...)
 {
     va_list ap;
 
-    if (err && err_len) {
-        va_start(ap, fmt);
-        vsnprintf(err, err_len, fmt, ap);
-        va_end(ap);
-    }
+    va_start(ap, fmt);
+    kd_errbuf_vprintf(err, err_len, fmt, ap);
+    va_end(ap);
     return -EINVAL;
 }
 

@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "grpc/grpc_server.h"
+#include "util/errbuf.h"
 #include "util/file_id.h"
 #include "util/list.h"
 #include "util/log.h"
@@ -123,7 +124,7 @@ static int prepare(struct kd_reload *r, struct next *n, char *err, size_t err_le
         return rc;
     n->retired = calloc(1, sizeof(*n->retired));
     if (!n->retired) {
-        snprintf(err, err_len, "out of memory");
+        kd_errbuf_printf(err, err_len, "out of memory");
         return -ENOMEM;
     }
     if (r->has_observer)
@@ -141,8 +142,8 @@ static int prepare(struct kd_reload *r, struct next *n, char *err, size_t err_le
     if (n->moved) {
         rc = kd_grpc_server_relisten(r->grpc, n->config->listen);
         if (rc < 0) {
-            snprintf(err, err_len, "%s: cannot listen on %s: %s", name_of(n->config),
-                     n->config->listen, strerror(-rc));
+            kd_errbuf_printf(err, err_len, "%s: cannot listen on %s: %s", name_of(n->config),
+                             n->config->listen, strerror(-rc));
             return rc;
         }
     }
@@ -243,7 +244,7 @@ int kd_reload_create(struct event_base *base, struct kd_config *config,
     int rc;
 
     if (!r) {
-        snprintf(err, err_len, "out of memory");
+        kd_errbuf_printf(err, err_len, "out of memory");
         return -ENOMEM;
     }
     r->base = base;

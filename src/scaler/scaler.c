@@ -25,6 +25,7 @@
 #include "scaler/routes.h"
 #include "scaler/scaler_status.h"
 #include "scaler/source_identity.h"
+#include "util/errbuf.h"
 #include "util/hashmap.h"
 #include "util/list.h"
 #include "util/log.h"
@@ -508,17 +509,6 @@ static void on_stream_close(struct kd_grpc_call *call, void *arg)
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
-/* A plugin that cannot be opened is named where the config asked for it. */
-static void prefix_origin(char *err, size_t err_len, const char *file, int line)
-{
-    char copy[512];
-
-    if (!file || strncmp(err, file, strlen(file)) == 0)
-        return;
-    snprintf(copy, sizeof(copy), "%s", err);
-    snprintf(err, err_len, "%s:%d: %s", file, line, copy);
-}
-
 static int open_instance(struct kd_scaler *scaler, const struct kd_config *config,
                          enum kd_plugin_kind kind, const char *name, const char *plugin,
                          const config_setting_t *group, const char *file, int line,
@@ -527,10 +517,12 @@ static int open_instance(struct kd_scaler *scaler, const struct kd_config *confi
     struct kd_plugin_handle *handle;
     const char *const *keys =
         kind == KD_PLUGIN_SOURCE ? kd_config_source_keys : kd_config_policy_keys;
-    int r = kd_plugin_host_open(config->plugin_dir, kind, plugin, &handle, err, err_len);
+    char why[512];
+    int r = kd_plugin_host_open(config->plugin_dir, kind, plugin, &handle, why, sizeof(why));
 
     if (r < 0) {
-        prefix_origin(err, err_len, file, line);
+        /* A plugin that cannot be opened is named where the config asked for it. */
+        kd_errbuf_at(err, err_len, file, line, "%s", why);
         return r;
     }
     struct kd_plugin_settings settings;
@@ -573,9 +565,9 @@ static int build_routes(struct kd_scaler *scaler, const struct kd_config *config
                 cs = &config->sources[j];
         }
         if (!source || !policy || !cs) {
-            snprintf(err, err_len, "%s:%d: workload \"%s\" names an unknown %s",
-                     w->file ? w->file : "(built-in)", w->line, w->match,
-                     !policy ? "policy" : "source");
+            kd_errbuf_at(err, err_len, w->file ? w->file : "(built-in)", w->line,
+                         "workload \"%s\" names an unknown %s", w->match,
+                         !policy ? "policy" : "source");
             return -EINVAL;
         }
         struct kd_source_timing timing = {
@@ -588,10 +580,10 @@ static int build_routes(struct kd_scaler *scaler, const struct kd_config *config
         if (r == 0)
             kd_routes_configure(&scaler->routes.routes[scaler->routes.n - 1], w);
         if (r < 0) {
-            snprintf(err, err_len, "%s:%d: workload \"%s\": %s", w->file ? w->file : "(built-in)",
-                     w->line, w->match,
-                     r == -EINVAL ? "refresh, timeout and idle_evict of its source must be > 0"
-                                  : strerror(-r));
+            kd_errbuf_at(err, err_len, w->file ? w->file : "(built-in)", w->line,
+                         "workload \"%s\": %s", w->match,
+                         r == -EINVAL ? "refresh, timeout and idle_evict of its source must be > 0"
+                                      : strerror(-r));
             return r;
         }
     }
@@ -654,7 +646,7 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
     int r = -ENOMEM;
 
     if (!scaler) {
-        snprintf(err, err_len, "out of memory");
+        kd_errbuf_printf(err, err_len, "out of memory");
         return -ENOMEM;
     }
     scaler->base = base;
@@ -665,7 +657,7 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
     scaler->source_ids = calloc(config->n_sources + 1, sizeof(*scaler->source_ids));
     scaler->policies = calloc(config->n_policies + 1, sizeof(*scaler->policies));
     if (!scaler->handles || !scaler->sources || !scaler->source_ids || !scaler->policies) {
-        snprintf(err, err_len, "out of memory");
+        kd_errbuf_printf(err, err_len, "out of memory");
         goto fail;
     }
 
@@ -678,7 +670,7 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
         r = kd_source_identity_render(config, s, &scaler->source_ids[scaler->n_sources]);
         scaler->n_sources++;
         if (r < 0) {
-            snprintf(err, err_len, "out of memory");
+            kd_errbuf_printf(err, err_len, "out of memory");
             goto fail;
         }
     }
@@ -695,21 +687,21 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
         goto fail;
     r = kd_forecast_cache_create(base, &scaler->routes, &scaler->cache);
     if (r < 0) {
-        snprintf(err, err_len, "out of memory");
+        kd_errbuf_printf(err, err_len, "out of memory");
         goto fail;
     }
     if (config->max_workloads > 0)
         kd_forecast_cache_set_max_entries(scaler->cache, (size_t)config->max_workloads);
     r = kd_status_tracker_create(scaler->sources, scaler->n_sources, &scaler->tracker);
     if (r < 0) {
-        snprintf(err, err_len, "out of memory");
+        kd_errbuf_printf(err, err_len, "out of memory");
         goto fail;
     }
     kd_scaler_set_observer(scaler, NULL);
     scaler->release_ev = evtimer_new(base, on_release, scaler);
     if (!scaler->release_ev) {
         r = -ENOMEM;
-        snprintf(err, err_len, "out of memory");
+        kd_errbuf_printf(err, err_len, "out of memory");
         goto fail;
     }
 

@@ -1,15 +1,87 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "util/errbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
-void kd_errbuf_printf(char *err, size_t err_len, const char *fmt, ...)
+/* The one place "file:line: " is written in front of a message. */
+static void vwrite_at(char *err, size_t err_len, const char *file, int line, const char *fmt,
+                      va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void vwrite_at(char *err, size_t err_len, const char *file, int line, const char *fmt,
+                      va_list ap)
 {
     if (!err || err_len == 0)
         return;
+    int n = 0;
+    if (file) {
+        n = snprintf(err, err_len, "%s:%d: ", file, line);
+        if (n < 0 || (size_t)n >= err_len)
+            return;
+    }
+    vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
+}
+
+void kd_errbuf_printf(char *err, size_t err_len, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
+    vwrite_at(err, err_len, NULL, 0, fmt, ap);
     va_end(ap);
+}
+
+void kd_errbuf_vprintf(char *err, size_t err_len, const char *fmt, va_list ap)
+{
+    vwrite_at(err, err_len, NULL, 0, fmt, ap);
+}
+
+void kd_errbuf_at(char *err, size_t err_len, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vwrite_at(err, err_len, file, line, fmt, ap);
+    va_end(ap);
+}
+
+void kd_error_clear(struct kd_error *e)
+{
+    e->file[0] = '\0';
+    e->line = 0;
+    e->msg[0] = '\0';
+}
+
+void kd_error_set(struct kd_error *e, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kd_error_vat(e, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+void kd_error_vat(struct kd_error *e, const char *file, int line, const char *fmt, va_list ap)
+{
+    e->file[0] = '\0';
+    e->line = 0;
+    kd_error_origin(e, file, line);
+    vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+}
+
+void kd_error_at(struct kd_error *e, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    kd_error_vat(e, file, line, fmt, ap);
+    va_end(ap);
+}
+
+void kd_error_origin(struct kd_error *e, const char *file, int line)
+{
+    if (!file || e->file[0])
+        return;
+    snprintf(e->file, sizeof(e->file), "%s", file);
+    e->line = line;
+}
+
+void kd_error_format(const struct kd_error *e, char *err, size_t err_len)
+{
+    kd_errbuf_at(err, err_len, e->file[0] ? e->file : NULL, e->line, "%s", e->msg);
 }

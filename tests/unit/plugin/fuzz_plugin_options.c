@@ -60,17 +60,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     config_init(&cfg);
     if (config_read_string(&cfg, text)) {
         struct fuzz_config conf;
+        struct kd_error why;
         char err[256];
         memset(&conf, 0, sizeof(conf));
         const struct kd_plugin_setting defaults[] = {
             {"lead_time", "--lead-time", "10m"}, {"forecaster_url", "--forecaster-url", NULL}, {0}};
         if (kd_plugin_options_apply(fuzz_options, config_root_setting(&cfg), host_keys, defaults,
-                                    "source \"fuzz\" (fuzz)", &conf, err, sizeof(err)) == 0) {
+                                    "source \"fuzz\" (fuzz)", &conf, &why) == 0) {
             if (!conf.path || !conf.url)
                 abort();
             kd_plugin_options_release(fuzz_options, &conf);
-        } else if (conf.path || conf.url || !memchr(err, '\0', sizeof(err))) {
-            abort(); /* failure must release and leave one NUL-terminated line */
+        } else {
+            kd_error_format(&why, err, sizeof(err));
+            if (conf.path || conf.url || !memchr(err, '\0', sizeof(err)))
+                abort(); /* failure must release and leave one NUL-terminated line */
         }
     }
     config_destroy(&cfg);
