@@ -554,6 +554,35 @@ static void daemon_teardown(struct daemon *d)
         event_base_free(d->base);
 }
 
+/* SIGTERM and SIGINT drain, SIGHUP reloads. */
+static int signals_start(struct daemon *d)
+{
+    d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
+    d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
+    d->sig_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
+    if (!d->sig_term || !d->sig_int || !d->sig_hup || evsignal_add(d->sig_term, NULL) != 0 ||
+        evsignal_add(d->sig_int, NULL) != 0 || evsignal_add(d->sig_hup, NULL) != 0) {
+        KD_ERROR("cannot install signal handlers");
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* The registry and the scaler's metrics, with the observer the scaler and reload report to. */
+static int metrics_start(struct daemon *d)
+{
+    int rc = kd_metrics_create(&d->metrics);
+    if (rc == 0)
+        rc = kd_scaler_metrics_create(d->metrics, KD_VERSION, (double)kd_time_now_ms() / 1000.0,
+                                      &d->scaler_metrics);
+    if (rc != 0) {
+        KD_ERROR("cannot create the metrics: %s", strerror(-rc));
+        return rc;
+    }
+    kd_scaler_metrics_observer(d->scaler_metrics, &d->observer);
+    return 0;
+}
+
 static int daemon_start(struct daemon *d, const struct options *opts)
 {
     static const char *const served[] = {KD_EXTERNAL_SCALER_SERVICE, NULL};
@@ -596,15 +625,9 @@ static int daemon_start(struct daemon *d, const struct options *opts)
         KD_ERROR("cannot create the gRPC server: %s", strerror(-rc));
         return rc;
     }
-    rc = kd_metrics_create(&d->metrics);
-    if (rc == 0)
-        rc = kd_scaler_metrics_create(d->metrics, KD_VERSION, (double)kd_time_now_ms() / 1000.0,
-                                      &d->scaler_metrics);
-    if (rc != 0) {
-        KD_ERROR("cannot create the metrics: %s", strerror(-rc));
+    rc = metrics_start(d);
+    if (rc != 0)
         return rc;
-    }
-    kd_scaler_metrics_observer(d->scaler_metrics, &d->observer);
     kd_reload_set_observer(d->reload, &d->observer);
     rc = kd_reload_attach(d->reload, d->grpc);
     if (rc == 0)
@@ -625,15 +648,7 @@ static int daemon_start(struct daemon *d, const struct options *opts)
     /* Ready from here: the config is loaded and every source instance was created. */
     admin_start(d, config);
 
-    d->sig_term = evsignal_new(d->base, SIGTERM, on_signal, d);
-    d->sig_int = evsignal_new(d->base, SIGINT, on_signal, d);
-    d->sig_hup = evsignal_new(d->base, SIGHUP, on_signal, d);
-    if (!d->sig_term || !d->sig_int || !d->sig_hup || evsignal_add(d->sig_term, NULL) != 0 ||
-        evsignal_add(d->sig_int, NULL) != 0 || evsignal_add(d->sig_hup, NULL) != 0) {
-        KD_ERROR("cannot install signal handlers");
-        return -ENOMEM;
-    }
-    return 0;
+    return signals_start(d);
 }
 
 int main(int argc, char **argv)

@@ -91,6 +91,66 @@ static double point_time(const struct kd_status_workload *w, size_t i)
     return (double)w->generated_at_ms + (double)(i + 1) * (double)w->step_s * 1000.0;
 }
 
+/* The frame of a plot: time from the forecast's start (or now) to its end (or now), values
+ * up to 1.1 x the largest point or answer; returns that largest value. */
+static double plot_frame(const struct kd_status_workload *w, int64_t now_ms, int width, int height,
+                         bool large, struct frame *f)
+{
+    double ymax = 1;
+    for (size_t i = 0; i < w->n_points; i++)
+        if ((double)w->desired_replicas[i] > ymax)
+            ymax = (double)w->desired_replicas[i];
+    if (w->answer_code == 0 && w->answer_value > ymax)
+        ymax = w->answer_value;
+    f->t0 = (double)w->generated_at_ms;
+    f->t1 = point_time(w, w->n_points - 1);
+    if ((double)now_ms < f->t0)
+        f->t0 = (double)now_ms;
+    if ((double)now_ms > f->t1)
+        f->t1 = (double)now_ms;
+    f->ymax = ymax * 1.1;
+    f->x0 = large ? 36 : 1;
+    f->y0 = large ? 8 : 3;
+    f->w = width - f->x0 - (large ? 8 : 1);
+    f->h = height - f->y0 - (large ? 22 : 3);
+    return ymax;
+}
+
+/* At most one point per user unit of width: the max of the points that share it, which keeps
+ * the peaks a max policy cares about. */
+static void plot_plan(FILE *out, const struct frame *f, const struct kd_status_workload *w)
+{
+    fputs("<polyline class=\"plan\" points=\"", out);
+    for (size_t i = 0; i < w->n_points;) {
+        long col = (long)fx(f, point_time(w, i));
+        size_t best = i, j = i + 1;
+        for (; j < w->n_points && (long)fx(f, point_time(w, j)) == col; j++)
+            if (w->desired_replicas[j] > w->desired_replicas[best])
+                best = j;
+        fprintf(out, "%s%.1f,%.1f", i ? " " : "", fx(f, point_time(w, best)),
+                fy(f, (double)w->desired_replicas[best]));
+        i = j;
+    }
+    fputs("\"/>", out);
+}
+
+/* The large plot's axis labels: the top value and 0, the first and last time, "now". */
+static void plot_labels(FILE *out, const struct frame *f, double ymax, int height, double xn)
+{
+    char t[KD_STATUS_TIME_LEN];
+
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>", f->x0 - 4,
+            f->y0 + 10, ymax);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>", f->x0 - 4,
+            f->y0 + f->h);
+    kd_status_format_time((int64_t)f->t0, t);
+    fprintf(out, "<text x=\"%.1f\" y=\"%d\">%.19s</text>", f->x0, height - 4, t);
+    kd_status_format_time((int64_t)f->t1, t);
+    fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\">%.19s</text>", f->x0 + f->w,
+            height - 4, t);
+    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">now</text>", xn + 4, f->y0 + 12);
+}
+
 int kd_status_html_plot(const struct kd_status_workload *w, int64_t now_ms, int width, int height,
                         FILE *out)
 {
@@ -99,23 +159,7 @@ int kd_status_html_plot(const struct kd_status_workload *w, int64_t now_ms, int 
 
     if (!w->has_forecast || w->n_points == 0 || w->step_s <= 0 || width < 8 || height < 8)
         return 0;
-    double ymax = 1;
-    for (size_t i = 0; i < w->n_points; i++)
-        if ((double)w->desired_replicas[i] > ymax)
-            ymax = (double)w->desired_replicas[i];
-    if (w->answer_code == 0 && w->answer_value > ymax)
-        ymax = w->answer_value;
-    f.t0 = (double)w->generated_at_ms;
-    f.t1 = point_time(w, w->n_points - 1);
-    if ((double)now_ms < f.t0)
-        f.t0 = (double)now_ms;
-    if ((double)now_ms > f.t1)
-        f.t1 = (double)now_ms;
-    f.ymax = ymax * 1.1;
-    f.x0 = large ? 36 : 1;
-    f.y0 = large ? 8 : 3;
-    f.w = width - f.x0 - (large ? 8 : 1);
-    f.h = height - f.y0 - (large ? 22 : 3);
+    double ymax = plot_frame(w, now_ms, width, height, large, &f);
 
     fprintf(out,
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
@@ -137,20 +181,7 @@ int kd_status_html_plot(const struct kd_status_workload *w, int64_t now_ms, int 
                 f.y0, b - a, f.h);
     }
 
-    /* At most one point per user unit of width: the max of the points that share it, which
-     * keeps the peaks a max policy cares about. */
-    fputs("<polyline class=\"plan\" points=\"", out);
-    for (size_t i = 0; i < w->n_points;) {
-        long col = (long)fx(&f, point_time(w, i));
-        size_t best = i, j = i + 1;
-        for (; j < w->n_points && (long)fx(&f, point_time(w, j)) == col; j++)
-            if (w->desired_replicas[j] > w->desired_replicas[best])
-                best = j;
-        fprintf(out, "%s%.1f,%.1f", i ? " " : "", fx(&f, point_time(w, best)),
-                fy(&f, (double)w->desired_replicas[best]));
-        i = j;
-    }
-    fputs("\"/>", out);
+    plot_plan(out, &f, w);
 
     double xn = fx(&f, (double)now_ms);
     fprintf(out, "<line class=\"now\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", xn, f.y0,
@@ -164,19 +195,8 @@ int kd_status_html_plot(const struct kd_status_workload *w, int64_t now_ms, int 
             }
         }
     }
-    if (large) {
-        char t[KD_STATUS_TIME_LEN];
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.0f</text>", f.x0 - 4,
-                f.y0 + 10, ymax);
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">0</text>", f.x0 - 4,
-                f.y0 + f.h);
-        kd_status_format_time((int64_t)f.t0, t);
-        fprintf(out, "<text x=\"%.1f\" y=\"%d\">%.19s</text>", f.x0, height - 4, t);
-        kd_status_format_time((int64_t)f.t1, t);
-        fprintf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"end\">%.19s</text>", f.x0 + f.w,
-                height - 4, t);
-        fprintf(out, "<text x=\"%.1f\" y=\"%.1f\">now</text>", xn + 4, f.y0 + 12);
-    }
+    if (large)
+        plot_labels(out, &f, ymax, height, xn);
     fputs("</svg>", out);
     return 1;
 }

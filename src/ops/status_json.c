@@ -114,34 +114,10 @@ static void render_source(struct builder *b, cJSON *arr, const struct kd_status_
     add_number(b, o, "idle_evict_ms", (double)src->idle_evict_ms);
 }
 
-static void render_workload(struct builder *b, cJSON *arr, const struct kd_status_snapshot *s,
+/* The forecast (its series only for ?workload=), the policy's window and its value. */
+static void render_forecast(struct builder *b, cJSON *o, const struct kd_status_snapshot *s,
                             const struct kd_status_workload *w)
 {
-    cJSON *o = check(b, cJSON_CreateObject());
-
-    if (!o)
-        return;
-    cJSON_AddItemToArray(arr, o);
-    add_text(b, o, "name", w->name);
-    add_text(b, o, "state", kd_status_workload_state(w));
-    add_text(b, o, "route", w->route);
-    add_text(b, o, "source", w->source);
-    add_text(b, o, "policy", w->policy);
-    add_text(b, o, "mode", w->mode);
-    add_number(b, o, "lead_time_ms", (double)w->lead_time_ms);
-    add_number(b, o, "stale_after_ms", (double)w->stale_after_ms);
-    if (w->fallback_replicas >= 0)
-        add_number(b, o, "fallback_replicas", (double)w->fallback_replicas);
-    else
-        check(b, cJSON_AddNullToObject(o, "fallback_replicas"));
-    add_text(b, o, "on_stale", w->on_stale);
-    add_text(b, o, "activation", w->activation);
-    add_number(b, o, "activation_lead_ms", (double)w->activation_lead_ms);
-    add_number(b, o, "activation_threshold", w->activation_threshold);
-    cJSON *origins = add_object(b, o, "origins");
-    for (size_t i = 0; i < w->n_origins; i++)
-        add_text(b, origins, w->origins[i].setting, w->origins[i].origin);
-
     if (w->has_forecast) {
         cJSON *f = add_object(b, o, "forecast");
         add_time(b, f, "generated_at", w->generated_at_ms);
@@ -177,8 +153,11 @@ static void render_workload(struct builder *b, cJSON *arr, const struct kd_statu
         add_number(b, o, "policy_value", w->policy_value);
     else
         check(b, cJSON_AddNullToObject(o, "policy_value"));
-    check(b, cJSON_AddBoolToObject(o, "exhausted", w->exhausted));
+}
 
+/* What a call would be answered now, and the last GetMetrics and activity KEDA saw. */
+static void render_answer(struct builder *b, cJSON *o, const struct kd_status_workload *w)
+{
     cJSON *a = add_object(b, o, "answer");
     add_number(b, a, "code", w->answer_code);
     add_text(b, a, "status", w->answer_status);
@@ -203,6 +182,40 @@ static void render_workload(struct builder *b, cJSON *arr, const struct kd_statu
     } else {
         check(b, cJSON_AddNullToObject(o, "last_activity"));
     }
+}
+
+static void render_workload(struct builder *b, cJSON *arr, const struct kd_status_snapshot *s,
+                            const struct kd_status_workload *w)
+{
+    cJSON *o = check(b, cJSON_CreateObject());
+
+    if (!o)
+        return;
+    cJSON_AddItemToArray(arr, o);
+    add_text(b, o, "name", w->name);
+    add_text(b, o, "state", kd_status_workload_state(w));
+    add_text(b, o, "route", w->route);
+    add_text(b, o, "source", w->source);
+    add_text(b, o, "policy", w->policy);
+    add_text(b, o, "mode", w->mode);
+    add_number(b, o, "lead_time_ms", (double)w->lead_time_ms);
+    add_number(b, o, "stale_after_ms", (double)w->stale_after_ms);
+    if (w->fallback_replicas >= 0)
+        add_number(b, o, "fallback_replicas", (double)w->fallback_replicas);
+    else
+        check(b, cJSON_AddNullToObject(o, "fallback_replicas"));
+    add_text(b, o, "on_stale", w->on_stale);
+    add_text(b, o, "activation", w->activation);
+    add_number(b, o, "activation_lead_ms", (double)w->activation_lead_ms);
+    add_number(b, o, "activation_threshold", w->activation_threshold);
+    cJSON *origins = add_object(b, o, "origins");
+    for (size_t i = 0; i < w->n_origins; i++)
+        add_text(b, origins, w->origins[i].setting, w->origins[i].origin);
+
+    render_forecast(b, o, s, w);
+    check(b, cJSON_AddBoolToObject(o, "exhausted", w->exhausted));
+
+    render_answer(b, o, w);
 
     cJSON *f = add_object(b, o, "fetch");
     check(b, cJSON_AddBoolToObject(f, "in_flight", w->fetching));

@@ -639,6 +639,36 @@ static void on_release(evutil_socket_t fd, short what, void *arg)
         on_released(released_arg, scaler);
 }
 
+/* Every source (with its identity, for reload) and every policy of the config. */
+static int open_instances(struct kd_scaler *scaler, const struct kd_config *config, char *err,
+                          size_t err_len)
+{
+    int r;
+
+    for (size_t i = 0; i < config->n_sources; i++) {
+        const struct kd_config_source *s = &config->sources[i];
+        r = open_instance(scaler, config, KD_PLUGIN_SOURCE, s->name, s->plugin, s->group, s->file,
+                          s->line, &scaler->sources[scaler->n_sources], err, err_len);
+        if (r < 0)
+            return r;
+        r = kd_source_identity_render(config, s, &scaler->source_ids[scaler->n_sources]);
+        scaler->n_sources++;
+        if (r < 0) {
+            kd_errbuf_printf(err, err_len, "out of memory");
+            return r;
+        }
+    }
+    for (size_t i = 0; i < config->n_policies; i++) {
+        const struct kd_config_policy *p = &config->policies[i];
+        r = open_instance(scaler, config, KD_PLUGIN_POLICY, p->name, p->plugin, p->group, p->file,
+                          p->line, &scaler->policies[scaler->n_policies], err, err_len);
+        if (r < 0)
+            return r;
+        scaler->n_policies++;
+    }
+    return 0;
+}
+
 int kd_scaler_create(const struct kd_config *config, struct event_base *base,
                      struct kd_scaler **ret_scaler, char *err, size_t err_len)
 {
@@ -661,27 +691,9 @@ int kd_scaler_create(const struct kd_config *config, struct event_base *base,
         goto fail;
     }
 
-    for (size_t i = 0; i < config->n_sources; i++) {
-        const struct kd_config_source *s = &config->sources[i];
-        r = open_instance(scaler, config, KD_PLUGIN_SOURCE, s->name, s->plugin, s->group, s->file,
-                          s->line, &scaler->sources[scaler->n_sources], err, err_len);
-        if (r < 0)
-            goto fail;
-        r = kd_source_identity_render(config, s, &scaler->source_ids[scaler->n_sources]);
-        scaler->n_sources++;
-        if (r < 0) {
-            kd_errbuf_printf(err, err_len, "out of memory");
-            goto fail;
-        }
-    }
-    for (size_t i = 0; i < config->n_policies; i++) {
-        const struct kd_config_policy *p = &config->policies[i];
-        r = open_instance(scaler, config, KD_PLUGIN_POLICY, p->name, p->plugin, p->group, p->file,
-                          p->line, &scaler->policies[scaler->n_policies], err, err_len);
-        if (r < 0)
-            goto fail;
-        scaler->n_policies++;
-    }
+    r = open_instances(scaler, config, err, err_len);
+    if (r < 0)
+        goto fail;
     r = build_routes(scaler, config, err, err_len);
     if (r < 0)
         goto fail;

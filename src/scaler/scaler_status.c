@@ -268,6 +268,60 @@ static void fill_settings(const struct kd_settings *settings, int64_t step_s,
     }
 }
 
+/* The very answers GetMetrics and IsActive would give: same pure functions, same clock. */
+static void fill_answer(const struct kd_cache_view *view, const struct kd_settings *settings,
+                        const struct kd_settings *activity_settings, int64_t now_ms, char *message,
+                        size_t message_len, struct kd_status_workload *w)
+{
+    struct kd_scaler_reply reply;
+    struct kd_scaler_request request = {.method = KD_SCALER_GET_METRICS};
+    char metric[] = "status";
+    char *name = strdup(view->workload);
+
+    kd_external_scaler_reply_init(&reply);
+    if (!name) {
+        reply.status = KD_GRPC_RESOURCE_EXHAUSTED;
+        snprintf(reply.message, sizeof(reply.message), "out of memory");
+    } else {
+        request.workload = name;
+        request.metric_name = metric;
+        if (view->forecast || view->error)
+            kd_external_scaler_answer_metrics(&request, view, settings, now_ms, &reply);
+        else {
+            reply.status = KD_GRPC_UNAVAILABLE;
+            snprintf(reply.message, sizeof(reply.message),
+                     "no forecast for %s yet: the first fetch is running", view->workload);
+        }
+    }
+    w->answer_code = (int)reply.status;
+    w->answer_status = kd_grpc_status_name(reply.status);
+    w->answer_value = reply.status == KD_GRPC_OK ? reply.value : 0;
+    w->stale = reply.stale;
+    w->exhausted = reply.exhausted;
+    if (!isnan(reply.policy_value)) {
+        w->has_policy_value = true;
+        w->policy_value = reply.policy_value;
+    }
+    if (view->forecast && reply.window_first >= 0 && reply.window_last >= reply.window_first &&
+        (size_t)reply.window_last < view->forecast->n_desired_replicas) {
+        w->has_window = true;
+        w->window_first = (size_t)reply.window_first;
+        w->window_last = (size_t)reply.window_last;
+    }
+    snprintf(message, message_len, "%s", reply.status == KD_GRPC_OK ? "" : reply.message);
+    kd_external_scaler_reply_fini(&reply);
+    kd_external_scaler_reply_init(&reply);
+    if (name && (view->forecast || view->error)) {
+        request.method = KD_SCALER_IS_ACTIVE;
+        kd_external_scaler_answer_is_active(&request, view, activity_settings, now_ms, &reply);
+        w->active = reply.status == KD_GRPC_OK && reply.active;
+        if (reply.next_activation_ms > 0)
+            w->next_activation_ms = reply.next_activation_ms;
+    }
+    kd_external_scaler_reply_fini(&reply);
+    free(name);
+}
+
 static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int64_t mono_ms,
                           char *message, size_t message_len, struct kd_status_workload *w)
 {
@@ -319,54 +373,7 @@ static void fill_workload(const struct kd_cache_view *view, int64_t now_ms, int6
         w->desired_replicas = f->desired_replicas;
     }
 
-    /* The very answer GetMetrics would give: same pure function, same clock. */
-    struct kd_scaler_reply reply;
-    struct kd_scaler_request request = {.method = KD_SCALER_GET_METRICS};
-    char metric[] = "status";
-    char *name = strdup(view->workload);
-
-    kd_external_scaler_reply_init(&reply);
-    if (!name) {
-        reply.status = KD_GRPC_RESOURCE_EXHAUSTED;
-        snprintf(reply.message, sizeof(reply.message), "out of memory");
-    } else {
-        request.workload = name;
-        request.metric_name = metric;
-        if (view->forecast || view->error)
-            kd_external_scaler_answer_metrics(&request, view, &settings, now_ms, &reply);
-        else {
-            reply.status = KD_GRPC_UNAVAILABLE;
-            snprintf(reply.message, sizeof(reply.message),
-                     "no forecast for %s yet: the first fetch is running", view->workload);
-        }
-    }
-    w->answer_code = (int)reply.status;
-    w->answer_status = kd_grpc_status_name(reply.status);
-    w->answer_value = reply.status == KD_GRPC_OK ? reply.value : 0;
-    w->stale = reply.stale;
-    w->exhausted = reply.exhausted;
-    if (!isnan(reply.policy_value)) {
-        w->has_policy_value = true;
-        w->policy_value = reply.policy_value;
-    }
-    if (f && reply.window_first >= 0 && reply.window_last >= reply.window_first &&
-        (size_t)reply.window_last < f->n_desired_replicas) {
-        w->has_window = true;
-        w->window_first = (size_t)reply.window_first;
-        w->window_last = (size_t)reply.window_last;
-    }
-    snprintf(message, message_len, "%s", reply.status == KD_GRPC_OK ? "" : reply.message);
-    kd_external_scaler_reply_fini(&reply);
-    kd_external_scaler_reply_init(&reply);
-    if (name && (view->forecast || view->error)) {
-        request.method = KD_SCALER_IS_ACTIVE;
-        kd_external_scaler_answer_is_active(&request, view, &activity_settings, now_ms, &reply);
-        w->active = reply.status == KD_GRPC_OK && reply.active;
-        if (reply.next_activation_ms > 0)
-            w->next_activation_ms = reply.next_activation_ms;
-    }
-    kd_external_scaler_reply_fini(&reply);
-    free(name);
+    fill_answer(view, &settings, &activity_settings, now_ms, message, message_len, w);
 }
 
 int kd_scaler_status_snapshot(const struct kd_scaler *scaler, const struct kd_status_daemon *daemon,
