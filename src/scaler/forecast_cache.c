@@ -2,6 +2,11 @@
 /*
  * Forecast cache (see forecast_cache.h). Each entry owns at most one fetch in flight, whose
  * struct kd_fetch is embedded in the entry; the source may complete it from inside fetch().
+ *
+ * Memory per workload is what 100,000 workloads cost: one allocation holds the entry, its one
+ * timer (a refresh or, while a fetch runs, its timeout: never both) and its name; the forecast
+ * is packed (forecast_pack.h) and unpacked into the cache's scratch when a view is filled, so
+ * views stay valid until the next cache call, as the header promises.
  */
 #include "scaler/forecast_cache.h"
 
@@ -17,6 +22,8 @@
 #include <event2/event.h>
 
 #include "plugin/plugin_host.h"
+#include "scaler/answer_store.h"
+#include "scaler/forecast_pack.h"
 #include "scaler/routes.h"
 #include "util/duration.h"
 #include "util/hashmap.h"
@@ -25,35 +32,46 @@
 #include "util/time.h"
 
 #define KD_BACKOFF_BASE_MS 1000
+#define KD_ERROR_MESSAGE_MAX 256
+
+/* What an error message points to when there was no memory to copy it. */
+static const char no_memory_message[] = "fetch failed (no memory to keep its message)";
 
 struct kd_cache_entry {
     struct kd_forecast_cache *cache;
-    char *workload; /* also the hash map key */
+    char *workload; /* also the hash map key; in this allocation, after the timer */
     const struct kd_route *route;
 
-    struct kd_fetch fetch; /* valid while in_flight */
-    bool in_flight;
+    struct kd_fetch fetch;         /* valid while in_flight */
     struct timespec fetch_started; /* monotonic, for the fetch duration */
-    struct event *timeout_ev;
-    struct event *refresh_ev;
 
-    struct kd_forecast *forecast; /* last good, one allocation */
+    struct kd_packed_forecast *forecast; /* last good */
     int64_t fetched_at_ms;
+    const char *error_message; /* malloc'd, or no_memory_message; NULL when error is 0 */
     enum kd_fetch_error error;
-    char error_message[256];
     unsigned failures; /* consecutive */
     int64_t failing_since_ms;
-    bool stale;                  /* as last noted by the service, for once-per-change logs */
     int64_t refresh_due_mono_ms; /* 0: no refresh armed */
-
     int64_t last_asked_mono_ms;
-    bool idle;          /* not asked within 2 x refresh: no background fetches */
+    bool in_flight;
+    bool stale; /* as last noted by the service, for once-per-change logs */
+    bool idle;  /* not asked within 2 x refresh: no background fetches */
+
     struct kd_list lru; /* in cache->lru, most recently asked first */
     uint64_t settings_error_hash;
-    struct kd_workload_answer answers[KD_ANSWER_COUNT];
+    struct kd_stored_answer answers[KD_ANSWER_COUNT];
     struct kd_cache_waiter *waiters;
     struct kd_cache_subscriber *subscribers;
     struct kd_cache_subscriber *notify_next; /* cursor of a running notification */
+    /* followed by the timer (struct event, event_get_struct_event_size()) and the name */
+};
+
+/* A forecast unpacked by kd_forecast_cache_pin(), freed when control returns to the loop. */
+struct pinned {
+    struct pinned *next;
+    struct kd_forecast forecast;
+    struct kd_workload_answer answers[KD_ANSWER_COUNT];
+    alignas(double) unsigned char buf[];
 };
 
 struct kd_forecast_cache {
@@ -66,7 +84,109 @@ struct kd_forecast_cache {
     bool draining;
     struct kd_forecast_cache_stats stats;
     struct kd_cache_observer observer;
+
+    /* The last forecast unpacked for a view: `scratch_of` with generation `scratch_gen`.
+     * Grown when a forecast is stored, so that filling a view never allocates. */
+    struct kd_forecast scratch;
+    void *scratch_buf;
+    size_t scratch_cap;
+    const struct kd_packed_forecast *scratch_of;
+    uint32_t scratch_gen;
+    uint32_t next_gen;
+    struct pinned *pinned;
+    struct event *unpin_ev;
+    struct kd_answer_store answer_store;
+    struct kd_workload_answer answers[KD_ANSWER_COUNT]; /* the last view's, unpacked */
 };
+
+/* What an entry shows before its first answer of a kind. */
+static const struct kd_workload_answer no_answer = {.window_first = -1,
+                                                    .window_last = -1,
+                                                    .age_ms = -1,
+                                                    .stale_after_ms = -1,
+                                                    .next_activation_ms = -1};
+
+static const struct kd_workload_answer *unpacked_answers(const struct kd_cache_entry *entry,
+                                                         struct kd_workload_answer *to)
+{
+    for (int k = 0; k < KD_ANSWER_COUNT; k++)
+        kd_answer_store_get(&entry->answers[k], &no_answer, &to[k]);
+    return to;
+}
+
+static size_t timer_at(void)
+{
+    return (sizeof(struct kd_cache_entry) + 15) / 16 * 16;
+}
+
+static struct event *timer_of(const struct kd_cache_entry *entry)
+{
+    return (struct event *)(void *)((char *)(uintptr_t)entry + timer_at());
+}
+
+/* The view's forecast: unpacked into the scratch unless it is there already. The scratch is
+ * the cache's, not the entry's, whence the cast: it is a cache of what views show. */
+static const struct kd_forecast *unpacked(const struct kd_cache_entry *entry)
+{
+    struct kd_forecast_cache *cache = entry->cache;
+    const struct kd_packed_forecast *p = entry->forecast;
+
+    if (!p)
+        return NULL;
+    if (cache->scratch_of != p || cache->scratch_gen != kd_forecast_packed_gen(p)) {
+        kd_forecast_unpack(p, cache->scratch_buf, &cache->scratch);
+        cache->scratch_of = p;
+        cache->scratch_gen = kd_forecast_packed_gen(p);
+    }
+    return &cache->scratch;
+}
+
+/* Pack `forecast` for `entry`, the scratch made big enough to unpack it. */
+static int store_forecast(struct kd_forecast_cache *cache, const struct kd_forecast *forecast,
+                          struct kd_packed_forecast **ret_packed)
+{
+    struct kd_packed_forecast *p;
+    int r = kd_forecast_pack(forecast, ++cache->next_gen, &p);
+
+    if (r < 0)
+        return r;
+    size_t need = kd_forecast_unpacked_size(p);
+    if (need > cache->scratch_cap) {
+        void *buf = malloc(need);
+        if (!buf) {
+            free(p);
+            return -ENOMEM;
+        }
+        free(cache->scratch_buf);
+        cache->scratch_buf = buf;
+        cache->scratch_cap = need;
+        cache->scratch_of = NULL;
+    }
+    *ret_packed = p;
+    return 0;
+}
+
+static void set_error_message(struct kd_cache_entry *entry, const char *message)
+{
+    size_t len = strnlen(message, KD_ERROR_MESSAGE_MAX - 1);
+    char *copy = malloc(len + 1);
+
+    if (entry->error_message != no_memory_message)
+        free((char *)(uintptr_t)entry->error_message);
+    entry->error_message = no_memory_message;
+    if (copy) {
+        memcpy(copy, message, len);
+        copy[len] = '\0';
+        entry->error_message = copy;
+    }
+}
+
+static void clear_error_message(struct kd_cache_entry *entry)
+{
+    if (entry->error_message != no_memory_message)
+        free((char *)(uintptr_t)entry->error_message);
+    entry->error_message = NULL;
+}
 
 static void observe_fetch(const struct kd_cache_entry *entry, enum kd_cache_fetch_result result)
 {
@@ -107,72 +227,6 @@ int64_t kd_forecast_cache_backoff_ms(unsigned failures, int64_t refresh_ms, uint
     return half + (int64_t)(random % (uint64_t)(delay - half + 1));
 }
 
-static size_t align_up(size_t n, size_t a)
-{
-    return (n + a - 1) / a * a;
-}
-
-int kd_forecast_cache_clone(const struct kd_forecast *forecast, struct kd_forecast **ret_copy)
-{
-    const char *workload = forecast->workload ? forecast->workload : "";
-    const char *metric = forecast->metric ? forecast->metric : "";
-    size_t n_values = forecast->values ? forecast->n_values : 0;
-    size_t n_replicas = forecast->desired_replicas ? forecast->n_desired_replicas : 0;
-    size_t n_quantiles = forecast->quantile_levels ? forecast->n_quantiles : 0;
-
-    if (n_values > SIZE_MAX / 4 / sizeof(double) || n_replicas > SIZE_MAX / 4 / sizeof(int64_t) ||
-        n_quantiles > SIZE_MAX / 4 / sizeof(double) ||
-        (n_values && n_quantiles > SIZE_MAX / 4 / sizeof(double) / n_values))
-        return -EOVERFLOW;
-    size_t n_qvalues = forecast->quantile_values ? n_quantiles * n_values : 0;
-    size_t values_at = align_up(sizeof(struct kd_forecast), alignof(double));
-    size_t levels_at = values_at + n_values * sizeof(double);
-    size_t qvalues_at = levels_at + n_quantiles * sizeof(double);
-    size_t replicas_at = align_up(qvalues_at + n_qvalues * sizeof(double), alignof(int64_t));
-    size_t workload_at = replicas_at + n_replicas * sizeof(int64_t);
-    size_t workload_len = strlen(workload) + 1;
-    size_t metric_at = workload_at + workload_len;
-    size_t metric_len = strlen(metric) + 1;
-    if (metric_at < workload_at || metric_at + metric_len < metric_at)
-        return -EOVERFLOW;
-
-    char *block = malloc(metric_at + metric_len);
-    if (!block)
-        return -ENOMEM;
-    struct kd_forecast *copy = (struct kd_forecast *)(void *)block;
-    double *values = (double *)(void *)(block + values_at);
-    double *levels = (double *)(void *)(block + levels_at);
-    double *qvalues = (double *)(void *)(block + qvalues_at);
-    int64_t *replicas = (int64_t *)(void *)(block + replicas_at);
-    if (n_values)
-        memcpy(values, forecast->values, n_values * sizeof(double));
-    if (n_quantiles)
-        memcpy(levels, forecast->quantile_levels, n_quantiles * sizeof(double));
-    if (n_qvalues)
-        memcpy(qvalues, forecast->quantile_values, n_qvalues * sizeof(double));
-    if (n_replicas)
-        memcpy(replicas, forecast->desired_replicas, n_replicas * sizeof(int64_t));
-    memcpy(block + workload_at, workload, workload_len);
-    memcpy(block + metric_at, metric, metric_len);
-    *copy = (struct kd_forecast){
-        KD_FORECAST_INIT,
-        .workload = block + workload_at,
-        .metric = block + metric_at,
-        .generated_at_ms = forecast->generated_at_ms,
-        .step_seconds = forecast->step_seconds,
-        .horizon_seconds = forecast->horizon_seconds,
-        .n_values = n_values,
-        .values = values,
-        .n_desired_replicas = n_replicas,
-        .desired_replicas = replicas,
-        .n_quantiles = n_qvalues ? n_quantiles : 0,
-        .quantile_levels = n_qvalues ? levels : NULL,
-        .quantile_values = n_qvalues ? qvalues : NULL,
-    };
-    *ret_copy = copy;
-    return 0;
-}
-
 static void fill_view(const struct kd_cache_entry *entry, struct kd_cache_view *view)
 {
     *view = (struct kd_cache_view){
@@ -185,12 +239,12 @@ static void fill_view(const struct kd_cache_entry *entry, struct kd_cache_view *
         .entry = (struct kd_cache_entry *)entry,
         .workload = entry->workload,
         .route = entry->route,
-        .forecast = entry->forecast,
+        .forecast = unpacked(entry),
         .fetched_at_ms = entry->fetched_at_ms,
         .error = entry->error,
-        .error_message = entry->error ? entry->error_message : "",
+        .error_message = entry->error && entry->error_message ? entry->error_message : "",
         .idle = entry->idle,
-        .answers = entry->answers,
+        .answers = unpacked_answers(entry, entry->cache->answers),
     };
 }
 
@@ -229,7 +283,7 @@ static void schedule_refresh(struct kd_cache_entry *entry, int64_t delay_ms)
     if (delay_ms < 0)
         delay_ms = 0;
     struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
-    evtimer_add(entry->refresh_ev, &tv);
+    evtimer_add(timer_of(entry), &tv);
     entry->refresh_due_mono_ms = kd_time_mono_ms() + delay_ms;
 }
 
@@ -258,8 +312,7 @@ static void fetch_failed(struct kd_cache_entry *entry, enum kd_fetch_error error
 
     cache->stats.failures++;
     entry->error = error;
-    snprintf(entry->error_message, sizeof(entry->error_message), "%s",
-             message && *message ? message : "fetch failed");
+    set_error_message(entry, message && *message ? message : "fetch failed");
     if (cache->observer.on_fetch_error)
         cache->observer.on_fetch_error(cache->observer.arg, kd_instance_name(entry->route->source),
                                        entry->workload, entry->error_message);
@@ -298,7 +351,7 @@ static bool finish_fetch(struct kd_cache_entry *entry)
     if (!entry->in_flight)
         return false;
     entry->in_flight = false;
-    evtimer_del(entry->timeout_ev);
+    evtimer_del(timer_of(entry));
     return true;
 }
 
@@ -329,18 +382,18 @@ static int check_forecast(const struct kd_cache_entry *entry, const struct kd_fo
 static void on_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *forecast)
 {
     struct kd_cache_entry *entry = entry_of(fetch);
-    struct kd_forecast *copy;
+    struct kd_packed_forecast *copy;
 
     if (!finish_fetch(entry))
         return;
-    char why[sizeof(entry->error_message)];
+    char why[KD_ERROR_MESSAGE_MAX];
     if (check_forecast(entry, forecast, why, sizeof(why)) < 0) {
         observe_fetch(entry, KD_CACHE_FETCH_ERROR);
         fetch_failed(entry, KD_FETCH_FAILED, why);
         return;
     }
     observe_fetch(entry, KD_CACHE_FETCH_SUCCESS);
-    int r = kd_forecast_cache_clone(forecast, &copy);
+    int r = store_forecast(entry->cache, forecast, &copy);
     if (r < 0) {
         fetch_failed(entry, KD_FETCH_FAILED, "out of memory while storing the forecast");
         return;
@@ -349,7 +402,7 @@ static void on_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *fore
     entry->forecast = copy;
     entry->fetched_at_ms = kd_time_now_ms();
     entry->error = 0;
-    entry->error_message[0] = '\0';
+    clear_error_message(entry);
     if (entry->failures > 0)
         entry_log(entry, KD_LOG_INFO, "workload %s: source recovered after %u failed fetches",
                   entry->workload, entry->failures);
@@ -372,14 +425,11 @@ static void on_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, con
     fetch_failed(entry, error, message);
 }
 
-static void on_timeout(evutil_socket_t fd, short what, void *arg)
+static void on_timeout(struct kd_cache_entry *entry)
 {
-    struct kd_cache_entry *entry = arg;
     struct kd_instance *src = entry->route->source;
     char message[64];
 
-    (void)fd;
-    (void)what;
     if (!finish_fetch(entry))
         return;
     kd_instance_cancel(src, &entry->fetch);
@@ -396,7 +446,7 @@ static void start_fetch(struct kd_cache_entry *entry)
 
     if (entry->in_flight || entry->cache->draining)
         return;
-    evtimer_del(entry->refresh_ev);
+    evtimer_del(timer_of(entry));
     entry->refresh_due_mono_ms = 0;
     entry->fetch = (struct kd_fetch){.on_done = on_fetch_done, .on_fail = on_fetch_fail};
     entry->in_flight = true;
@@ -416,7 +466,7 @@ static void start_fetch(struct kd_cache_entry *entry)
     }
     if (entry->in_flight) {
         struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-        evtimer_add(entry->timeout_ev, &tv);
+        evtimer_add(timer_of(entry), &tv);
     }
 }
 
@@ -431,10 +481,13 @@ static void entry_free(struct kd_cache_entry *entry)
     for (struct kd_cache_subscriber *s = entry->subscribers; s; s = s->next)
         s->entry = NULL;
     kd_list_remove(&entry->lru);
-    event_free(entry->timeout_ev);
-    event_free(entry->refresh_ev);
+    evtimer_del(timer_of(entry));
+    if (entry->cache->scratch_of == entry->forecast)
+        entry->cache->scratch_of = NULL;
     free(entry->forecast);
-    free(entry->workload);
+    clear_error_message(entry);
+    for (int k = 0; k < KD_ANSWER_COUNT; k++)
+        kd_answer_store_release(&entry->cache->answer_store, &entry->answers[k]);
     free(entry);
 }
 
@@ -451,14 +504,11 @@ static void evict(struct kd_cache_entry *entry, enum kd_cache_evict_reason reaso
     entry_free(entry);
 }
 
-static void on_refresh(evutil_socket_t fd, short what, void *arg)
+static void on_refresh(struct kd_cache_entry *entry)
 {
-    struct kd_cache_entry *entry = arg;
     const struct kd_source_timing *t = &entry->route->timing;
     int64_t now = kd_time_mono_ms();
 
-    (void)fd;
-    (void)what;
     entry->refresh_due_mono_ms = 0;
     if (entry->subscribers) {
         entry->last_asked_mono_ms = now;
@@ -495,6 +545,19 @@ static void on_refresh(evutil_socket_t fd, short what, void *arg)
     start_fetch(entry);
 }
 
+/* The entry's one timer: the fetch's timeout while one runs, else the refresh (or retry). */
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct kd_cache_entry *entry = arg;
+
+    (void)fd;
+    (void)what;
+    if (entry->in_flight)
+        on_timeout(entry);
+    else
+        on_refresh(entry);
+}
+
 /* Make room for one more entry: drop the least recently asked one that nobody is using. */
 static int make_room(struct kd_forecast_cache *cache)
 {
@@ -523,7 +586,9 @@ static void touch(struct kd_cache_entry *entry)
 static int entry_new(struct kd_forecast_cache *cache, const char *workload,
                      const struct kd_route *route, struct kd_cache_entry **ret_entry)
 {
-    struct kd_cache_entry *entry = calloc(1, sizeof(*entry));
+    size_t name_at = timer_at() + event_get_struct_event_size();
+    size_t len = strlen(workload) + 1;
+    struct kd_cache_entry *entry = calloc(1, name_at + len);
 
     if (!entry)
         return -ENOMEM;
@@ -531,37 +596,17 @@ static int entry_new(struct kd_forecast_cache *cache, const char *workload,
     entry->route = route;
     entry->last_asked_mono_ms = kd_time_mono_ms();
     entry->refresh_due_mono_ms = 0;
-    for (int k = 0; k < KD_ANSWER_COUNT; k++)
-        entry->answers[k] = (struct kd_workload_answer){.window_first = -1,
-                                                        .window_last = -1,
-                                                        .age_ms = -1,
-                                                        .stale_after_ms = -1,
-                                                        .next_activation_ms = -1};
-    entry->workload = strdup(workload);
-    if (!entry->workload)
-        goto fail_workload;
-    entry->timeout_ev = evtimer_new(cache->base, on_timeout, entry);
-    if (!entry->timeout_ev)
-        goto fail_timeout;
-    entry->refresh_ev = evtimer_new(cache->base, on_refresh, entry);
-    if (!entry->refresh_ev)
-        goto fail_refresh;
-    if (kd_hashmap_put(&cache->entries, entry->workload, entry) < 0)
-        goto fail_put;
+    entry->workload = (char *)entry + name_at;
+    memcpy(entry->workload, workload, len);
+    if (evtimer_assign(timer_of(entry), cache->base, on_timer, entry) < 0 ||
+        kd_hashmap_put(&cache->entries, entry->workload, entry) < 0) {
+        free(entry);
+        return -ENOMEM;
+    }
     kd_list_push_front(&cache->lru, &entry->lru);
     cache->stats.entries++;
     *ret_entry = entry;
     return 0;
-
-fail_put:
-    event_free(entry->refresh_ev);
-fail_refresh:
-    event_free(entry->timeout_ev);
-fail_timeout:
-    free(entry->workload);
-fail_workload:
-    free(entry);
-    return -ENOMEM;
 }
 
 static int entry_get(struct kd_forecast_cache *cache, const char *workload,
@@ -693,7 +738,8 @@ void kd_forecast_cache_set_max_entries(struct kd_forecast_cache *cache, size_t m
 void kd_forecast_cache_record(struct kd_cache_entry *entry, enum kd_workload_answer_kind kind,
                               const struct kd_workload_answer *answer)
 {
-    entry->answers[kind] = *answer;
+    /* Out of memory keeps the previous answer: introspection only. */
+    (void)kd_answer_store_put(&entry->cache->answer_store, &entry->answers[kind], answer);
 }
 
 bool kd_forecast_cache_note_settings_error(struct kd_cache_entry *entry, uint64_t error_hash)
@@ -751,7 +797,7 @@ bool kd_forecast_cache_next_any(const struct kd_forecast_cache *cache, size_t *p
 int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cache_view *from)
 {
     const struct kd_cache_entry *old = from->entry;
-    struct kd_forecast *copy = NULL;
+    struct kd_packed_forecast *copy = NULL;
     struct kd_cache_entry *entry;
     int64_t delay;
 
@@ -767,7 +813,7 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
     if (make_room(cache) < 0)
         return -ENOSPC;
     if (from->forecast) {
-        int r = kd_forecast_cache_clone(from->forecast, &copy);
+        int r = store_forecast(cache, from->forecast, &copy);
         if (r < 0)
             return r;
     }
@@ -780,9 +826,8 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
     entry->fetched_at_ms = copy ? from->fetched_at_ms : 0;
     entry->error = from->error;
     if (from->error)
-        snprintf(entry->error_message, sizeof(entry->error_message), "%s",
-                 from->error_message && *from->error_message ? from->error_message
-                                                             : "fetch failed");
+        set_error_message(entry, from->error_message && *from->error_message ? from->error_message
+                                                                             : "fetch failed");
     if (old) {
         entry->failures = old->failures;
         entry->failing_since_ms = old->failing_since_ms;
@@ -808,6 +853,56 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
     return 0;
 }
 
+static void unpin_all(struct kd_forecast_cache *cache)
+{
+    while (cache->pinned) {
+        struct pinned *p = cache->pinned;
+        cache->pinned = p->next;
+        free(p);
+    }
+}
+
+static void on_unpin(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    unpin_all(arg);
+}
+
+int kd_forecast_cache_pin(const struct kd_forecast_cache *cache, struct kd_cache_view *view)
+{
+    /* Like the scratch, the pinned list is what views show, not the cache's state. */
+    struct kd_forecast_cache *c = (struct kd_forecast_cache *)(uintptr_t)cache;
+    const struct kd_packed_forecast *packed = view->entry ? view->entry->forecast : NULL;
+
+    if (!view->entry)
+        return 0;
+    struct pinned *p = malloc(sizeof(*p) + (packed ? kd_forecast_unpacked_size(packed) : 0));
+    if (!p)
+        return -ENOMEM;
+    if (packed)
+        kd_forecast_unpack(packed, p->buf, &p->forecast);
+    if (!c->pinned)
+        event_active(c->unpin_ev, EV_TIMEOUT, 1);
+    p->next = c->pinned;
+    c->pinned = p;
+    view->forecast = packed ? &p->forecast : NULL;
+    view->answers = unpacked_answers(view->entry, p->answers);
+    return 0;
+}
+
+size_t kd_forecast_cache_entry_bytes(const struct kd_cache_view *view)
+{
+    const struct kd_cache_entry *entry = view->entry;
+    size_t bytes = timer_at() + event_get_struct_event_size() + strlen(entry->workload) + 1;
+
+    if (entry->forecast)
+        bytes += kd_forecast_packed_size(entry->forecast);
+    if (entry->error_message && entry->error_message != no_memory_message)
+        bytes += strlen(entry->error_message) + 1;
+    return bytes;
+}
+
 int kd_forecast_cache_create(struct event_base *base, const struct kd_routes *routes,
                              struct kd_forecast_cache **ret_cache)
 {
@@ -815,8 +910,14 @@ int kd_forecast_cache_create(struct event_base *base, const struct kd_routes *ro
 
     if (!cache)
         return -ENOMEM;
+    cache->unpin_ev = event_new(base, -1, 0, on_unpin, cache);
+    if (!cache->unpin_ev) {
+        free(cache);
+        return -ENOMEM;
+    }
     cache->base = base;
     cache->routes = routes;
+    kd_answer_store_init(&cache->answer_store);
     kd_hashmap_init(&cache->entries);
     kd_list_init(&cache->lru);
     cache->rng = (uint64_t)kd_time_mono_ms() ^ (uint64_t)(uintptr_t)cache ^ 0x9e3779b97f4a7c15ull;
@@ -839,7 +940,7 @@ void kd_forecast_cache_drain(struct kd_forecast_cache *cache)
             finish_fetch(entry);
             kd_instance_cancel(src, &entry->fetch);
         }
-        evtimer_del(entry->refresh_ev);
+        evtimer_del(timer_of(entry));
         entry->refresh_due_mono_ms = 0;
         while (entry->waiters) {
             struct kd_cache_waiter *w = entry->waiters;
@@ -859,5 +960,9 @@ void kd_forecast_cache_destroy(struct kd_forecast_cache *cache)
     while (kd_hashmap_next(&cache->entries, &pos, NULL, &value))
         entry_free(value);
     kd_hashmap_fini(&cache->entries);
+    kd_answer_store_fini(&cache->answer_store);
+    unpin_all(cache);
+    event_free(cache->unpin_ev);
+    free(cache->scratch_buf);
     free(cache);
 }

@@ -32,7 +32,8 @@ struct kd_forecast_cache;
 struct kd_cache_entry;
 
 /* What the cache knows about one workload. Borrowed: valid until control returns to the
- * event loop (or the next cache call). */
+ * event loop or the next cache call, whichever comes first (`forecast` is unpacked into one
+ * scratch per cache: a view kept past another view's filling must be pinned). */
 struct kd_cache_view {
     struct kd_cache_entry *entry;
     const char *workload;
@@ -206,11 +207,17 @@ bool kd_forecast_cache_next_any(const struct kd_forecast_cache *cache, size_t *p
  */
 int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cache_view *from);
 
+/* Give `view` (filled by this cache) a forecast of its own that stays valid until control
+ * returns to the event loop, for a caller that holds many views at once (the status page).
+ * 0 or -ENOMEM (the view unchanged). */
+int kd_forecast_cache_pin(const struct kd_forecast_cache *cache, struct kd_cache_view *view);
+
+/* Bytes the cache holds for the view's entry (entry, timer, name, packed forecast, error
+ * message), allocator overhead and the hash map not counted. */
+size_t kd_forecast_cache_entry_bytes(const struct kd_cache_view *view);
+
 /* Retry delay after `failures` consecutive failures (>= 1): exponential from 1 s, capped at
  * `refresh_ms`, with "equal jitter" from `random`: a value in [d/2, d]. */
 int64_t kd_forecast_cache_backoff_ms(unsigned failures, int64_t refresh_ms, uint64_t random);
-
-/* Deep copy of `forecast` in one allocation (free() it). -ENOMEM, -EOVERFLOW. */
-int kd_forecast_cache_clone(const struct kd_forecast *forecast, struct kd_forecast **ret_copy);
 
 #endif /* KD_FORECAST_CACHE_H */

@@ -430,9 +430,13 @@ int kd_scaler_status_snapshot(const struct kd_scaler *scaler, const struct kd_st
         if (!snap.workloads || !snap.messages)
             goto fail;
     }
-    for (size_t i = 0; i < take; i++)
+    for (size_t i = 0; i < take; i++) {
+        /* The page keeps each forecast's steps until it is rendered. */
+        if (kd_forecast_cache_pin(parts.cache, &views[i]) < 0)
+            goto fail;
         fill_workload(&views[i], now_ms, mono_ms, snap.messages[i], sizeof(snap.messages[i]),
                       &snap.workloads[i]);
+    }
     snap.n_workloads = take;
     if (take < n_views)
         snap.next_after = snap.workloads[take - 1].name;

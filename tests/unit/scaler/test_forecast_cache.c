@@ -624,33 +624,46 @@ static void test_seed_refreshes_when_due(void **state)
     }
 }
 
-static void test_clone(void **state)
+/* 60 steps of a forecaster's two-decimal values: each entry costs well under the 960 bytes a
+ * workload may take for 100,000 of them in 96 MB (hash map and allocator overhead are ~60 more),
+ * and comes back bit for bit; a pinned view keeps its own forecast past later lookups. */
+static void test_sixty_steps_memory_and_pin(void **state)
 {
-    struct kd_forecast src = {0}, *copy;
-    double values[] = {1.5, 2.5};
-    int64_t replicas[] = {7, 8, 9};
+    struct fixture *f = *state;
+    double values[60];
+    int64_t replicas[60];
+    struct kd_cache_view a, b, pinned;
+    struct kd_cache_entry *entry;
 
-    (void)state;
-    assert_int_equal(kd_forecast_cache_clone(&src, &copy), 0);
-    assert_string_equal(copy->workload, "");
-    assert_int_equal(copy->n_values, 0);
-    free(copy);
+    for (int i = 0; i < 60; i++) {
+        values[i] = (double)(1000 + 37 * i) / 100.0;
+        replicas[i] = 1 + i / 10;
+    }
+    struct kd_forecast forecast = {KD_FORECAST_INIT, "", "http_rps", kd_time_now_ms(), 60, 3600, 60,
+                                   values,           60, replicas};
+    struct kd_cache_view from = {
+        .workload = "w-1", .forecast = &forecast, .fetched_at_ms = kd_time_now_ms()};
+    assert_int_equal(kd_forecast_cache_seed(f->cache, &from), 0);
+    values[0] = 99.5; /* a second workload, another forecast */
+    replicas[0] = 300;
+    from.workload = "w-2";
+    assert_int_equal(kd_forecast_cache_seed(f->cache, &from), 0);
 
-    src = (struct kd_forecast){sizeof(src), "web", "rps",    1000, 60,   180, 2,
-                               values,      3,     replicas, 0,    NULL, NULL};
-    assert_int_equal(kd_forecast_cache_clone(&src, &copy), 0);
-    values[0] = 0;
-    replicas[2] = 0;
-    assert_string_equal(copy->workload, "web");
-    assert_string_equal(copy->metric, "rps");
-    assert_int_equal(copy->generated_at_ms, 1000);
-    assert_int_equal(copy->horizon_seconds, 180);
-    assert_true(copy->values[0] == 1.5 && copy->values[1] == 2.5);
-    assert_int_equal(copy->desired_replicas[2], 9);
-    free(copy);
-
-    src.n_values = SIZE_MAX / 4;
-    assert_int_equal(kd_forecast_cache_clone(&src, &copy), -EOVERFLOW);
+    assert_int_equal(kd_forecast_cache_lookup(f->cache, "w-1", &a, &entry), 0);
+    pinned = a;
+    assert_int_equal(kd_forecast_cache_pin(f->cache, &pinned), 0);
+    assert_true(kd_forecast_cache_entry_bytes(&a) < 900);
+    assert_int_equal(kd_forecast_cache_lookup(f->cache, "w-2", &b, &entry), 0);
+    assert_int_equal(b.forecast->n_values, 60);
+    assert_memory_equal(b.forecast->values, values, sizeof(values));
+    assert_memory_equal(b.forecast->desired_replicas, replicas, sizeof(replicas));
+    values[0] = 10.0;
+    replicas[0] = 1;
+    assert_memory_equal(pinned.forecast->values, values, sizeof(values));
+    assert_memory_equal(pinned.forecast->desired_replicas, replicas, sizeof(replicas));
+    assert_string_equal(pinned.forecast->metric, "http_rps");
+    assert_int_equal(pinned.answers[KD_ANSWER_METRICS].window_first, -1);
+    event_base_loop(f->base, EVLOOP_NONBLOCK); /* releases the pinned copy */
 }
 
 static struct kd_cache_view last_view;
@@ -827,7 +840,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_drain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_cancels_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_late_completion_ignored, setup, teardown),
-        cmocka_unit_test(test_clone),
+        cmocka_unit_test_setup_teardown(test_sixty_steps_memory_and_pin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_stops_refresh, setup_fast, teardown),
         cmocka_unit_test_setup_teardown(test_not_found_not_refreshed, setup_fast, teardown),
         cmocka_unit_test_setup_teardown(test_max_entries_lru, setup, teardown),
