@@ -24,6 +24,13 @@
             NGHTTP2_NV_FLAG_NONE                                                                   \
     }
 
+/* Name and value are string literals (or static tables): nghttp2 need not copy them. */
+#define STATIC_NV(name, value)                                                                     \
+    {                                                                                              \
+        (uint8_t *)(name), (uint8_t *)(value), sizeof(name) - 1, strlen(value),                    \
+            NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE                           \
+    }
+
 /* The one extra header of a Trailers-Only reply to a compressed message. */
 static const nghttp2_nv accept_identity = {(uint8_t *)"grpc-accept-encoding", (uint8_t *)"identity",
                                            sizeof("grpc-accept-encoding") - 1,
@@ -111,7 +118,7 @@ void kd_grpc_call_free(struct kd_grpc_call *call)
 static void submit_trailer(struct kd_grpc_call *call)
 {
     nghttp2_nv nva[2] = {
-        MAKE_NV("grpc-status", kd_grpc_status_code_str(call->status)),
+        STATIC_NV("grpc-status", kd_grpc_status_code_str(call->status)),
         MAKE_NV("grpc-message", call->message ? call->message : ""),
     };
     call->is_trailer_submitted = true;
@@ -154,8 +161,8 @@ static ssize_t read_response(nghttp2_session *session, int32_t stream_id, uint8_
 static int submit_headers(struct kd_grpc_call *call)
 {
     nghttp2_nv nva[2] = {
-        MAKE_NV(":status", "200"),
-        MAKE_NV("content-type", "application/grpc"),
+        STATIC_NV(":status", "200"),
+        STATIC_NV("content-type", "application/grpc"),
     };
     nghttp2_data_provider dp = {.source = {.ptr = call}, .read_callback = read_response};
     int rv = nghttp2_submit_response(call->conn->session, call->stream_id, nva, 2, &dp);
@@ -205,9 +212,9 @@ static int finish(struct kd_grpc_call *call, const char *http_status, enum kd_gr
     }
 
     nghttp2_nv nva[5] = {
-        MAKE_NV(":status", http_status),
-        MAKE_NV("content-type", "application/grpc"),
-        MAKE_NV("grpc-status", kd_grpc_status_code_str(status)),
+        STATIC_NV(":status", http_status),
+        STATIC_NV("content-type", "application/grpc"),
+        STATIC_NV("grpc-status", kd_grpc_status_code_str(status)),
     };
     size_t n = 3;
     if (enc_len > 0)

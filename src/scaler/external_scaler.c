@@ -360,9 +360,11 @@ static enum freshness check_fresh(const struct kd_scaler_request *request,
     int64_t age = forecast_age(f, now_ms);
     reply->age_ms = age;
     reply->stale_after_ms = kd_settings_stale_after_ms(settings, f->step_seconds);
-    format_ms(age, age_text, sizeof(age_text));
+    /* The age is written only into the messages below: formatting it for every fresh answer
+     * cost two snprintf calls, ~8 % of a cached call's instructions. */
     if (age > reply->stale_after_ms) {
         reply->stale = true;
+        format_ms(age, age_text, sizeof(age_text));
         format_ms(reply->stale_after_ms, limit_text, sizeof(limit_text));
         reply_status(reply, KD_GRPC_UNAVAILABLE,
                      "forecast for %s is stale: generated %s ago, stale_after is %s%s%s", w,
@@ -374,6 +376,7 @@ static enum freshness check_fresh(const struct kd_scaler_request *request,
     size_t n = f->desired_replicas ? f->n_desired_replicas : 0;
     if (kd_window_at(f->generated_at_ms, f->step_seconds, n, now_ms, 0, &win) == -ERANGE) {
         reply->stale = reply->exhausted = true;
+        format_ms(age, age_text, sizeof(age_text));
         reply_status(reply, KD_GRPC_UNAVAILABLE,
                      "forecast for %s is exhausted: generated %s ago, all %zu steps of %" PRId64
                      " s have passed%s%s",
