@@ -524,6 +524,9 @@ int kd_forecast_json_stream_new(struct kd_forecast_json_stream **ret_stream)
                                 &b->tok);
     if (rc < 0)
         goto fail_doc;
+    /* Names that are not UTF-8 were accepted before (cJSON) and reach the log escaped; gRPC
+     * refuses such names, so they never match a request. */
+    kd_json_stream_allow_any_bytes(b->tok);
     *ret_stream = b;
     return 0;
 

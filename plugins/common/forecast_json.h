@@ -33,7 +33,7 @@ struct kd_forecast_doc {
  * Go wants an int (60.0, 1e2), numbers out of range (NaN/Inf cannot be written in JSON;
  * 1e999 is out of range), negative stepSeconds/horizonSeconds, negative or beyond-int64
  * desiredReplicas (upstream passes negatives through; we refuse them), non-RFC 3339
- * generatedAt, and the size limits above.
+ * generatedAt, and the size limits above. Bytes that are not UTF-8 inside strings are kept.
  *
  * Syntax errors and the limits stop the parse at the byte or element that crosses them (a
  * stream reads no further); any other problem is told once the whole text proved to be JSON,

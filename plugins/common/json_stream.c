@@ -53,6 +53,7 @@ struct kd_json_stream {
     int is_key;
     int is_cut;       /* a string longer than max_token: the rest is checked, not kept */
     int has_fraction; /* a number with '.', 'e' or 'E' */
+    int is_any_bytes; /* kd_json_stream_allow_any_bytes: no UTF-8 check */
     char *buf;        /* max_token + 1 bytes, allocated on first use */
     size_t len;
     enum escape esc;
@@ -385,7 +386,7 @@ static int string_byte(struct kd_json_stream *s, unsigned char c)
     }
     if (c < 0x20)
         return syntax(s, "a control character in a string (it must be escaped)");
-    if (c < 0x80)
+    if (c < 0x80 || s->is_any_bytes)
         return take(s, (const char *)&c, 1, "string");
     return utf8_lead(s, c);
 }
@@ -638,6 +639,11 @@ int kd_json_stream_finish(struct kd_json_stream *s, char *err, size_t err_len)
     else
         syntax(s, "the document ends early"); /* last_line/column: the last byte, as cJSON */
     return report(s, s->rc, err, err_len);
+}
+
+void kd_json_stream_allow_any_bytes(struct kd_json_stream *s)
+{
+    s->is_any_bytes = 1;
 }
 
 size_t kd_json_stream_offset(const struct kd_json_stream *s)

@@ -65,6 +65,13 @@ int kd_json_stream_new(size_t max_depth, size_t max_token, kd_json_stream_cb *cb
                        struct kd_json_stream **ret_stream);
 
 /*
+ * Bytes of 0x80 and above in strings are then kept as they are, valid UTF-8 or not (cJSON's
+ * way), for documents whose strings are only compared and logged with escaping. Call before
+ * the first feed.
+ */
+void kd_json_stream_allow_any_bytes(struct kd_json_stream *s);
+
+/*
  * Tokenizes `len` more bytes of the document (no NUL needed, nothing past len is read).
  * Returns 0, or -EINVAL (bad input, or the callback's value) / -ENOMEM: the stream has failed,
  * and every later call returns the same value and the same text. err always ends in NUL.
