@@ -30,6 +30,23 @@ int kd_prom_response_parse(const char *body, size_t len, const struct kd_prom_ra
                            int64_t step_ms, double *points, size_t *ret_n_series, char *err,
                            size_t err_len);
 
+/*
+ * The same parse fed as the body arrives, in pieces of any size (the outcome does not depend on
+ * the cuts): new() fills points with NAN and keeps pointers to range and points, which must
+ * outlive the parser; feed() fails only for what is not JSON (-EBADMSG) or -ENOMEM, and the
+ * parser then stays failed; finish() gives what kd_prom_response_parse() would. Memory: a few
+ * KiB and one token (64 KiB at most), whatever the body's size.
+ */
+struct kd_prom_response;
+
+int kd_prom_response_new(const struct kd_prom_range *range, int64_t step_ms, double *points,
+                         struct kd_prom_response **ret);
+int kd_prom_response_feed(struct kd_prom_response *r, const char *data, size_t len, char *err,
+                          size_t err_len);
+int kd_prom_response_finish(struct kd_prom_response *r, size_t *ret_n_series, char *err,
+                            size_t err_len);
+void kd_prom_response_free(struct kd_prom_response *r);
+
 /* Unix milliseconds as UTC, the way Prometheus writes times: 2026-12-02T06:00:00.000Z. */
 void kd_prom_response_format_time(int64_t ms, char *out, size_t out_len);
 

@@ -186,6 +186,59 @@ static void reads_only_len_bytes(void **state)
                      -EBADMSG);
 }
 
+/* Streamed in two pieces cut anywhere, or byte by byte: the outcome of the whole body. */
+static void every_split_agrees(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":"
+        "{\"job\":\"a\"},\"values\":[[1700000000.5,\"1.5\"],[1700000120.5,\"-2e3\"]]}]}}",
+        "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"caf\\u00e9\"}",
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"metric\":"
+        "{\"a\":\"1\",\"b\":2}},{},3,{\"metric\":[\"x\"]}]}}",
+        "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[{\"values\":"
+        "[[1700000060.5,\"1\"],[1700000060.5,\"2\"]]}]}}",
+        "{\"data\":{\"result\":[],\"resultType\":\"matrix\"},\"status\":\"success\","
+        "\"status\":\"error\"}",
+        "{\"status\":\"success\",\"data\":{}} x",
+        "<html>502</html>",
+        "",
+    };
+    double whole_p[5], split_p[5];
+    char whole_err[512], split_err[512];
+    size_t n_whole = 0, n_split = 0;
+
+    (void)state;
+    for (size_t b = 0; b < sizeof(bodies) / sizeof(bodies[0]); b++) {
+        const char *body = bodies[b];
+        size_t len = strlen(body);
+        int whole = kd_prom_response_parse(body, len, &range, STEP, whole_p, &n_whole, whole_err,
+                                           sizeof(whole_err));
+        for (size_t cut = 0; cut <= len + 1; cut++) {
+            struct kd_prom_response *r;
+            int rc = 0;
+            assert_int_equal(kd_prom_response_new(&range, STEP, split_p, &r), 0);
+            if (cut <= len) { /* two pieces */
+                rc = kd_prom_response_feed(r, body, cut, split_err, sizeof(split_err));
+                if (rc == 0)
+                    rc = kd_prom_response_feed(r, body + cut, len - cut, split_err,
+                                               sizeof(split_err));
+            } else { /* byte by byte */
+                for (size_t i = 0; i < len && rc == 0; i++)
+                    rc = kd_prom_response_feed(r, body + i, 1, split_err, sizeof(split_err));
+            }
+            if (rc == 0)
+                rc = kd_prom_response_finish(r, &n_split, split_err, sizeof(split_err));
+            kd_prom_response_free(r);
+            assert_int_equal(rc, whole);
+            assert_string_equal(split_err, whole_err);
+            if (rc == 0) {
+                assert_int_equal(n_split, n_whole);
+                assert_memory_equal(split_p, whole_p, sizeof(whole_p));
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +249,7 @@ int main(void)
         cmocka_unit_test(non_finite_values_are_refused),
         cmocka_unit_test(malformed_bodies),
         cmocka_unit_test(reads_only_len_bytes),
+        cmocka_unit_test(every_split_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
