@@ -29,10 +29,15 @@ struct prom_http_get {
     struct prom_http *http;
     CURL *easy;
     struct curl_slist *headers;
+    prom_http_data_fn *data; /* NULL: the body is kept in body */
     prom_http_done_fn *fn;
     void *arg;
     struct kd_http_body body;
+    size_t received;         /* body bytes so far */
+    size_t slice;            /* of them, handed over in this loop turn */
+    struct kd_timer *resume; /* unpauses the transfer on the next turn */
     bool is_too_big;
+    bool is_refused; /* data() said stop: the body ends there */
     bool is_oom;
     struct prom_http_get *prev, *next;
     char errbuf[CURL_ERROR_SIZE];
@@ -96,6 +101,8 @@ static void get_unlink(struct prom_http_get *g)
 {
     struct prom_http *h = g->http;
 
+    h->host->timer_free(g->resume); /* here: h may be gone by get_free (destroy in fn) */
+    g->resume = NULL;
     if (g->prev)
         g->prev->next = g->next;
     else if (h->gets == g)
@@ -105,11 +112,49 @@ static void get_unlink(struct prom_http_get *g)
     g->prev = g->next = NULL;
 }
 
+/* The next loop turn: curl hands the held piece back from inside curl_easy_pause. */
+static void on_resume(void *arg)
+{
+    struct prom_http_get *g = arg;
+
+    g->slice = 0;
+    curl_easy_pause(g->easy, CURLPAUSE_CONT); /* a failure shows at completion */
+}
+
+/* True when this turn's slice is used up and the transfer now waits for the next turn. */
+static bool pause_for_turn(struct prom_http_get *g)
+{
+    const struct kd_host *host = g->http->host;
+
+    if (g->slice < PROM_HTTP_SLICE)
+        return false;
+    if (!g->resume && host->timer_create(g->http->inst, on_resume, g, &g->resume) < 0)
+        return false; /* no timer: read on */
+    return host->timer_start(g->resume, 0, 0) == 0;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct prom_http_get *g = arg;
     size_t n = size * nmemb, take;
+    long status = 0;
 
+    if (g->data) {
+        if (pause_for_turn(g))
+            return CURL_WRITEFUNC_PAUSE; /* curl keeps this piece and hands it back */
+        g->slice += n;
+        if (n > (size_t)g->http->o.max_body - g->received) {
+            g->is_too_big = true;
+            return 0;
+        }
+        g->received += n;
+        curl_easy_getinfo(g->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (g->data(g->arg, status, data, n) < 0) {
+            g->is_refused = true;
+            return 0;
+        }
+        return n;
+    }
     if (kd_http_body_append(&g->body, data, n, (size_t)g->http->o.max_body, &take) < 0) {
         g->is_oom = true;
         return 0;
@@ -135,7 +180,7 @@ static void on_done(CURL *easy, CURLcode result, void *arg)
                  (long long)h->o.max_body);
     } else if (g->is_oom) {
         snprintf(why, sizeof(why), "out of memory for the response");
-    } else if (result != CURLE_OK) {
+    } else if (result != CURLE_OK && !g->is_refused) {
         kd_http_describe_error(easy, result, g->errbuf, why, sizeof(why));
     } else {
         g->fn(g->arg, status, g->body.data ? g->body.data : "", g->body.len, NULL);
@@ -188,8 +233,8 @@ static int append(struct curl_slist **list, const char *line)
     return 0;
 }
 
-int prom_http_get(struct prom_http *h, const char *url, prom_http_done_fn *fn, void *arg,
-                  struct prom_http_get **ret)
+int prom_http_get(struct prom_http *h, const char *url, prom_http_data_fn *data,
+                  prom_http_done_fn *fn, void *arg, struct prom_http_get **ret)
 {
     int rc = -ENOMEM;
 
@@ -198,6 +243,7 @@ int prom_http_get(struct prom_http *h, const char *url, prom_http_done_fn *fn, v
     if (!g)
         return -ENOMEM;
     g->http = h;
+    g->data = data;
     g->fn = fn;
     g->arg = arg;
     if (append(&g->headers, "Accept: application/json") < 0 ||

@@ -87,16 +87,21 @@ void kd_prom_refresh_describe(const struct kd_prom_refresh *r, size_t index, cha
              (long long)(r->p.plan.step_ms / 1000));
 }
 
-int kd_prom_refresh_add(struct kd_prom_refresh *r, size_t index, long status, const char *body,
-                        size_t len, char *err, size_t err_len)
+int kd_prom_refresh_stream(struct kd_prom_refresh *r, size_t index, struct kd_prom_response **ret)
 {
     const struct kd_prom_range *range = &r->plan->ranges[index];
     double *row = r->grid + range->row * r->plan->n_cols + range->first;
+
+    return kd_prom_response_new(range, r->p.plan.step_ms, row, ret);
+}
+
+int kd_prom_refresh_add_parsed(struct kd_prom_refresh *r, size_t index, long status,
+                               struct kd_prom_response *parsed, char *err, size_t err_len)
+{
     char what[QUERY_QUOTED_MAX + 128], why[512];
     size_t n_series = 0;
 
-    int rc = kd_prom_response_parse(body, len, range, r->p.plan.step_ms, row, &n_series, why,
-                                    sizeof(why));
+    int rc = kd_prom_response_finish(parsed, &n_series, why, sizeof(why));
     if (rc == 0 && status != 200) {
         snprintf(why, sizeof(why), "HTTP %ld with a success body", status);
         rc = -EIO;
@@ -116,6 +121,23 @@ int kd_prom_refresh_add(struct kd_prom_refresh *r, size_t index, long status, co
     if (n_series)
         r->n_with_series++;
     return 0;
+}
+
+int kd_prom_refresh_add(struct kd_prom_refresh *r, size_t index, long status, const char *body,
+                        size_t len, char *err, size_t err_len)
+{
+    struct kd_prom_response *parsed;
+    char why[512];
+
+    int rc = kd_prom_refresh_stream(r, index, &parsed);
+    if (rc < 0) {
+        snprintf(err, err_len, "out of memory");
+        return rc;
+    }
+    kd_prom_response_feed(parsed, body, len, why, sizeof(why)); /* finish tells a failure */
+    rc = kd_prom_refresh_add_parsed(r, index, status, parsed, err, err_len);
+    kd_prom_response_free(parsed);
+    return rc;
 }
 
 static int finish_seasonal(struct kd_prom_refresh *r, char *err, size_t err_len)

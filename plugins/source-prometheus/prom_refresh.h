@@ -14,6 +14,7 @@
 
 #include "prom_model.h"
 #include "prom_plan.h"
+#include "prom_response.h"
 
 struct kd_prom_refresh_params {
     struct kd_prom_plan_params plan;
@@ -39,6 +40,15 @@ const struct kd_prom_plan *kd_prom_refresh_plan(const struct kd_prom_refresh *r)
  */
 int kd_prom_refresh_add(struct kd_prom_refresh *r, size_t index, long status, const char *body,
                         size_t len, char *err, size_t err_len);
+
+/*
+ * The same in two steps, for a body read as it arrives: a parser writing range `index`'s
+ * points into the refresh (free it with kd_prom_response_free, after add_parsed), then, once
+ * the body ended, the verdict as kd_prom_refresh_add gives it. Returns 0 or -ENOMEM / as above.
+ */
+int kd_prom_refresh_stream(struct kd_prom_refresh *r, size_t index, struct kd_prom_response **ret);
+int kd_prom_refresh_add_parsed(struct kd_prom_refresh *r, size_t index, long status,
+                               struct kd_prom_response *parsed, char *err, size_t err_len);
 
 /*
  * Every range was added: run the model. Returns 0 and a forecast view into memory the refresh

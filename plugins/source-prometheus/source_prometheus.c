@@ -60,8 +60,9 @@ struct prom_state {
 /* One range query of a job. */
 struct prom_get {
     struct prom_job *job;
-    size_t index;              /* into the refresh's plan */
-    struct prom_http_get *req; /* NULL once answered */
+    size_t index;                    /* into the refresh's plan */
+    struct prom_http_get *req;       /* NULL once answered */
+    struct kd_prom_response *parsed; /* the body, parsed as it arrives */
 };
 
 /* One outstanding fetch: a refresh and its range queries in flight. */
@@ -92,9 +93,11 @@ static void job_unlink(struct prom_job *job)
 /* Cancels what is still in flight, unlinks and frees: the fetch itself is not touched. */
 static void job_free(struct prom_job *job)
 {
-    for (size_t i = 0; i < job->n_gets; i++)
+    for (size_t i = 0; i < job->n_gets; i++) {
         if (job->gets[i].req)
             prom_http_cancel(job->gets[i].req);
+        kd_prom_response_free(job->gets[i].parsed);
+    }
     job_unlink(job);
     kd_prom_refresh_free(job->refresh);
     free(job->gets);
@@ -131,6 +134,15 @@ static void job_finish(struct prom_job *job)
     kd_prom_refresh_free(refresh);
 }
 
+static int on_get_data(void *arg, long status, const char *data, size_t len)
+{
+    struct prom_get *get = arg;
+    char why[256];
+
+    (void)status; /* judged with the body at the end, as a whole body was */
+    return kd_prom_response_feed(get->parsed, data, len, why, sizeof(why));
+}
+
 static void on_get_done(void *arg, long status, const char *body, size_t len, const char *error)
 {
     struct prom_get *get = arg;
@@ -145,7 +157,9 @@ static void on_get_done(void *arg, long status, const char *body, size_t len, co
         job_fail(job, err);
         return;
     }
-    if (kd_prom_refresh_add(job->refresh, get->index, status, body, len, err, sizeof(err)) < 0) {
+    (void)body, (void)len; /* on_get_data had them */
+    if (kd_prom_refresh_add_parsed(job->refresh, get->index, status, get->parsed, err,
+                                   sizeof(err)) < 0) {
         job_fail(job, err);
         return;
     }
@@ -316,7 +330,10 @@ static int prom_fetch(void *state, struct kd_fetch *fetch, const char *workload)
             goto fail_job;
         job->gets[i].job = job;
         job->gets[i].index = i;
-        rc = prom_http_get(st->http, url, on_get_done, &job->gets[i], &job->gets[i].req);
+        rc = kd_prom_refresh_stream(job->refresh, i, &job->gets[i].parsed);
+        if (rc == 0)
+            rc = prom_http_get(st->http, url, on_get_data, on_get_done, &job->gets[i],
+                               &job->gets[i].req);
         free(url);
         if (rc < 0)
             goto fail_job;
