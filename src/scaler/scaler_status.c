@@ -194,6 +194,52 @@ static int by_name(const void *a, const void *b)
     return strcmp(x->workload, y->workload);
 }
 
+/*
+ * The page: the `limit` first names in order, kept in a max-heap on the name while every
+ * entry goes by, so a request costs O(entries x log limit) time and O(limit) memory however
+ * many workloads are cached (sorting them all cost O(entries) memory per request).
+ */
+struct page {
+    struct kd_cache_view *heap; /* [limit]; heap[0] is the greatest name kept */
+    size_t n, limit;
+    size_t n_candidates; /* offered, kept or not: more than n means another page */
+};
+
+static void page_sift_down(struct page *p, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, top = i;
+        if (l < p->n && by_name(&p->heap[l], &p->heap[top]) > 0)
+            top = l;
+        if (r < p->n && by_name(&p->heap[r], &p->heap[top]) > 0)
+            top = r;
+        if (top == i)
+            return;
+        struct kd_cache_view t = p->heap[i];
+        p->heap[i] = p->heap[top];
+        p->heap[top] = t;
+        i = top;
+    }
+}
+
+static void page_offer(struct page *p, const struct kd_cache_view *view)
+{
+    p->n_candidates++;
+    if (p->n < p->limit) {
+        size_t i = p->n++;
+        p->heap[i] = *view;
+        while (i > 0 && by_name(&p->heap[(i - 1) / 2], &p->heap[i]) < 0) {
+            struct kd_cache_view t = p->heap[i];
+            p->heap[i] = p->heap[(i - 1) / 2];
+            p->heap[(i - 1) / 2] = t;
+            i = (i - 1) / 2;
+        }
+    } else if (p->n > 0 && by_name(view, &p->heap[0]) < 0) {
+        p->heap[0] = *view;
+        page_sift_down(p, 0);
+    }
+}
+
 static void fill_source(const struct kd_scaler_parts *parts, size_t i, struct kd_status_source *s)
 {
     const struct kd_instance *inst = parts->sources[i];
@@ -388,8 +434,9 @@ int kd_scaler_status_snapshot(const struct kd_scaler *scaler, const struct kd_st
     };
     struct kd_scaler_parts parts;
     struct kd_forecast_cache_stats stats;
-    struct kd_cache_view *views = NULL, view;
-    size_t n_views = 0, pos = 0;
+    struct kd_cache_view view;
+    struct page page = {.limit = query->limit};
+    size_t pos = 0;
     int64_t mono_ms = kd_time_mono_ms(); /* pairs with now_ms, for the entries' times */
 
     if (daemon)
@@ -406,24 +453,26 @@ int kd_scaler_status_snapshot(const struct kd_scaler *scaler, const struct kd_st
 
     /* One pass: source counts over every entry, and the page's candidates. */
     if (query->limit > 0) {
-        views = malloc((stats.entries ? stats.entries : 1) * sizeof(*views));
-        if (!views)
+        size_t cap = stats.entries < query->limit ? stats.entries : query->limit;
+        page.heap = malloc((cap ? cap : 1) * sizeof(*page.heap));
+        if (!page.heap)
             goto fail;
+        page.limit = cap;
     }
     while (kd_forecast_cache_next_any(parts.cache, &pos, &view)) {
         count_entry(&snap, &view);
-        if (!views || n_views == stats.entries)
+        if (!page.heap)
             continue;
         if (query->workload && strcmp(view.workload, query->workload) != 0)
             continue;
         if (query->after && strcmp(view.workload, query->after) <= 0)
             continue;
-        views[n_views++] = view;
+        page_offer(&page, &view);
     }
-    if (n_views > 1)
-        qsort(views, n_views, sizeof(*views), by_name);
+    if (page.n > 1)
+        qsort(page.heap, page.n, sizeof(*page.heap), by_name);
 
-    size_t take = n_views < query->limit ? n_views : query->limit;
+    size_t take = page.n;
     if (take > 0) {
         snap.workloads = calloc(take, sizeof(*snap.workloads));
         snap.messages = calloc(take, sizeof(*snap.messages));
@@ -432,20 +481,20 @@ int kd_scaler_status_snapshot(const struct kd_scaler *scaler, const struct kd_st
     }
     for (size_t i = 0; i < take; i++) {
         /* The page keeps each forecast's steps until it is rendered. */
-        if (kd_forecast_cache_pin(parts.cache, &views[i]) < 0)
+        if (kd_forecast_cache_pin(parts.cache, &page.heap[i]) < 0)
             goto fail;
-        fill_workload(&views[i], now_ms, mono_ms, snap.messages[i], sizeof(snap.messages[i]),
+        fill_workload(&page.heap[i], now_ms, mono_ms, snap.messages[i], sizeof(snap.messages[i]),
                       &snap.workloads[i]);
     }
     snap.n_workloads = take;
-    if (take < n_views)
+    if (take > 0 && take < page.n_candidates)
         snap.next_after = snap.workloads[take - 1].name;
-    free(views);
+    free(page.heap);
     *ret_snapshot = snap;
     return 0;
 
 fail:
-    free(views);
+    free(page.heap);
     kd_scaler_status_snapshot_fini(&snap);
     return -ENOMEM;
 }
