@@ -60,6 +60,7 @@ struct daemon {
     struct kd_scaler_metrics *scaler_metrics;
     struct kd_scaler_observer observer;
     struct kd_admin_http *admin;
+    char *admin_address;          /* where `admin` listens: a failed move on reload keeps the old */
     struct kd_status_http status; /* /status, /status.json, verbose health */
     int64_t started_ms;
     uint64_t reloads_ok, reloads_failed;
@@ -311,7 +312,7 @@ static int status_snapshot(void *arg, const struct kd_status_query *query,
         .version = KD_VERSION,
         .config_file = c->path,
         .listen = c->listen,
-        .http_listen = c->http_listen,
+        .http_listen = d->admin_address ? d->admin_address : c->http_listen,
         .started_ms = d->started_ms,
         .reloads_ok = d->reloads_ok,
         .reloads_failed = d->reloads_failed,
@@ -353,9 +354,21 @@ static void start_drain(struct daemon *d, const char *why)
     kd_grpc_server_drain(d->grpc, grace_ms, on_drained, d);
 }
 
+static void admin_set_limits(struct daemon *d, const struct kd_config *c)
+{
+    struct kd_admin_http_limits limits = {
+        .max_connections = (unsigned)c->admin_max_connections,
+        .max_body = (size_t)c->admin_max_body,
+        .max_header = (size_t)c->admin_max_header,
+        .timeout_ms = c->admin_timeout_ms,
+    };
+    kd_admin_http_set_limits(d->admin, &limits);
+}
+
 static void admin_start(struct daemon *d, const struct kd_config *c)
 {
     const char *address = c->http_listen;
+    char *copy = strdup(address);
     struct kd_admin_http_hooks hooks = {
         .before_scrape = before_scrape,
         .arg = d,
@@ -363,25 +376,27 @@ static void admin_start(struct daemon *d, const struct kd_config *c)
         .route_arg = &d->status,
     };
     struct kd_admin_http *admin;
-    int rc = kd_admin_http_create(d->base, address, d->metrics, &hooks, &admin);
+    int rc = copy ? kd_admin_http_create(d->base, address, d->metrics, &hooks, &admin) : -ENOMEM;
 
     /* Like upstream: the admin port is an aid, not a reason to stop scaling. */
     if (rc < 0) {
-        KD_ERROR("cannot serve /metrics, /healthz and /readyz on %s: %s; continuing without "
-                 "them",
-                 address, strerror(-rc));
+        free(copy);
+        if (d->admin)
+            KD_ERROR("reload: cannot serve /metrics, /healthz and /readyz on %s: %s; they stay "
+                     "on %s (the next reload tries again)",
+                     address, strerror(-rc), d->admin_address);
+        else
+            KD_ERROR("cannot serve /metrics, /healthz and /readyz on %s: %s; continuing "
+                     "without them",
+                     address, strerror(-rc));
         return;
     }
     if (d->admin)
         kd_admin_http_destroy(d->admin);
     d->admin = admin;
-    struct kd_admin_http_limits limits = {
-        .max_connections = (unsigned)c->admin_max_connections,
-        .max_body = (size_t)c->admin_max_body,
-        .max_header = (size_t)c->admin_max_header,
-        .timeout_ms = c->admin_timeout_ms,
-    };
-    kd_admin_http_set_limits(admin, &limits);
+    free(d->admin_address);
+    d->admin_address = copy;
+    admin_set_limits(d, c);
     kd_admin_http_set_ready(admin, true);
     KD_INFO("admin http listening address=%s port=%d", address, kd_admin_http_port(admin));
 }
@@ -502,8 +517,11 @@ static void on_reload_applied(void *arg, const struct kd_config *config,
                  tls_summary(old));
         kd_tls_destroy(tls);
     }
-    if (strcmp(config->http_listen, old->http_listen) != 0)
+    /* Against where the admin server is, not the old file: a move that failed is retried. */
+    if (!d->admin_address || strcmp(config->http_listen, d->admin_address) != 0)
         admin_start(d, config);
+    else
+        admin_set_limits(d, config); /* new limits apply to new connections */
     kd_scaler_metrics_reload(d->scaler_metrics, true);
     note_reload(d, true, NULL);
 }
@@ -541,6 +559,7 @@ static void daemon_teardown(struct daemon *d)
     if (d->sig_hup)
         event_free(d->sig_hup);
     kd_admin_http_destroy(d->admin);
+    free(d->admin_address);
     kd_reflection_destroy(d->reflection);
     kd_health_destroy(d->health);
     /* Closes every call, so retired scalers have none left. */
@@ -638,6 +657,11 @@ static int daemon_start(struct daemon *d, const struct options *opts)
         KD_ERROR("cannot register gRPC services: %s", strerror(-rc));
         return rc;
     }
+    /* Before the "listening" lines: whoever reads them may signal at once, and SIGHUP's
+     * default action would end the process. */
+    rc = signals_start(d);
+    if (rc != 0)
+        return rc;
     rc = kd_grpc_server_listen(d->grpc, config->listen);
     if (rc != 0) {
         KD_ERROR("cannot listen on %s: %s", config->listen, strerror(-rc));
@@ -647,8 +671,7 @@ static int daemon_start(struct daemon *d, const struct options *opts)
             kd_grpc_server_port(d->grpc), tls_summary(config));
     /* Ready from here: the config is loaded and every source instance was created. */
     admin_start(d, config);
-
-    return signals_start(d);
+    return 0;
 }
 
 int main(int argc, char **argv)

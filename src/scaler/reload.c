@@ -228,9 +228,11 @@ int kd_reload_run(struct kd_reload *r, const char *why)
         return rc;
     }
     const struct kd_config *old = take_over(r, &n);
-    report(r, &n, old);
+    /* The daemon's part first (TLS, the admin server), so that "configuration applied" is
+     * logged once all of it is. */
     if (r->params.applied)
         r->params.applied(r->params.arg, r->config, old);
+    report(r, &n, old);
     return 0;
 }
 

@@ -66,13 +66,16 @@ class Daemon:
     """One daemon process. Its stderr is collected so tests can assert on log lines."""
 
     def __init__(self, config_text=None, args=(), env=None, name="kd", listen="127.0.0.1:0",
-                 config_path=None, config_poll="0"):
+                 config_path=None, config_poll="0", http_listen="127.0.0.1:0"):
         self.dir = tempfile.mkdtemp(prefix=name + "-", dir=WORK)
         # KD_WRAPPER="valgrind --error-exitcode=99 ..." runs the daemon under a checker.
         wrapper = os.environ.get("KD_WRAPPER", "").split()
         # The admin server gets a free port too, so parallel daemons never fight over :8082.
         # listen=None leaves the gRPC address to the config file (reload tests move it).
-        cmd = wrapper + [BINARY, "--plugin-dir", PLUGIN_DIR, "--http-listen", "127.0.0.1:0"]
+        # http_listen=None leaves the admin address to the config file too.
+        cmd = wrapper + [BINARY, "--plugin-dir", PLUGIN_DIR]
+        if http_listen is not None:
+            cmd += ["--http-listen", http_listen]
         if listen is not None:
             cmd += ["--listen", listen]
         # config_path: a file the test laid out itself (a ConfigMap's symlinks), else config_text

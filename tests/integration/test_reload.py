@@ -196,6 +196,51 @@ class ReloadListenTest(ReloadBase):
         self.assertEqual(self.daemon.proc.wait(20), 0)
 
 
+class AdminListenTest(ReloadBase):
+    """The admin address on reload: a move that cannot bind keeps the old port and is tried
+    again by the next reload of the same file; limits change in place."""
+
+    def test_unbindable_admin_move_is_retried(self):
+        import json
+        self.stub = Stub({"*": {"mode": "fresh", "desiredReplicas": WEB}})
+        first = free_port()
+        conf = lambda port, extra="": http_config(  # noqa: E731
+            self.stub.url, extra=f'http_listen = "127.0.0.1:{port}"; {extra}')
+        self.daemon = Daemon(conf(first), name="reload-admin", http_listen=None)
+        try:
+            self.assertEqual(self.daemon.http_port, first)
+            with socket.socket() as busy:
+                busy.bind(("127.0.0.1", 0))
+                busy.listen(1)
+                taken = busy.getsockname()[1]
+                self.daemon.rewrite_config(conf(taken))
+                self.daemon.reload(1)
+                # (logged before "configuration applied", which reload() waited for)
+                self.assertRegex(self.daemon.log(),
+                                 rf"cannot serve /metrics.* on 127\.0\.0\.1:{taken}: Address "
+                                 rf"already in use; they stay on 127\.0\.0\.1:{first}")
+                doc = json.loads(http_get(first, "/status.json")[2])
+                self.assertEqual(doc["daemon"]["http_listen"], f"127.0.0.1:{first}")
+            # The port is free now: the same file, reloaded again, moves the admin server.
+            self.daemon.reload(2)
+            self.assertEqual(http_get(taken, "/healthz")[0], 200)
+            self.assertTrue(refused(first))
+            doc = json.loads(http_get(taken, "/status.json")[2])
+            self.assertEqual(doc["daemon"]["http_listen"], f"127.0.0.1:{taken}")
+            # Same address, new limits: they apply without a move (a 200-byte body now 413s).
+            self.daemon.rewrite_config(conf(taken, 'limits = { admin_max_body = 100; };'))
+            self.daemon.reload(3)
+            import http.client
+            c = http.client.HTTPConnection("127.0.0.1", taken, timeout=10)
+            c.request("POST", "/metrics", body=b"x" * 200)
+            self.assertEqual(c.getresponse().status, 413)
+            c.close()
+        finally:
+            code = self.daemon.stop()
+            self.stub.stop()
+            self.assertEqual(code, 0, self.daemon.log())
+
+
 class ConfigMap:
     """A ConfigMap volume as the kubelet lays it out and updates it: the file is a symlink
     through "..data" to a timestamped folder; an update writes a new folder, points a new
