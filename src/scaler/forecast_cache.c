@@ -60,9 +60,9 @@ struct kd_cache_entry {
     struct kd_list lru; /* in cache->lru, most recently asked first */
     uint64_t settings_error_hash;
     struct kd_stored_answer answers[KD_ANSWER_COUNT];
-    struct kd_cache_waiter *waiters;
-    struct kd_cache_subscriber *subscribers;
-    struct kd_cache_subscriber *notify_next; /* cursor of a running notification */
+    struct kd_list waiters;      /* struct kd_cache_waiter, newest first */
+    struct kd_list subscribers;  /* struct kd_cache_subscriber, newest first */
+    struct kd_list *notify_next; /* cursor of a running notification */
     /* followed by the timer (struct event, event_get_struct_event_size()) and the name */
 };
 
@@ -253,29 +253,34 @@ static bool entry_known(const struct kd_cache_entry *entry)
     return entry->forecast || entry->error;
 }
 
+/* Subscribers stay linked; unsubscribe() advances the cursor if it removes the next one. */
+static void notify_subscribers(struct kd_cache_entry *entry)
+{
+    struct kd_cache_view view;
+
+    entry->notify_next = entry->subscribers.next;
+    while (entry->notify_next != &entry->subscribers) {
+        struct kd_cache_subscriber *s =
+            KD_CONTAINER_OF(entry->notify_next, struct kd_cache_subscriber, link);
+        entry->notify_next = s->link.next;
+        fill_view(entry, &view);
+        s->on_update(s, &view);
+    }
+}
+
 static void notify(struct kd_cache_entry *entry)
 {
     struct kd_cache_view view;
 
     /* Waiters are unlinked before their call so they may free themselves. */
-    while (entry->waiters) {
-        struct kd_cache_waiter *w = entry->waiters;
-        entry->waiters = w->next;
-        if (entry->waiters)
-            entry->waiters->prev = NULL;
+    struct kd_list *node;
+    while ((node = kd_list_pop_front(&entry->waiters))) {
+        struct kd_cache_waiter *w = KD_CONTAINER_OF(node, struct kd_cache_waiter, link);
         w->entry = NULL;
-        w->prev = w->next = NULL;
         fill_view(entry, &view);
         w->on_ready(w, &view);
     }
-    /* Subscribers stay linked; unsubscribe() advances the cursor if it removes the next one. */
-    entry->notify_next = entry->subscribers;
-    while (entry->notify_next) {
-        struct kd_cache_subscriber *s = entry->notify_next;
-        entry->notify_next = s->next;
-        fill_view(entry, &view);
-        s->on_update(s, &view);
-    }
+    notify_subscribers(entry);
 }
 
 static void schedule_refresh(struct kd_cache_entry *entry, int64_t delay_ms)
@@ -331,7 +336,7 @@ static void fetch_failed(struct kd_cache_entry *entry, enum kd_fetch_error error
     /* An unknown workload is forgotten after one refresh period (on_refresh) unless a
      * stream keeps asking; everything else retries with backoff while asked. */
     if (!cache->draining)
-        schedule_refresh(entry, entry_unknown(entry) && !entry->subscribers
+        schedule_refresh(entry, entry_unknown(entry) && kd_list_empty(&entry->subscribers)
                                     ? entry->route->timing.refresh_ms
                                     : kd_forecast_cache_backoff_ms(entry->failures,
                                                                    entry->route->timing.refresh_ms,
@@ -476,10 +481,12 @@ static void entry_free(struct kd_cache_entry *entry)
         entry->in_flight = false;
         kd_instance_cancel(entry->route->source, &entry->fetch);
     }
-    for (struct kd_cache_waiter *w = entry->waiters; w; w = w->next)
-        w->entry = NULL;
-    for (struct kd_cache_subscriber *s = entry->subscribers; s; s = s->next)
-        s->entry = NULL;
+    struct kd_list *node;
+    /* Unlinked, not only orphaned: their links must not point into the freed entry. */
+    while ((node = kd_list_pop_front(&entry->waiters)))
+        KD_CONTAINER_OF(node, struct kd_cache_waiter, link)->entry = NULL;
+    while ((node = kd_list_pop_front(&entry->subscribers)))
+        KD_CONTAINER_OF(node, struct kd_cache_subscriber, link)->entry = NULL;
     kd_list_remove(&entry->lru);
     evtimer_del(timer_of(entry));
     if (entry->cache->scratch_of == entry->forecast)
@@ -510,7 +517,7 @@ static void on_refresh(struct kd_cache_entry *entry)
     int64_t now = kd_time_mono_ms();
 
     entry->refresh_due_mono_ms = 0;
-    if (entry->subscribers) {
+    if (!kd_list_empty(&entry->subscribers)) {
         entry->last_asked_mono_ms = now;
     } else {
         int64_t unasked = now - entry->last_asked_mono_ms;
@@ -532,16 +539,8 @@ static void on_refresh(struct kd_cache_entry *entry)
         }
     }
     /* The periodic tick lets subscribers notice that a forecast went stale. */
-    if (entry->subscribers && entry_known(entry)) {
-        entry->notify_next = entry->subscribers;
-        while (entry->notify_next) {
-            struct kd_cache_subscriber *s = entry->notify_next;
-            struct kd_cache_view view;
-            entry->notify_next = s->next;
-            fill_view(entry, &view);
-            s->on_update(s, &view);
-        }
-    }
+    if (entry_known(entry))
+        notify_subscribers(entry);
     start_fetch(entry);
 }
 
@@ -567,7 +566,7 @@ static int make_room(struct kd_forecast_cache *cache)
         return 0;
     for (node = cache->lru.prev; node != &cache->lru; node = node->prev) {
         struct kd_cache_entry *e = KD_CONTAINER_OF(node, struct kd_cache_entry, lru);
-        if (!e->in_flight && !e->waiters && !e->subscribers) {
+        if (!e->in_flight && kd_list_empty(&e->waiters) && kd_list_empty(&e->subscribers)) {
             evict(e, KD_CACHE_EVICT_CAPACITY);
             return 0;
         }
@@ -594,6 +593,8 @@ static int entry_new(struct kd_forecast_cache *cache, const char *workload,
         return -ENOMEM;
     entry->cache = cache;
     entry->route = route;
+    kd_list_init(&entry->waiters);
+    kd_list_init(&entry->subscribers);
     entry->last_asked_mono_ms = kd_time_mono_ms();
     entry->refresh_due_mono_ms = 0;
     entry->workload = (char *)entry + name_at;
@@ -660,11 +661,7 @@ int kd_forecast_cache_lookup(struct kd_forecast_cache *cache, const char *worklo
 void kd_forecast_cache_wait(struct kd_cache_entry *entry, struct kd_cache_waiter *waiter)
 {
     waiter->entry = entry;
-    waiter->prev = NULL;
-    waiter->next = entry->waiters;
-    if (entry->waiters)
-        entry->waiters->prev = waiter;
-    entry->waiters = waiter;
+    kd_list_push_front(&entry->waiters, &waiter->link);
 }
 
 void kd_forecast_cache_cancel_wait(struct kd_cache_waiter *waiter)
@@ -673,14 +670,8 @@ void kd_forecast_cache_cancel_wait(struct kd_cache_waiter *waiter)
 
     if (!entry)
         return;
-    if (waiter->prev)
-        waiter->prev->next = waiter->next;
-    else
-        entry->waiters = waiter->next;
-    if (waiter->next)
-        waiter->next->prev = waiter->prev;
+    kd_list_remove(&waiter->link);
     waiter->entry = NULL;
-    waiter->prev = waiter->next = NULL;
 }
 
 int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *workload,
@@ -692,11 +683,7 @@ int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *wor
     if (r < 0)
         return r;
     sub->entry = entry;
-    sub->prev = NULL;
-    sub->next = entry->subscribers;
-    if (entry->subscribers)
-        entry->subscribers->prev = sub;
-    entry->subscribers = sub;
+    kd_list_push_front(&entry->subscribers, &sub->link);
     if (!entry_known(entry))
         return -EINPROGRESS;
     fill_view(entry, ret_view);
@@ -718,16 +705,10 @@ void kd_forecast_cache_unsubscribe(struct kd_cache_subscriber *sub)
 
     if (!entry)
         return;
-    if (entry->notify_next == sub)
-        entry->notify_next = sub->next;
-    if (sub->prev)
-        sub->prev->next = sub->next;
-    else
-        entry->subscribers = sub->next;
-    if (sub->next)
-        sub->next->prev = sub->prev;
+    if (entry->notify_next == &sub->link)
+        entry->notify_next = sub->link.next;
+    kd_list_remove(&sub->link);
     sub->entry = NULL;
-    sub->prev = sub->next = NULL;
 }
 
 void kd_forecast_cache_set_max_entries(struct kd_forecast_cache *cache, size_t max_entries)
@@ -942,8 +923,9 @@ void kd_forecast_cache_drain(struct kd_forecast_cache *cache)
         }
         evtimer_del(timer_of(entry));
         entry->refresh_due_mono_ms = 0;
-        while (entry->waiters) {
-            struct kd_cache_waiter *w = entry->waiters;
+        struct kd_list *node;
+        while ((node = kd_list_first(&entry->waiters))) {
+            struct kd_cache_waiter *w = KD_CONTAINER_OF(node, struct kd_cache_waiter, link);
             kd_forecast_cache_cancel_wait(w);
             w->on_ready(w, NULL);
         }

@@ -21,6 +21,7 @@
 #include <kedastral/plugin.h>
 
 #include "scaler/workload_state.h"
+#include "util/list.h"
 
 /* A forecast whose generatedAt is further ahead of our clock than this is rejected. */
 #define KD_FORECAST_SKEW_MS (5 * 60 * 1000)
@@ -62,7 +63,7 @@ struct kd_cache_waiter {
     void (*on_ready)(struct kd_cache_waiter *waiter, const struct kd_cache_view *view);
     /* private to the cache */
     struct kd_cache_entry *entry;
-    struct kd_cache_waiter *prev, *next;
+    struct kd_list link; /* in the entry's waiters */
 };
 
 /* A long-lived watcher (StreamIsActive): told after every fetch outcome and every refresh
@@ -71,7 +72,7 @@ struct kd_cache_subscriber {
     void (*on_update)(struct kd_cache_subscriber *sub, const struct kd_cache_view *view);
     /* private to the cache */
     struct kd_cache_entry *entry;
-    struct kd_cache_subscriber *prev, *next;
+    struct kd_list link; /* in the entry's subscribers */
 };
 
 /* How one fetch ended, for metrics. Cancelled fetches (drain, destroy) are not reported. */
