@@ -300,9 +300,13 @@ int kd_curl_add(struct kd_curl *curl, CURL *easy, kd_curl_done_fn *done, void *a
         free(t);
         return -EIO;
     }
-    if (curl->cap > 0 && (long)curl->active.n >= curl->cap) {
+    /* Behind any already waiting (in order), also when a `done` adds one after its own
+     * transfer left: the slot it freed is the queue's. */
+    if (curl->cap > 0 && (curl->queued.n > 0 || (long)curl->active.n >= curl->cap)) {
         t->is_queued = true;
         transfers_push(&curl->queued, t);
+        if (curl->depth == 0 && (long)curl->active.n < curl->cap && start_queued(curl) > 0)
+            curl->host->timer_start(curl->timer, 0, 0);
         return 0;
     }
     CURLMcode mc = curl_multi_add_handle(curl->multi, easy);

@@ -70,15 +70,54 @@ static int g_peer_index = -1;
 static uint64_t g_failures[KD_TLS_FAILURE_COUNT];
 
 /* A failed handshake is the client's doing and costs it nothing, so a hostile one can make
- * thousands a second: at most REFUSAL_BURST lines per REFUSAL_WINDOW_MS, then one line saying
- * how many were left out. The counters above count every one. */
+ * thousands a second: at most REFUSAL_BURST lines per REFUSAL_WINDOW_MS, then, when the window
+ * ends, one line saying how many were left out. The counters above count every one. */
 #define REFUSAL_BURST 20
 #define REFUSAL_WINDOW_MS 10000
 static struct {
     int64_t window_start_ms;
     unsigned n_logged;
     uint64_t n_dropped;
+    struct event_base *base;  /* the acceptor's: for the timer */
+    struct event *summary_ev; /* pending while lines are being left out */
 } g_refusals;
+
+/* The window ends: say what it left out, start the next. */
+static void refusals_summarise(int64_t now)
+{
+    if (g_refusals.n_dropped > 0)
+        LOG_INFO("%llu more failed TLS handshakes not logged in the last %lld s (see "
+                 "kedastral_scaler_tls_handshake_failures_total)",
+                 (unsigned long long)g_refusals.n_dropped,
+                 (long long)(now - g_refusals.window_start_ms + 999) / 1000);
+    g_refusals.window_start_ms = now;
+    g_refusals.n_logged = 0;
+    g_refusals.n_dropped = 0;
+}
+
+static void on_refusals_window_end(evutil_socket_t fd, short events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    (void)arg;
+    refusals_summarise(kd_time_mono_ms());
+}
+
+/* The first line left out in a window arms the timer that reports them at its end; without
+ * one (no loop yet, no memory) the next refusal after the window reports them. */
+static void refusals_drop(int64_t now)
+{
+    if (g_refusals.n_dropped++ > 0 || !g_refusals.base)
+        return;
+    if (!g_refusals.summary_ev)
+        g_refusals.summary_ev = evtimer_new(g_refusals.base, on_refusals_window_end, NULL);
+    if (g_refusals.summary_ev) {
+        int64_t left = g_refusals.window_start_ms + REFUSAL_WINDOW_MS - now;
+        struct timeval tv = {(time_t)(left > 0 ? left / 1000 : 0),
+                             (suseconds_t)(left > 0 ? left % 1000 : 0) * 1000};
+        evtimer_add(g_refusals.summary_ev, &tv);
+    }
+}
 
 static void refusal(enum kd_tls_failure why, enum kd_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -86,21 +125,14 @@ static void refusal(enum kd_tls_failure why, enum kd_log_level level, const char
 static void refusal(enum kd_tls_failure why, enum kd_log_level level, const char *fmt, ...)
 {
     int64_t now = kd_time_mono_ms();
+    bool timed = g_refusals.summary_ev && evtimer_pending(g_refusals.summary_ev, NULL);
     g_failures[why]++;
     if (!kd_log_enabled(level))
         return;
-    if (now - g_refusals.window_start_ms >= REFUSAL_WINDOW_MS) {
-        if (g_refusals.n_dropped > 0)
-            LOG_INFO("%llu more failed TLS handshakes not logged in the last %lld s (see "
-                     "kedastral_scaler_tls_handshake_failures_total)",
-                     (unsigned long long)g_refusals.n_dropped,
-                     (long long)(now - g_refusals.window_start_ms) / 1000);
-        g_refusals.window_start_ms = now;
-        g_refusals.n_logged = 0;
-        g_refusals.n_dropped = 0;
-    }
+    if (!timed && now - g_refusals.window_start_ms >= REFUSAL_WINDOW_MS)
+        refusals_summarise(now);
     if (g_refusals.n_logged >= REFUSAL_BURST) {
-        g_refusals.n_dropped++;
+        refusals_drop(now);
         return;
     }
     g_refusals.n_logged++;
@@ -806,6 +838,7 @@ int kd_tls_acceptor_create(struct event_base *base, int64_t timeout_ms,
         return -ENOMEM;
     acceptor->base = base;
     acceptor->timeout_ms = timeout_ms;
+    g_refusals.base = base;
     acceptor->ready = ready;
     acceptor->arg = arg;
     kd_list_init(&acceptor->pending);
@@ -872,5 +905,12 @@ void kd_tls_acceptor_destroy(struct kd_tls_acceptor *acceptor)
     if (!acceptor)
         return;
     kd_tls_acceptor_drop_all(acceptor);
+    if (g_refusals.base == acceptor->base) {
+        refusals_summarise(kd_time_mono_ms()); /* what the last window left out, if anything */
+        if (g_refusals.summary_ev)
+            event_free(g_refusals.summary_ev);
+        g_refusals.summary_ev = NULL;
+        g_refusals.base = NULL;
+    }
     free(acceptor);
 }
