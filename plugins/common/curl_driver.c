@@ -336,6 +336,33 @@ void kd_curl_remove(struct kd_curl *curl, CURL *easy)
         curl->host->timer_start(curl->timer, 0, 0);
 }
 
+void kd_curl_resume(struct kd_curl *curl, CURL *easy)
+{
+    struct transfer *t = easy ? transfer_of(easy) : NULL;
+
+    if (!t || t->is_queued)
+        return;
+    curl->depth++;
+    /* libcurl hands the held piece to the write callback from in here; when that refuses it,
+     * libcurl returns the error without scheduling the handle again, so nothing would ever
+     * finish the transfer: it ends here, as it would have at completion. */
+    CURLcode rc = curl_easy_pause(easy, CURLPAUSE_CONT);
+    if (rc != CURLE_OK && !curl->is_destroyed && transfer_of(easy) == t) {
+        kd_curl_done_fn *done = t->done;
+        void *arg = t->arg;
+        curl_multi_remove_handle(curl->multi, easy);
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+        unlink_transfer(curl, t);
+        free(t);
+        done(easy, rc, arg);
+    }
+    if (!curl->is_destroyed && curl->queued.n > 0)
+        start_queued(curl);
+    curl->depth--;
+    if (curl->depth == 0 && curl->is_destroyed)
+        driver_free(curl);
+}
+
 size_t kd_curl_running(const struct kd_curl *curl)
 {
     return curl->active.n + curl->queued.n;

@@ -65,6 +65,16 @@ int kd_curl_add(struct kd_curl *curl, CURL *easy, kd_curl_done_fn *done, void *a
  * ignored. */
 void kd_curl_remove(struct kd_curl *curl, CURL *easy);
 
+/*
+ * Unpause `easy`, which its write callback paused (CURL_WRITEFUNC_PAUSE). libcurl hands the
+ * held data to the write callback from inside this call; if the callback refuses it (returns
+ * less than it was given), the transfer ends here: `done` runs, with libcurl's error, before
+ * this returns, so the caller must not touch what `done` frees. Call it from a host timer or
+ * watch callback only, never from inside a libcurl callback or `done`. Unknown or queued
+ * handles are ignored.
+ */
+void kd_curl_resume(struct kd_curl *curl, CURL *easy);
+
 /* Transfers running (started or queued). */
 size_t kd_curl_running(const struct kd_curl *curl);
 

@@ -122,7 +122,7 @@ static void on_resume(void *arg)
     struct http_transfer *t = arg;
 
     t->slice = 0;
-    curl_easy_pause(t->easy, CURLPAUSE_CONT); /* a failure shows at completion, as any other */
+    kd_curl_resume(t->st->curl, t->easy); /* may end (and free) t: a refused piece finishes it */
 }
 
 /* True when this turn's slice is used up and the transfer now waits for the next turn. */

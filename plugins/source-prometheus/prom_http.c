@@ -118,7 +118,7 @@ static void on_resume(void *arg)
     struct prom_http_get *g = arg;
 
     g->slice = 0;
-    curl_easy_pause(g->easy, CURLPAUSE_CONT); /* a failure shows at completion */
+    kd_curl_resume(g->http->curl, g->easy); /* may end (and free) g: a refused piece finishes it */
 }
 
 /* True when this turn's slice is used up and the transfer now waits for the next turn. */

@@ -198,6 +198,54 @@ class HttpSourceTest(unittest.TestCase):
         self.assertTrue(headers.get("User-Agent", "").startswith("kedastral-scaler/"), headers)
 
 
+class ResumedPieceTest(unittest.TestCase):
+    """The source parses at most 256 KiB of a body per loop turn, pausing the transfer until the
+    next; a syntax error in the piece libcurl hands back on resume must end the fetch with that
+    error at once, not leave the transfer waiting for its timeout (the body comes 1.5 s after
+    the request here, so no connect-time timer of libcurl's happens to wake it)."""
+
+    def test_error_in_the_resumed_piece_ends_the_fetch(self):
+        import socket
+        import threading
+        body = ('{"workload":"w","pad":"' + "a" * 285000 + '", ]' + " " * 1000000).encode()
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+
+        def serve():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                try:
+                    c.recv(65536)
+                    time.sleep(1.5)
+                    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                except OSError:
+                    pass
+                finally:
+                    c.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+        d = Daemon(f"""
+sources = ( {{ name = "fc"; plugin = "http"; url = "http://127.0.0.1:{srv.getsockname()[1]}";
+              timeout = "60s"; }} );
+policies = ( {{ name = "p"; plugin = "max"; lead_time = "5m"; }} );
+workloads = ( {{ match = "*"; source = "fc"; policy = "p"; }} );
+""", name="http-resume")
+        try:
+            with self.assertRaises(grpc.RpcError) as cm:
+                d.get_metrics(d.ref("so", workload="w"), "m", timeout=50)
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE,
+                             cm.exception.details())
+            self.assertIn("invalid JSON", cm.exception.details())
+        finally:
+            srv.close()
+            self.assertEqual(d.stop(), 0, d.log())
+
+
 class ForecasterKilledTest(unittest.TestCase):
     def test_last_good_until_stale_then_unavailable(self):
         stub = Stub({"*": {"mode": "fresh", "desiredReplicas": WEB}})
