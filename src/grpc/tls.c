@@ -193,31 +193,9 @@ void kd_tls_config_init(struct kd_tls_config *cfg)
 
 static const char *const auth_names[] = {"none", "optional", "require"};
 
-int kd_tls_parse_client_auth(const char *text, enum kd_tls_client_auth *ret_auth)
-{
-    for (size_t i = 0; i < sizeof(auth_names) / sizeof(auth_names[0]); i++) {
-        if (strcmp(text, auth_names[i]) == 0) {
-            *ret_auth = (enum kd_tls_client_auth)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
 const char *kd_tls_client_auth_name(enum kd_tls_client_auth auth)
 {
     return (unsigned)auth < sizeof(auth_names) / sizeof(auth_names[0]) ? auth_names[auth] : "?";
-}
-
-int kd_tls_parse_min_version(const char *text, enum kd_tls_version *ret_version)
-{
-    if (strcmp(text, "1.2") == 0)
-        *ret_version = KD_TLS_1_2;
-    else if (strcmp(text, "1.3") == 0)
-        *ret_version = KD_TLS_1_3;
-    else
-        return -EINVAL;
-    return 0;
 }
 
 int kd_tls_config_check(const struct kd_tls_config *cfg, char *err, size_t err_len)

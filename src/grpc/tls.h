@@ -45,12 +45,8 @@ struct kd_tls_config {
 /* Defaults: no files, client_auth none, TLS 1.2, KD_TLS_POLL_MS. */
 void kd_tls_config_init(struct kd_tls_config *cfg);
 
-/* "require" | "optional" | "none"; -EINVAL otherwise. */
-int kd_tls_parse_client_auth(const char *text, enum kd_tls_client_auth *ret_auth);
+/* "none", "optional", "require" (the config's words; the settings table parses them). */
 const char *kd_tls_client_auth_name(enum kd_tls_client_auth auth);
-
-/* "1.2" | "1.3"; -EINVAL otherwise (older versions are refused). */
-int kd_tls_parse_min_version(const char *text, enum kd_tls_version *ret_version);
 
 /* The shape without touching files: cert and key present, client_auth optional or require
  * only with a client_ca, a known min_version, poll_ms >= 0. -EINVAL with one line in err. */

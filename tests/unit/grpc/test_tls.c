@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "config/settings.h"
 #include "grpc/tls.h"
 #include "unit/grpc/test_tls_certs.h"
 #include "util/log.h"
@@ -294,28 +295,25 @@ static struct kd_tls *must_create(const struct kd_tls_config *cfg)
 
 /* ---- Tests --------------------------------------------------------------------------------- */
 
-static void test_parse(void **state)
+/* The settings table parses tls.client_auth into an index that main.c casts to
+ * enum kd_tls_client_auth, and tls.min_version's index 1 into KD_TLS_1_3: the words must
+ * line up. */
+static void test_setting_words_match(void **state)
 {
     (void)state;
-    enum kd_tls_client_auth a;
-    enum kd_tls_version v;
-    assert_int_equal(kd_tls_parse_client_auth("require", &a), 0);
-    assert_int_equal(a, KD_TLS_CLIENT_AUTH_REQUIRE);
-    assert_int_equal(kd_tls_parse_client_auth("optional", &a), 0);
-    assert_int_equal(a, KD_TLS_CLIENT_AUTH_OPTIONAL);
-    assert_int_equal(kd_tls_parse_client_auth("none", &a), 0);
-    assert_int_equal(a, KD_TLS_CLIENT_AUTH_NONE);
-    assert_int_equal(kd_tls_parse_client_auth("Require", &a), -EINVAL);
-    assert_int_equal(kd_tls_parse_client_auth("", &a), -EINVAL);
-    assert_string_equal(kd_tls_client_auth_name(KD_TLS_CLIENT_AUTH_OPTIONAL), "optional");
-
-    assert_int_equal(kd_tls_parse_min_version("1.2", &v), 0);
-    assert_int_equal(v, KD_TLS_1_2);
-    assert_int_equal(kd_tls_parse_min_version("1.3", &v), 0);
-    assert_int_equal(v, KD_TLS_1_3);
-    assert_int_equal(kd_tls_parse_min_version("1.1", &v), -EINVAL);
-    assert_int_equal(kd_tls_parse_min_version("1.0", &v), -EINVAL);
-    assert_int_equal(kd_tls_parse_min_version("TLS1.2", &v), -EINVAL);
+    const struct kd_setting *auth = kd_setting_find("tls.client_auth");
+    assert_non_null(auth);
+    char choices[64];
+    snprintf(choices, sizeof(choices), "%s|%s|%s", kd_tls_client_auth_name(KD_TLS_CLIENT_AUTH_NONE),
+             kd_tls_client_auth_name(KD_TLS_CLIENT_AUTH_OPTIONAL),
+             kd_tls_client_auth_name(KD_TLS_CLIENT_AUTH_REQUIRE));
+    assert_string_equal(auth->choices, choices);
+    assert_int_equal(KD_TLS_CLIENT_AUTH_NONE, 0);
+    assert_int_equal(KD_TLS_CLIENT_AUTH_OPTIONAL, 1);
+    assert_int_equal(KD_TLS_CLIENT_AUTH_REQUIRE, 2);
+    const struct kd_setting *version = kd_setting_find("tls.min_version");
+    assert_non_null(version);
+    assert_string_equal(version->choices, "1.2|1.3");
 }
 
 static void test_config_check(void **state)
@@ -714,10 +712,14 @@ int main(void)
 {
     kd_log_setup(KD_LOG_INFO, KD_LOG_TEXT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),         cmocka_unit_test(test_config_check),
-        cmocka_unit_test(test_create_errors), cmocka_unit_test(test_alpn),
-        cmocka_unit_test(test_client_auth),   cmocka_unit_test(test_min_version),
-        cmocka_unit_test(test_reload),        cmocka_unit_test(test_watch_symlink_swap),
+        cmocka_unit_test(test_setting_words_match),
+        cmocka_unit_test(test_config_check),
+        cmocka_unit_test(test_create_errors),
+        cmocka_unit_test(test_alpn),
+        cmocka_unit_test(test_client_auth),
+        cmocka_unit_test(test_min_version),
+        cmocka_unit_test(test_reload),
+        cmocka_unit_test(test_watch_symlink_swap),
         cmocka_unit_test(test_watch_on_loop),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
