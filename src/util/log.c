@@ -22,28 +22,6 @@ void kd_log_setup(enum kd_log_level level, enum kd_log_format format)
     g_format = format;
 }
 
-int kd_log_parse_level(const char *text, enum kd_log_level *ret_level)
-{
-    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
-        if (strcmp(text, level_names[i]) == 0) {
-            *ret_level = (enum kd_log_level)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
-int kd_log_parse_format(const char *text, enum kd_log_format *ret_format)
-{
-    if (strcmp(text, "text") == 0)
-        *ret_format = KD_LOG_TEXT;
-    else if (strcmp(text, "json") == 0)
-        *ret_format = KD_LOG_JSON;
-    else
-        return -EINVAL;
-    return 0;
-}
-
 bool kd_log_enabled(enum kd_log_level level)
 {
     return level <= g_level;

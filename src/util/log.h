@@ -12,11 +12,6 @@ enum kd_log_format { KD_LOG_TEXT, KD_LOG_JSON };
 
 void kd_log_setup(enum kd_log_level level, enum kd_log_format format);
 
-/* "debug" | "info" | "warn" | "error" -> level; -EINVAL otherwise. */
-int kd_log_parse_level(const char *text, enum kd_log_level *ret_level);
-/* "text" | "json" -> format; -EINVAL otherwise. */
-int kd_log_parse_format(const char *text, enum kd_log_format *ret_format);
-
 bool kd_log_enabled(enum kd_log_level level);
 
 /* `prefix` (may be NULL) is written as "[prefix] " in text, "src":"prefix" in JSON. */

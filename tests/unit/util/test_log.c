@@ -14,49 +14,26 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "config/settings.h"
 #include "util/log.h"
 
-static void test_parse_level(void **state)
+/* The settings table parses log_level and log_format into indexes that are these enums:
+ * the words and the enum order must line up (the text and JSON lines print the same words). */
+static void test_setting_words_match(void **state)
 {
     (void)state;
-    static const struct {
-        const char *text;
-        enum kd_log_level level;
-    } ok[] = {
-        {"debug", KD_LOG_DEBUG},
-        {"info", KD_LOG_INFO},
-        {"warn", KD_LOG_WARN},
-        {"error", KD_LOG_ERROR},
-    };
-    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-        enum kd_log_level level = (enum kd_log_level)99;
-        assert_int_equal(kd_log_parse_level(ok[i].text, &level), 0);
-        assert_int_equal(level, ok[i].level);
-    }
-
-    static const char *const bad[] = {"", "INFO", "warning", "trace", "info ", "fatal"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        enum kd_log_level level = KD_LOG_WARN;
-        assert_int_equal(kd_log_parse_level(bad[i], &level), -EINVAL);
-        assert_int_equal(level, KD_LOG_WARN); /* untouched on error */
-    }
-}
-
-static void test_parse_format(void **state)
-{
-    (void)state;
-    enum kd_log_format format = KD_LOG_JSON;
-    assert_int_equal(kd_log_parse_format("text", &format), 0);
-    assert_int_equal(format, KD_LOG_TEXT);
-    assert_int_equal(kd_log_parse_format("json", &format), 0);
-    assert_int_equal(format, KD_LOG_JSON);
-
-    static const char *const bad[] = {"", "JSON", "logfmt", "text\n"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        format = KD_LOG_JSON;
-        assert_int_equal(kd_log_parse_format(bad[i], &format), -EINVAL);
-        assert_int_equal(format, KD_LOG_JSON);
-    }
+    const struct kd_setting *level = kd_setting_find("log_level");
+    const struct kd_setting *format = kd_setting_find("log_format");
+    assert_non_null(level);
+    assert_non_null(format);
+    assert_string_equal(level->choices, "error|warn|info|debug");
+    assert_int_equal(KD_LOG_ERROR, 0);
+    assert_int_equal(KD_LOG_WARN, 1);
+    assert_int_equal(KD_LOG_INFO, 2);
+    assert_int_equal(KD_LOG_DEBUG, 3);
+    assert_string_equal(format->choices, "text|json");
+    assert_int_equal(KD_LOG_TEXT, 0);
+    assert_int_equal(KD_LOG_JSON, 1);
 }
 
 static void test_enabled_follows_setup(void **state)
@@ -222,8 +199,9 @@ static void test_json_long_lines(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_level),           cmocka_unit_test(test_parse_format),
-        cmocka_unit_test(test_enabled_follows_setup), cmocka_unit_test(test_json_lines),
+        cmocka_unit_test(test_setting_words_match),
+        cmocka_unit_test(test_enabled_follows_setup),
+        cmocka_unit_test(test_json_lines),
         cmocka_unit_test(test_json_long_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
