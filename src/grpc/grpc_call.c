@@ -115,7 +115,7 @@ void kd_grpc_call_free(struct kd_grpc_call *call)
 
 /* ---- Response ------------------------------------------------------------------------------ */
 
-static void submit_trailer(struct kd_grpc_call *call)
+static int submit_trailer(struct kd_grpc_call *call)
 {
     nghttp2_nv nva[2] = {
         STATIC_NV("grpc-status", kd_grpc_status_code_str(call->status)),
@@ -126,6 +126,7 @@ static void submit_trailer(struct kd_grpc_call *call)
         nghttp2_submit_trailer(call->conn->session, call->stream_id, nva, call->message ? 2 : 1);
     if (rv != 0)
         KD_GRPC_LOG_DEBUG("stream %d: trailer: %s", call->stream_id, nghttp2_strerror(rv));
+    return rv;
 }
 
 static ssize_t read_response(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
@@ -147,8 +148,10 @@ static ssize_t read_response(nghttp2_session *session, int32_t stream_id, uint8_
         call->out_pos = call->out_len = 0;
     if (is_empty && call->is_finished) {
         *data_flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-        if (!call->is_trailer_submitted)
-            submit_trailer(call);
+        /* No trailer (out of memory): reset the stream rather than leave it open until the
+         * deadline, or forever */
+        if (!call->is_trailer_submitted && submit_trailer(call) != 0)
+            return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
         return (ssize_t)n;
     }
     if (n == 0) {
