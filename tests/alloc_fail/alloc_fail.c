@@ -8,6 +8,7 @@
  *   KD_ALLOC_FAIL_AFTER=1     ... and every one after it too
  *   KD_ALLOC_FAIL_P=0.01      fail each allocation with this probability instead
  *   KD_ALLOC_FAIL_SEED=S      the seed for _P (default 1), so a run can be replayed
+ *   KD_ALLOC_FAIL_FROM=N      with _P: none of the first N fails (a daemon's start-up)
  *   KD_ALLOC_FAIL_REPORT=path at exit append "calls=C failed=F first=N" to path (count mode)
  *   KD_ALLOC_FAIL_STACK=1     print the stack of each failed call to stderr (under ASan), so
  *                             run_alloc_fail.py can tell a leak on that call's error path from
@@ -38,7 +39,8 @@ FILE *kd_af_open_memstream(char **ret_buf, size_t *ret_len);
 void __sanitizer_print_stack_trace(void) __attribute__((weak));
 
 static struct {
-    unsigned long at; /* 0: no scheduled failure */
+    unsigned long at;   /* 0: no scheduled failure */
+    unsigned long from; /* _P spares calls 1..from */
     bool after;
     double p;
     uint64_t rng;
@@ -60,6 +62,7 @@ __attribute__((constructor)) static void plan_read(void)
 
     g_plan.at = env_ulong("KD_ALLOC_FAIL_AT");
     g_plan.after = env_ulong("KD_ALLOC_FAIL_AFTER") != 0;
+    g_plan.from = env_ulong("KD_ALLOC_FAIL_FROM");
     g_plan.p = p && *p ? strtod(p, NULL) : 0;
     g_plan.rng = env_ulong("KD_ALLOC_FAIL_SEED") * 2654435761u + 88172645463325252ull;
     g_plan.report = getenv("KD_ALLOC_FAIL_REPORT");
@@ -95,7 +98,7 @@ static bool should_fail(void)
 
     if (g_plan.at)
         fail = n == g_plan.at || (g_plan.after && n > g_plan.at);
-    else if (g_plan.p > 0)
+    else if (g_plan.p > 0 && n > g_plan.from)
         fail = rng_next() < g_plan.p;
     if (!fail)
         return false;
