@@ -227,8 +227,13 @@ static int finish(struct kd_grpc_call *call, const char *http_status, enum kd_gr
     call->is_response_submitted = true;
     call->is_trailer_submitted = true;
     int rv = nghttp2_submit_response(call->conn->session, call->stream_id, nva, n, NULL);
-    if (rv != 0)
+    if (rv != 0) {
         KD_GRPC_LOG_DEBUG("stream %d: trailers-only: %s", call->stream_id, nghttp2_strerror(rv));
+        /* No answer (out of memory): reset the stream rather than leave it open until the
+         * deadline, or forever */
+        nghttp2_submit_rst_stream(call->conn->session, NGHTTP2_FLAG_NONE, call->stream_id,
+                                  NGHTTP2_INTERNAL_ERROR);
+    }
     kd_grpc_conn_schedule_send(call->conn);
     return 0;
 }
