@@ -137,8 +137,16 @@ def sweep(binary, budget, after, timeout, strict):
     runs = max(1, min(total, int(budget / max(took, 0.05))))
     stride = -(-total // runs)
     points = list(range(1, total + 1, stride))
-    bad, suspects, failed = [], [], 0
+    # Spread over the whole range first (van der Corput order), so that stopping at the time
+    # limit (failing runs are slower than the count run: stacks are symbolized) still covers
+    # early, middle and late allocations.
+    points = [n for _, n in sorted(enumerate(points), key=lambda i_n: f"{i_n[0]:032b}"[::-1])]
+    deadline = time.monotonic() + 2 * budget
+    bad, suspects, failed, done = [], [], 0, 0
     for n in points:
+        if done and time.monotonic() > deadline:
+            break
+        done += 1
         extra = {"KD_ALLOC_FAIL_AT": str(n), "KD_ALLOC_FAIL_STACK": "1"}
         if after:
             extra["KD_ALLOC_FAIL_AFTER"] = "1"
@@ -149,9 +157,9 @@ def sweep(binary, budget, after, timeout, strict):
             bad.append((n, why, out))
         if suspect:
             suspects.append((n, suspect))
-    print(f"{name}: {total} allocations, {len(points)} runs (stride {stride}), "
+    print(f"{name}: {total} allocations, {done} of {len(points)} runs (stride {stride}), "
           f"{failed} clean test failures, {len(bad)} bad, {len(suspects)} suspect", flush=True)
-    return name, total, len(points), failed, bad, suspects
+    return name, total, done, failed, bad, suspects
 
 
 def main():
