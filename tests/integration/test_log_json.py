@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """log_format = "json": every line the daemon writes is one JSON object (python's json module,
 strict UTF-8), with time, level and msg, whatever the names in it hold. The names come from a
-forecast file (quotes, backslashes), from a gRPC client (grpcio) and from a reloaded config
-(newlines, control characters, invalid UTF-8 in a source's name and path);
+forecast file (quotes, backslashes, invalid UTF-8), from a gRPC client (grpcio) and from a
+reloaded config (newlines, control characters, invalid UTF-8 in a source's name and path);
 lines at error, info and debug are provoked."""
 import json
 import os
@@ -26,8 +26,11 @@ class JsonLogTest(unittest.TestCase):
         self.dir = os.path.join(WORK, "log-json")
         os.makedirs(self.dir, exist_ok=True)
         live = os.path.join(self.dir, "live.json")
-        with open(live, "w") as f:
-            json.dump([forecast("web", [2, 3], NOW), forecast(ODD, [4, 5], NOW)], f)
+        doc = json.dumps([forecast("web", [2, 3], NOW), forecast(ODD, [4, 5], NOW),
+                          forecast("PLACEHOLDER", [1], NOW)])
+        # raw bytes that are not UTF-8 inside a name: json.dumps cannot write them
+        with open(live, "wb") as f:
+            f.write(doc.encode().replace(b"PLACEHOLDER", b"bad\xff\xfeutf8"))
         self.conf = os.path.join(self.dir, "kedastral-scaler.conf")
         with open(self.conf, "w") as f:
             f.write(f"""
@@ -126,6 +129,7 @@ workloads = ( {{ match = "*"; source = "live"; policy = "lookahead"; }} );
         # the names came through whole, decoded back to what they were
         self.assertIn(f"workload={ODD} replicas=5", msgs)
         self.assertTrue(any(ODD in o["msg"] and o.get("src") for o in objects), msgs)
+        self.assertIn("bad\ufffd\ufffdutf8", msgs)
         self.assertIn("reload failed", msgs)
         self.assertIn('source "o"dd\\n\nl\tx\x01y\ufffd" (file)', msgs)
         self.assertIn("/nonexistent/m\n\x01\ufffd.json", msgs)
