@@ -70,9 +70,15 @@ struct kd_forecast_json_stream {
     struct doc *doc;
     bool has_pending; /* a problem other than syntax or a limit: in pending, told at the end */
     char pending[ERR_MAX];
-    int rc; /* once failed */
+    unsigned bom; /* bytes of a leading UTF-8 BOM matched so far; 3 or BOM_DONE: past it */
+    int rc;       /* once failed */
     char err[ERR_MAX];
 };
+
+/* A leading UTF-8 byte order mark is skipped, as cJSON did: editors on some systems write one
+ * into forecast files. */
+#define BOM "\xEF\xBB\xBF"
+#define BOM_DONE 4u
 
 static const char *type_name(enum kd_json_event ev)
 {
@@ -233,27 +239,29 @@ static int int_of(struct kd_forecast_json_stream *b, enum field f, size_t elemen
     return -EINVAL;
 }
 
-static void set_string(struct kd_forecast_json_stream *b, enum field f,
-                       const struct kd_json_token *t)
+static int out_of_memory(char *err);
+
+/* -ENOMEM ends the parse at once (the caller may retry); a bad string is only noted. */
+static int set_string(struct kd_forecast_json_stream *b, enum field f,
+                      const struct kd_json_token *t, char *err)
 {
     if (t->is_cut) {
         note(b, f, "%s: longer than %u bytes", field_names[f], KD_FORECAST_JSON_MAX_TOKEN);
-        return;
+        return 0;
     }
     for (size_t i = 0; i < t->len; i++) {
         unsigned char c = (unsigned char)t->text[i];
         if (c < 0x20 || c == 0x7f) {
             note(b, f, "%s: contains a control character", field_names[f]);
-            return;
+            return 0;
         }
     }
     char *copy = malloc(t->len + 1);
-    if (!copy) {
-        note(b, f, "%s: out of memory", field_names[f]);
-        return;
-    }
+    if (!copy)
+        return out_of_memory(err);
     memcpy(copy, t->text, t->len + 1);
     b->cur.strings[f] = copy;
+    return 0;
 }
 
 static void set_time(struct kd_forecast_json_stream *b, const struct kd_json_token *t)
@@ -273,18 +281,18 @@ static void set_time(struct kd_forecast_json_stream *b, const struct kd_json_tok
 }
 
 /* The value of a known member, anything but an array of values or desiredReplicas. */
-static void member_value(struct kd_forecast_json_stream *b, enum field f,
-                         const struct kd_json_token *t)
+static int member_value(struct kd_forecast_json_stream *b, enum field f,
+                        const struct kd_json_token *t, char *err)
 {
     int64_t v = 0;
 
     if (t->event == KD_JSON_NULL)
-        return; /* as missing: field_reset left the zero value */
+        return 0; /* as missing: field_reset left the zero value */
     switch (f) {
     case F_WORKLOAD:
     case F_METRIC:
         if (t->event == KD_JSON_STRING)
-            set_string(b, f, t);
+            return set_string(b, f, t, err);
         else
             note(b, f, "%s: expected a string, got %s", field_names[f], type_name(t->event));
         break;
@@ -309,6 +317,7 @@ static void member_value(struct kd_forecast_json_stream *b, enum field f,
         note(b, f, "%s: expected an array, got %s", field_names[f], type_name(t->event));
         break;
     }
+    return 0;
 }
 
 /* ---- Arrays ------------------------------------------------------------------------------- */
@@ -496,7 +505,7 @@ static int on_token(void *ctx, const struct kd_json_token *t, char *err, size_t 
         b->array = f;
         b->n_array = 0;
     } else {
-        member_value(b, f, t);
+        return member_value(b, f, t, err);
     }
     return 0;
 }
@@ -537,6 +546,23 @@ fail_stream:
     return -ENOMEM;
 }
 
+/* Matches the BOM across any split of the input; bytes that turn out not to be one are given
+ * to the tokenizer (which refuses them). */
+static void skip_bom(struct kd_forecast_json_stream *b, const char **data, size_t *len)
+{
+    while (b->bom < 3 && *len > 0) {
+        if (**data != BOM[b->bom]) {
+            if (b->bom > 0)
+                b->rc = kd_json_stream_feed(b->tok, BOM, b->bom, b->err, sizeof(b->err));
+            b->bom = BOM_DONE;
+            return;
+        }
+        b->bom++;
+        (*data)++;
+        (*len)--;
+    }
+}
+
 int kd_forecast_json_stream_feed(struct kd_forecast_json_stream *b, const char *data, size_t len,
                                  char *err, size_t err_len)
 {
@@ -547,14 +573,18 @@ int kd_forecast_json_stream_feed(struct kd_forecast_json_stream *b, const char *
     }
     if (b->rc == 0) {
         b->bytes += len;
-        b->rc = kd_json_stream_feed(b->tok, data, len, b->err, sizeof(b->err));
+        skip_bom(b, &data, &len);
     }
+    if (b->rc == 0 && len > 0)
+        b->rc = kd_json_stream_feed(b->tok, data, len, b->err, sizeof(b->err));
     return report(b, err, err_len);
 }
 
 int kd_forecast_json_stream_finish(struct kd_forecast_json_stream *b,
                                    struct kd_forecast_doc **ret_doc, char *err, size_t err_len)
 {
+    if (b->rc == 0 && b->bom > 0 && b->bom < 3) /* the text ended inside what began as a BOM */
+        b->rc = kd_json_stream_feed(b->tok, BOM, b->bom, b->err, sizeof(b->err));
     if (b->rc == 0)
         b->rc = kd_json_stream_finish(b->tok, b->err, sizeof(b->err));
     if (b->rc == 0 && b->has_pending) {

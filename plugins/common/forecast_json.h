@@ -23,7 +23,8 @@ struct kd_forecast_doc {
 };
 
 /*
- * Parse exactly `len` bytes of `text` (no NUL needed; nothing past len is read). Keys match
+ * Parse exactly `len` bytes of `text` (no NUL needed; nothing past len is read); one leading
+ * UTF-8 byte order mark is skipped, as cJSON did. Keys match
  * case-insensitively, as Go's encoding/json does ("GeneratedAt" == "generatedAt"), the last of
  * duplicate keys wins, unknown keys are ignored. Missing or null: strings "", numbers 0,
  * arrays empty, generatedAt 0. Rejected, with "<where>: <what>" in err (for arrays "[i]."

@@ -394,10 +394,32 @@ static void test_forecast_splits(void **state)
         "{\"workload\":\"\xff\"}",
         "[]",
         "  ",
+        "\xef\xbb\xbf{\"workload\":\"bom\",\"desiredReplicas\":[3]}",
+        "\xef\xbb{\"workload\":\"half a bom\"}",
+        "\xef\xbb",
+        "\xef\xbb\xbf",
     };
     (void)state;
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
         forecast_every_split(samples[i]);
+}
+
+/* A leading UTF-8 BOM is skipped (cJSON did; editors write one); anywhere else, or a partial
+ * one, is invalid JSON. */
+static void test_forecast_bom(void **state)
+{
+    static const char plain[] = "{\"workload\":\"w\",\"desiredReplicas\":[3,4]}";
+    char a[512], b[512];
+    (void)state;
+    forecast_run(plain, strlen(plain), NULL, 0, a, sizeof(a));
+    forecast_run("\xef\xbb\xbf{\"workload\":\"w\",\"desiredReplicas\":[3,4]}", strlen(plain) + 3,
+                 NULL, 0, b, sizeof(b));
+    assert_string_equal(a, b);
+    assert_string_equal(a, "ok 1: [w||0|0|0|3;4;");
+    forecast_run("\xef\xbb{}", 4, NULL, 0, b, sizeof(b));
+    assert_true(strncmp(b, "error -22 invalid JSON", 22) == 0);
+    forecast_run("\xef\xbb\xbf\xef\xbb\xbf{}", 8, NULL, 0, b, sizeof(b));
+    assert_true(strncmp(b, "error -22 invalid JSON", 22) == 0);
 }
 
 /* The element limits fail at the element that crosses them, before the rest is read. */
@@ -468,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_reject_numbers),
         cmocka_unit_test(test_callback_stops),
         cmocka_unit_test(test_forecast_splits),
+        cmocka_unit_test(test_forecast_bom),
         cmocka_unit_test(test_forecast_limits_while_reading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
