@@ -32,6 +32,7 @@
 #include "scaler/scaler_status.h"
 #include "services/health.h"
 #include "services/reflection.h"
+#include "util/addr.h"
 #include "util/errbuf.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -365,18 +366,59 @@ static void admin_set_limits(struct daemon *d, const struct kd_config *c)
     kd_admin_http_set_limits(d->admin, &limits);
 }
 
-static void admin_start(struct daemon *d, const struct kd_config *c)
+static int admin_create(struct daemon *d, const char *address, struct kd_admin_http **ret_admin)
 {
-    const char *address = c->http_listen;
-    char *copy = strdup(address);
     struct kd_admin_http_hooks hooks = {
         .before_scrape = before_scrape,
         .arg = d,
         .route = kd_status_http_route,
         .route_arg = &d->status,
     };
+    return kd_admin_http_create(d->base, address, d->metrics, &hooks, ret_admin);
+}
+
+/* The running admin server listens on the port `address` names (not "any port"). */
+static bool admin_has_port_of(const struct daemon *d, const char *address)
+{
+    char host[256];
+    uint16_t port = 0;
+    return d->admin && kd_addr_split(address, host, sizeof(host), &port) == 0 && port != 0 &&
+           port == kd_admin_http_port(d->admin);
+}
+
+/*
+ * Another address on the admin server's own port ("0.0.0.0:8082" -> "127.0.0.1:8082") cannot
+ * be bound while the old one listens: give the old one up, bind, and take the old one back if
+ * the new address still fails. Returns what the new bind returned; d->admin is the old server
+ * again, or NULL if even that could not be had back.
+ */
+static int admin_rebind_same_port(struct daemon *d, const struct kd_config *c, const char *address,
+                                  struct kd_admin_http **ret_admin)
+{
+    kd_admin_http_destroy(d->admin);
+    d->admin = NULL;
+    int rc = admin_create(d, address, ret_admin);
+    if (rc == 0)
+        return 0;
+    if (admin_create(d, d->admin_address, &d->admin) == 0) {
+        admin_set_limits(d, c);
+        kd_admin_http_set_ready(d->admin, true);
+    } else {
+        free(d->admin_address);
+        d->admin_address = NULL;
+    }
+    return rc;
+}
+
+static void admin_start(struct daemon *d, const struct kd_config *c)
+{
+    const char *address = c->http_listen;
+    char *copy = strdup(address);
     struct kd_admin_http *admin;
-    int rc = copy ? kd_admin_http_create(d->base, address, d->metrics, &hooks, &admin) : -ENOMEM;
+    int rc = copy ? admin_create(d, address, &admin) : -ENOMEM;
+
+    if (rc == -EADDRINUSE && admin_has_port_of(d, address))
+        rc = admin_rebind_same_port(d, c, address, &admin);
 
     /* Like upstream: the admin port is an aid, not a reason to stop scaling. */
     if (rc < 0) {

@@ -241,6 +241,31 @@ class AdminListenTest(ReloadBase):
             self.assertEqual(code, 0, self.daemon.log())
 
 
+class AdminSamePortTest(ReloadBase):
+    """A move to another address on the admin server's own port (all interfaces -> loopback)
+    cannot bind while the old server listens: the old one is given up first."""
+
+    def test_same_port_move(self):
+        self.stub = Stub({"*": {"mode": "fresh", "desiredReplicas": WEB}})
+        port = free_port()
+        conf = lambda host: http_config(  # noqa: E731
+            self.stub.url, extra=f'http_listen = "{host}:{port}";')
+        self.daemon = Daemon(conf("0.0.0.0"), name="reload-admin-port", http_listen=None)
+        try:
+            self.assertEqual(self.daemon.http_port, port)
+            self.daemon.rewrite_config(conf("127.0.0.1"))
+            self.daemon.reload(1)
+            self.assertRegex(self.daemon.log(),
+                             rf"admin http listening address=127\.0\.0\.1:{port} port={port}")
+            import json
+            doc = json.loads(http_get(port, "/status.json")[2])
+            self.assertEqual(doc["daemon"]["http_listen"], f"127.0.0.1:{port}")
+        finally:
+            code = self.daemon.stop()
+            self.stub.stop()
+            self.assertEqual(code, 0, self.daemon.log())
+
+
 class ConfigMap:
     """A ConfigMap volume as the kubelet lays it out and updates it: the file is a symlink
     through "..data" to a timestamped folder; an update writes a new folder, points a new
