@@ -400,7 +400,12 @@ static void on_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *fore
     observe_fetch(entry, KD_CACHE_FETCH_SUCCESS);
     int r = store_forecast(entry->cache, forecast, &copy);
     if (r < 0) {
-        fetch_failed(entry, KD_FETCH_FAILED, "out of memory while storing the forecast");
+        /* -EOVERFLOW: beyond what the packed form holds (names over 64 KiB together, or
+         * billions of points): refused whole, never truncated. */
+        fetch_failed(entry, KD_FETCH_FAILED,
+                     r == -EOVERFLOW ? "forecast too large to keep: workload and metric names "
+                                       "over 64 KiB together, or too many points"
+                                     : "out of memory while storing the forecast");
         return;
     }
     free(entry->forecast);

@@ -277,6 +277,30 @@ class DaemonTest(unittest.TestCase):
             self.assertIn("grpc.health.v1.Health", names)
 
 
+class TooLargeToKeepTest(unittest.TestCase):
+    """A forecast the parser admits but the cache cannot pack (a metric name of 65,534 bytes)
+    is refused whole with a message that says so, not as "out of memory"."""
+
+    def test_long_metric_name(self):
+        path = os.path.join(WORK, "long-metric.json")
+        doc = forecast("w", [3, 3, 3], NOW)
+        doc["metric"] = "m" * 65534
+        with open(path, "w") as f:
+            json.dump(doc, f)
+        d = Daemon(f"""
+sources = ( {{ name = "f"; plugin = "file"; path = "{path}"; }} );
+policies = ( {{ name = "p"; plugin = "max"; lead_time = "1m"; }} );
+workloads = ( {{ match = "*"; source = "f"; policy = "p"; }} );
+""", name="long-metric")
+        try:
+            with self.assertRaises(grpc.RpcError) as cm:
+                d.get_metrics(d.ref("so", workload="w"), "m", timeout=10)
+            self.assertEqual(cm.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            self.assertIn("forecast too large to keep", cm.exception.details())
+        finally:
+            self.assertEqual(d.stop(), 0, d.log())
+
+
 class LifecycleTest(unittest.TestCase):
     def test_sigterm_ends_streams_with_ok_and_exits_zero(self):
         d = os.path.join(WORK, "lifecycle")
