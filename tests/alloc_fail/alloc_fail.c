@@ -25,15 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* This file calls the real functions: it is not compiled with kd_alloc_fail.h. */
-void *kd_af_malloc(size_t size);
-void *kd_af_calloc(size_t n, size_t size);
-void *kd_af_realloc(void *ptr, size_t size);
-char *kd_af_strdup(const char *s);
-char *kd_af_strndup(const char *s, size_t n);
-int kd_af_asprintf(char **ret, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int kd_af_vasprintf(char **ret, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-FILE *kd_af_open_memstream(char **ret_buf, size_t *ret_len);
+/* This file calls the real functions: the header's declarations, not its renaming. */
+#define KD_ALLOC_FAIL_IMPL
+#include "kd_alloc_fail.h"
 
 /* The sanitizers' stack printer; absent (NULL) in a build without them. */
 void __sanitizer_print_stack_trace(void) __attribute__((weak));

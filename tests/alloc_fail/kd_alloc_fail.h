@@ -23,6 +23,8 @@ int kd_af_asprintf(char **ret, const char *fmt, ...) __attribute__((format(print
 int kd_af_vasprintf(char **ret, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 FILE *kd_af_open_memstream(char **ret_buf, size_t *ret_len);
 
+/* alloc_fail.c takes the declarations only: it calls the real functions. */
+#ifndef KD_ALLOC_FAIL_IMPL
 #undef malloc
 #undef calloc
 #undef realloc
@@ -39,5 +41,6 @@ FILE *kd_af_open_memstream(char **ret_buf, size_t *ret_len);
 #define asprintf(...) kd_af_asprintf(__VA_ARGS__)
 #define vasprintf(r, f, a) kd_af_vasprintf(r, f, a)
 #define open_memstream(b, l) kd_af_open_memstream(b, l)
+#endif /* KD_ALLOC_FAIL_IMPL */
 
 #endif /* KD_ALLOC_FAIL_H */
