@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # kedastral-scaler image: built on Debian 12 from its own -dev packages, run on debian:12-slim as
-# UID 65532 with the plugins in /usr/lib/kedastral-scaler/plugins. Without arguments it runs in
-# upstream mode (SCALER_LISTEN, FORECASTER_URL, LEAD_TIME), a drop-in for the Go scaler image;
+# UID 65532 with the plugins in /usr/lib/kedastral-scaler/plugins and the TLS module
+# (kedastral-tls.so) beside them. Without arguments it runs in upstream mode (SCALER_LISTEN, FORECASTER_URL, LEAD_TIME), a drop-in for the Go scaler image;
 # `--config /etc/kedastral-scaler/kedastral-scaler.conf` runs the bundled file-replay demo.
 
 FROM debian:12 AS build
@@ -20,7 +20,8 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DKD_BUILD_TESTS=OFF \
     && cmake --build /build -j"$(nproc)" \
     && DESTDIR=/out cmake --install /build --strip \
     && /out/usr/bin/kedastral-scaler --version \
-    && test -f /out/usr/lib/kedastral-scaler/plugins/policy-max.so
+    && test -f /out/usr/lib/kedastral-scaler/plugins/policy-max.so \
+    && test -f /out/usr/lib/kedastral-scaler/kedastral-tls.so
 
 FROM debian:12-slim
 # Runtime libraries only; ca-certificates for https forecasters.

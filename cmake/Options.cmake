@@ -8,3 +8,5 @@ set(KD_FUZZ_RUNS 50000 CACHE STRING "Inputs per fuzzer in the ctest smoke run (K
 set(KD_SANITIZE "" CACHE STRING "Sanitizers, e.g. address,undefined")
 set(KD_PLUGIN_BUILD_DIR ${CMAKE_BINARY_DIR}/plugins)
 set(KD_PLUGIN_INSTALL_DIR lib/kedastral-scaler/plugins)  # as the conf and the chart expect
+set(KD_TLS_MODULE_BUILD_DIR ${CMAKE_BINARY_DIR}/src)  # beside the daemon
+set(KD_TLS_MODULE_INSTALL_DIR lib/kedastral-scaler)  # beside plugins/

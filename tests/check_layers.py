@@ -9,6 +9,8 @@ The rules come from the link graph in src/CMakeLists.txt (not from a list kept h
   - "<x>_private.h" is for its own folder only;
   - plugins and examples include <kedastral/...>, their own folder and plugins/common, and
     nothing of src/ or of libevent (the host lends its loop through struct kd_host);
+  - kd_layer_headers(target layer...) counts as a link edge: the module kedastral-tls sees the
+    headers of grpc and util but links neither (grpc/tls_module.h);
   - every link edge between two layers is used by at least one #include.
 Prints the graph it checked; exits 1 with one line per violation.
 """
@@ -40,6 +42,8 @@ def read_graph():
     for args in cmake_calls(text, "target_link_libraries"):
         deps = [a for a in args[1:] if a not in ("PUBLIC", "PRIVATE", "INTERFACE")]
         edges.setdefault(args[0], set()).update(d for d in deps if d in dir_of or d == "kd_proto")
+    for args in cmake_calls(text, "kd_layer_headers"):
+        edges.setdefault(args[0], set()).update(d for d in args[1:] if d in dir_of)
     for args in cmake_calls(text, "target_include_directories"):
         for a in args[1:]:
             if "${CMAKE_SOURCE_DIR}/" in a:

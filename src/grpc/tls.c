@@ -1,894 +1,215 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* OpenSSL server contexts for the gRPC listener, their reload and the file watch. */
+/*
+ * The TLS loader: grpc/tls.h forwarded to the OpenSSL module (kedastral-tls.so), which is
+ * dlopen()ed the first time a configuration asks for TLS, so that a daemon without TLS never
+ * maps libssl, libcrypto and libevent_openssl (about 2 MB of RSS).
+ */
 #include "grpc/tls.h"
 
+#include <dlfcn.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <netdb.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
-#include <event2/event.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
-
+#include "grpc/tls_module.h"
 #include "util/errbuf.h"
-#include "util/list.h"
 #include "util/log.h"
-#include "util/time.h"
+#include "version.h"
 
-#define LOG_DEBUG(...)                                                                             \
-    do {                                                                                           \
-        if (kd_log_enabled(KD_LOG_DEBUG))                                                          \
-            kd_log_prefixed(KD_LOG_DEBUG, "tls", __VA_ARGS__);                                     \
-    } while (0)
-#define LOG_INFO(...) kd_log_prefixed(KD_LOG_INFO, "tls", __VA_ARGS__)
-#define LOG_WARN(...) kd_log_prefixed(KD_LOG_WARN, "tls", __VA_ARGS__)
+/* Kept once loaded, never closed: contexts, OpenSSL's own state and its atexit handlers live
+ * there. */
+static const struct kd_tls_module *g_module;
 
-/* Mozilla's "intermediate" TLS 1.2 list: forward secrecy and AEAD only, none of the suites
- * RFC 9113 appendix A forbids for HTTP/2. TLS 1.3 suites are OpenSSL's defaults. */
-#define TLS12_CIPHERS                                                                              \
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                                   \
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                                   \
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
-
-enum { FILE_CERT, FILE_KEY, FILE_CA, N_FILES };
-
-struct file_id {
-    int error; /* errno of a failed stat(), 0 when the fields are valid */
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    struct timespec mtime, ctime;
+static const struct kd_tls_host g_host = {
+    .size = sizeof(struct kd_tls_host),
+    .log_enabled = kd_log_enabled,
+    .log_prefixedv = kd_log_prefixedv,
 };
 
-struct kd_tls {
-    struct kd_tls_config cfg; /* file names point into `paths` */
-    char *paths[N_FILES];
-    SSL_CTX *ctx; /* current material; every SSL holds its own reference */
-    uint64_t generation;
-    struct file_id ids[N_FILES]; /* what the current or last attempted load saw */
-    char last_error[512];        /* the failure last logged by the watch, "" after a success */
-    struct event *poll_ev;
-};
-
-/* The SSL's "refusal already logged" flag (the ALPN callback logs; the handshake error after
- * it must not log again). */
-static int g_logged_index = -1;
-/* The SSL's peer address as text, taken at accept: getpeername() fails once the peer left. */
-static int g_peer_index = -1;
-
-/* Handshakes that did not end in HTTP/2, by why (kd_tls_failures()): process-wide, since they
- * outlive every context a rotation replaces. */
-static uint64_t g_failures[KD_TLS_FAILURE_COUNT];
-
-/* A failed handshake is the client's doing and costs it nothing, so a hostile one can make
- * thousands a second: at most REFUSAL_BURST lines per REFUSAL_WINDOW_MS, then, when the window
- * ends, one line saying how many were left out. The counters above count every one. */
-#define REFUSAL_BURST 20
-#define REFUSAL_WINDOW_MS 10000
-static struct {
-    int64_t window_start_ms;
-    unsigned n_logged;
-    uint64_t n_dropped;
-    struct event_base *base;  /* the acceptor's: for the timer */
-    struct event *summary_ev; /* pending while lines are being left out */
-} g_refusals;
-
-/* The window ends: say what it left out, start the next. */
-static void refusals_summarise(int64_t now)
+/* True if the running program lies under the build tree (the daemon or a test run from it). */
+static bool in_build_tree(const char *exe)
 {
-    if (g_refusals.n_dropped > 0)
-        LOG_INFO("%llu more failed TLS handshakes not logged in the last %lld s (see "
-                 "kedastral_scaler_tls_handshake_failures_total)",
-                 (unsigned long long)g_refusals.n_dropped,
-                 (long long)(now - g_refusals.window_start_ms + 999) / 1000);
-    g_refusals.window_start_ms = now;
-    g_refusals.n_logged = 0;
-    g_refusals.n_dropped = 0;
+    char build[PATH_MAX];
+    if (!realpath(KD_BUILD_DIR, build))
+        return false;
+    size_t n = strlen(build);
+    return strncmp(exe, build, n) == 0 && exe[n] == '/';
 }
 
-static void on_refusals_window_end(evutil_socket_t fd, short events, void *arg)
+const char *kd_tls_module_path(void)
 {
-    (void)fd;
-    (void)events;
-    (void)arg;
-    refusals_summarise(kd_time_mono_ms());
-}
-
-/* The first line left out in a window arms the timer that reports them at its end; without
- * one (no loop yet, no memory) the next refusal after the window reports them. */
-static void refusals_drop(int64_t now)
-{
-    if (g_refusals.n_dropped++ > 0 || !g_refusals.base)
-        return;
-    if (!g_refusals.summary_ev)
-        g_refusals.summary_ev = evtimer_new(g_refusals.base, on_refusals_window_end, NULL);
-    if (g_refusals.summary_ev) {
-        int64_t left = g_refusals.window_start_ms + REFUSAL_WINDOW_MS - now;
-        struct timeval tv = {(time_t)(left > 0 ? left / 1000 : 0),
-                             (suseconds_t)(left > 0 ? left % 1000 : 0) * 1000};
-        evtimer_add(g_refusals.summary_ev, &tv);
+    static char path[PATH_MAX];
+    const char *env = getenv(KD_TLS_MODULE_ENV);
+    if (env && *env)
+        return env;
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return KD_DEFAULT_TLS_MODULE;
+    exe[n] = '\0';
+    if (in_build_tree(exe))
+        return KD_BUILD_TLS_MODULE;
+    /* Next to the binary, as the plugins are: a relocated install finds its own module. */
+    char *slash = strrchr(exe, '/');
+    if (slash) {
+        *slash = '\0';
+        int len =
+            snprintf(path, sizeof(path), "%s/../lib/kedastral-scaler/%s", exe, KD_TLS_MODULE_FILE);
+        if (len > 0 && (size_t)len < sizeof(path) && access(path, R_OK) == 0)
+            return path;
     }
+    return KD_DEFAULT_TLS_MODULE;
 }
 
-static void refusal(enum kd_tls_failure why, enum kd_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void refusal(enum kd_tls_failure why, enum kd_log_level level, const char *fmt, ...)
+/* dlerror() without the "<path>: " it usually starts with (the line names the path already). */
+static const char *dl_reason(const char *path)
 {
-    int64_t now = kd_time_mono_ms();
-    bool timed = g_refusals.summary_ev && evtimer_pending(g_refusals.summary_ev, NULL);
-    g_failures[why]++;
-    if (!kd_log_enabled(level))
-        return;
-    if (!timed && now - g_refusals.window_start_ms >= REFUSAL_WINDOW_MS)
-        refusals_summarise(now);
-    if (g_refusals.n_logged >= REFUSAL_BURST) {
-        refusals_drop(now);
-        return;
+    const char *e = dlerror();
+    size_t n = strlen(path);
+    if (!e)
+        return "unknown error";
+    if (strncmp(e, path, n) == 0 && strncmp(e + n, ": ", 2) == 0)
+        return e + n + 2;
+    return e;
+}
+
+/* The table, checked: too old or too small is refused rather than called past its end. */
+static int check_table(const char *path, const struct kd_tls_module *m, char *err, size_t err_len)
+{
+    if (!m) {
+        kd_errbuf_printf(err, err_len,
+                         "TLS module \"%s\": no %s symbol (not a kedastral-scaler TLS module?)",
+                         path, KD_TLS_MODULE_SYMBOL);
+        return -ENOEXEC;
     }
-    g_refusals.n_logged++;
-    va_list ap;
-    va_start(ap, fmt);
-    kd_log_prefixedv(level, "tls", fmt, ap);
-    va_end(ap);
-}
-
-void kd_tls_failures(uint64_t ret_counts[KD_TLS_FAILURE_COUNT])
-{
-    memcpy(ret_counts, g_failures, sizeof(g_failures));
-}
-
-const char *kd_tls_failure_name(enum kd_tls_failure why)
-{
-    static const char *const names[KD_TLS_FAILURE_COUNT] = {
-        [KD_TLS_FAILURE_NO_H2] = "no_h2",
-        [KD_TLS_FAILURE_PLAINTEXT] = "plaintext",
-        [KD_TLS_FAILURE_CLIENT_CERT] = "client_certificate",
-        [KD_TLS_FAILURE_PROTOCOL] = "protocol",
-        [KD_TLS_FAILURE_CLOSED] = "closed",
-        [KD_TLS_FAILURE_TIMEOUT] = "timeout",
-    };
-    return (unsigned)why < KD_TLS_FAILURE_COUNT ? names[why] : "unknown";
-}
-
-static void free_peer(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-    (void)parent;
-    (void)ad;
-    (void)idx;
-    (void)argl;
-    (void)argp;
-    free(ptr);
-}
-
-static int init_indexes(void)
-{
-    if (g_logged_index < 0)
-        g_logged_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
-    if (g_peer_index < 0)
-        g_peer_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_peer);
-    return g_logged_index < 0 || g_peer_index < 0 ? -ENOMEM : 0;
-}
-
-static const char *const file_roles[N_FILES] = {"cert", "key", "client_ca"};
-
-/* ---- Configuration ------------------------------------------------------------------------ */
-
-void kd_tls_config_init(struct kd_tls_config *cfg)
-{
-    memset(cfg, 0, sizeof(*cfg));
-    cfg->client_auth = KD_TLS_CLIENT_AUTH_NONE;
-    cfg->min_version = KD_TLS_1_2;
-    cfg->poll_ms = KD_TLS_POLL_MS;
-}
-
-static const char *const auth_names[] = {"none", "optional", "require"};
-
-const char *kd_tls_client_auth_name(enum kd_tls_client_auth auth)
-{
-    return (unsigned)auth < sizeof(auth_names) / sizeof(auth_names[0]) ? auth_names[auth] : "?";
-}
-
-int kd_tls_config_check(const struct kd_tls_config *cfg, char *err, size_t err_len)
-{
-    if (!cfg->cert_file || !*cfg->cert_file || !cfg->key_file || !*cfg->key_file) {
-        kd_errbuf_printf(err, err_len, "TLS needs both a certificate and a key file");
-        return -EINVAL;
+    if (m->abi_version < KD_TLS_MODULE_ABI) {
+        kd_errbuf_printf(err, err_len,
+                         "TLS module \"%s\": ABI version %u is too old, this daemon needs %u "
+                         "(install the module built with this daemon)",
+                         path, (unsigned)m->abi_version, KD_TLS_MODULE_ABI);
+        return -ENOEXEC;
     }
-    bool has_ca = cfg->client_ca_file && *cfg->client_ca_file;
-    if (cfg->client_auth != KD_TLS_CLIENT_AUTH_NONE && !has_ca) {
-        kd_errbuf_printf(err, err_len, "client_auth \"%s\" needs a client_ca file",
-                         kd_tls_client_auth_name(cfg->client_auth));
-        return -EINVAL;
-    }
-    if ((unsigned)cfg->client_auth > KD_TLS_CLIENT_AUTH_REQUIRE) {
-        kd_errbuf_printf(err, err_len, "unknown client_auth %d", (int)cfg->client_auth);
-        return -EINVAL;
-    }
-    if (cfg->min_version != KD_TLS_1_2 && cfg->min_version != KD_TLS_1_3) {
-        kd_errbuf_printf(err, err_len, "min_version must be TLS 1.2 or 1.3");
-        return -EINVAL;
-    }
-    if (cfg->poll_ms < 0) {
-        kd_errbuf_printf(err, err_len, "poll interval must be >= 0");
-        return -EINVAL;
+    if (m->struct_size < sizeof(struct kd_tls_module)) {
+        kd_errbuf_printf(err, err_len,
+                         "TLS module \"%s\": its function table has %u bytes, this daemon needs "
+                         "%zu (install the module built with this daemon)",
+                         path, (unsigned)m->struct_size, sizeof(struct kd_tls_module));
+        return -ENOEXEC;
     }
     return 0;
 }
 
-/* ---- Errors and names ---------------------------------------------------------------------- */
-
-/* The most specific reason on OpenSSL's error queue, the innermost, pushed first ("no start
- * line" rather than "PEM lib"); then the queue is cleared so that it never leaks into an
- * unrelated connection's diagnosis. */
-static void openssl_reason(char *buf, size_t size)
+int kd_tls_module_get(const struct kd_tls_module **ret_module, char *err, size_t err_len)
 {
-    unsigned long last = ERR_get_error();
-    ERR_clear_error();
-    if (last == 0) {
-        kd_errbuf_printf(buf, size, "unknown OpenSSL error");
-        return;
-    }
-    const char *reason = ERR_reason_error_string(last);
-    if (reason)
-        kd_errbuf_printf(buf, size, "%s", reason);
-    else
-        ERR_error_string_n(last, buf, size);
-}
-
-static void name_oneline(const X509_NAME *name, char *buf, size_t size)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    buf[0] = '\0';
-    if (!bio)
-        return;
-    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
-        int n = BIO_read(bio, buf, (int)size - 1);
-        buf[n > 0 ? n : 0] = '\0';
-    }
-    BIO_free(bio);
-}
-
-static void time_text(const ASN1_TIME *t, char *buf, size_t size)
-{
-    struct tm tm;
-    if (t && ASN1_TIME_to_tm(t, &tm) == 1)
-        strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    else
-        kd_errbuf_printf(buf, size, "?");
-}
-
-/* ---- Files --------------------------------------------------------------------------------- */
-
-static void file_id_stat(const char *path, struct file_id *id)
-{
-    struct stat sb;
-    memset(id, 0, sizeof(*id));
-    if (!path)
-        return;
-    if (stat(path, &sb) != 0) {
-        id->error = errno;
-        return;
-    }
-    id->dev = sb.st_dev;
-    id->ino = sb.st_ino;
-    id->size = sb.st_size;
-    id->mtime = sb.st_mtim;
-    id->ctime = sb.st_ctim;
-}
-
-static bool file_id_equal(const struct file_id *a, const struct file_id *b)
-{
-    if (a->error || b->error)
-        return a->error == b->error;
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-           a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
-           a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
-}
-
-/* ---- ALPN ---------------------------------------------------------------------------------- */
-
-static void peer_text(SSL *ssl, char *buf, size_t size)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char host[NI_MAXHOST], port[NI_MAXSERV];
-    const char *known = g_peer_index >= 0 ? SSL_get_ex_data(ssl, g_peer_index) : NULL;
-    int fd = SSL_get_fd(ssl);
-
-    kd_errbuf_printf(buf, size, "%s", known ? known : "?");
-    if (known || fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
-        return;
-    if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
-                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
-        return;
-    kd_errbuf_printf(buf, size, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, port);
-}
-
-/* The client's ALPN list, printable: "http/1.1,spdy/3" (for the refusal line). */
-static void alpn_list_text(const unsigned char *in, unsigned inlen, char *buf, size_t size)
-{
-    size_t out = 0;
-    buf[0] = '\0';
-    for (unsigned i = 0; i < inlen && out + 4 < size;) {
-        unsigned n = in[i++];
-        if (n > inlen - i)
-            break;
-        if (out > 0)
-            buf[out++] = ',';
-        for (unsigned j = 0; j < n && out + 4 < size; j++) {
-            unsigned char c = in[i + j];
-            buf[out++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
-        }
-        i += n;
-    }
-    buf[out] = '\0';
-}
-
-static int on_alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-                          const unsigned char *in, unsigned int inlen, void *arg)
-{
-    (void)arg;
-    for (unsigned i = 0; i < inlen;) {
-        unsigned n = in[i++];
-        if (n > inlen - i)
-            break;
-        if (n == 2 && in[i] == 'h' && in[i + 1] == '2') {
-            *out = in + i;
-            *outlen = 2;
-            return SSL_TLSEXT_ERR_OK;
-        }
-        i += n;
-    }
-    char peer[NI_MAXHOST + NI_MAXSERV + 4], offered[256];
-    peer_text(ssl, peer, sizeof(peer));
-    alpn_list_text(in, inlen, offered, sizeof(offered));
-    refusal(KD_TLS_FAILURE_NO_H2, KD_LOG_WARN,
-            "refusing %s: its ALPN offers %s, not h2 (gRPC needs HTTP/2 over TLS)", peer,
-            offered[0] ? offered : "nothing");
-    SSL_set_ex_data(ssl, g_logged_index, (void *)1);
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
-}
-
-/* ---- Contexts ------------------------------------------------------------------------------ */
-
-/* Never prompt on a terminal for an encrypted key: it fails to load instead. */
-static int no_passphrase(char *buf, int size, int rwflag, void *arg)
-{
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    (void)arg;
-    return -1;
-}
-
-static int fail_file(int role, const char *path, char *err, size_t err_len)
-{
-    char reason[256];
-    struct stat sb;
-    if (stat(path, &sb) != 0) {
-        int e = errno;
-        ERR_clear_error();
-        kd_errbuf_printf(err, err_len, "%s \"%s\": %s", file_roles[role], path, strerror(e));
-        return -e;
-    }
-    openssl_reason(reason, sizeof(reason));
-    kd_errbuf_printf(err, err_len, "%s \"%s\": %s", file_roles[role], path, reason);
-    return -EPROTO;
-}
-
-static int build_ctx(const struct kd_tls_config *cfg, SSL_CTX **ret_ctx, char *err, size_t err_len)
-{
-    char reason[256];
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    int rc;
-
-    ERR_clear_error();
-    if (!ctx) {
-        kd_errbuf_printf(err, err_len, "out of memory creating a TLS context");
-        return -ENOMEM;
-    }
-    SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
-                                 SSL_OP_CIPHER_SERVER_PREFERENCE);
-    if (!SSL_CTX_set_min_proto_version(ctx, (int)cfg->min_version) ||
-        !SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS)) {
-        openssl_reason(reason, sizeof(reason));
-        kd_errbuf_printf(err, err_len, "TLS context: %s", reason);
-        rc = -EPROTO;
-        goto fail;
-    }
-    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
-    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
-        rc = fail_file(FILE_CERT, cfg->cert_file, err, err_len);
-        goto fail;
-    }
-    /* OpenSSL checks the key against the certificate as it loads it. */
-    if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1 &&
-        ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
-        rc = fail_file(FILE_KEY, cfg->key_file, err, err_len);
-        goto fail;
-    }
-    /* A key of another type (EC for an RSA certificate) loads; this catches it too. */
-    if (ERR_peek_error() != 0 || SSL_CTX_check_private_key(ctx) != 1) {
-        ERR_clear_error();
-        kd_errbuf_printf(err, err_len, "key \"%s\" does not match cert \"%s\"", cfg->key_file,
-                         cfg->cert_file);
-        rc = -EPROTO;
-        goto fail;
-    }
-    if (cfg->client_auth != KD_TLS_CLIENT_AUTH_NONE) {
-        /* No client CA list is sent in the CertificateRequest: Go's crypto/tls (KEDA) then
-         * offers its certificate whatever its issuer, instead of silently sending none when
-         * an intermediate is not named (KEDA issue #7017). Verification is unchanged. */
-        if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca_file, NULL) != 1) {
-            rc = fail_file(FILE_CA, cfg->client_ca_file, err, err_len);
-            goto fail;
-        }
-        int mode = SSL_VERIFY_PEER;
-        if (cfg->client_auth == KD_TLS_CLIENT_AUTH_REQUIRE)
-            mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
-        SSL_CTX_set_verify(ctx, mode, NULL);
-    }
-    /* Resumed sessions skip verification: they must not cross a context built on other
-     * material, and need an id context once peers are verified. */
-    static const unsigned char sid_ctx[] = "kedastral-scaler";
-    SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
-    SSL_CTX_set_alpn_select_cb(ctx, on_alpn_select, NULL);
-    *ret_ctx = ctx;
-    return 0;
-
-fail:
-    SSL_CTX_free(ctx);
-    return rc;
-}
-
-static void log_loaded(const struct kd_tls *tls, const char *how)
-{
-    X509 *cert = SSL_CTX_get0_certificate(tls->ctx);
-    char subject[256] = "", issuer[256] = "", not_after[32] = "?";
-    if (cert) {
-        name_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
-        name_oneline(X509_get_issuer_name(cert), issuer, sizeof(issuer));
-        time_text(X509_get0_notAfter(cert), not_after, sizeof(not_after));
-    }
-    LOG_INFO("%s certificate \"%s\" (subject %s, issuer %s, expires %s), client_auth %s, "
-             "TLS >= 1.%d",
-             how, tls->cfg.cert_file, subject, issuer, not_after,
-             kd_tls_client_auth_name(tls->cfg.client_auth),
-             tls->cfg.min_version == KD_TLS_1_3 ? 3 : 2);
-}
-
-/* Build from the files; on success the new context replaces the old. The identities are taken
- * before reading, so a file that changes while it is read is read again on the next poll. */
-static int load(struct kd_tls *tls, char *err, size_t err_len)
-{
-    SSL_CTX *ctx;
-    for (int i = 0; i < N_FILES; i++)
-        file_id_stat(tls->paths[i], &tls->ids[i]);
-    int rc = build_ctx(&tls->cfg, &ctx, err, err_len);
-    if (rc != 0)
-        return rc;
-    SSL_CTX_free(tls->ctx);
-    tls->ctx = ctx;
-    tls->generation++;
-    return 0;
-}
-
-int kd_tls_check_files(struct kd_tls *tls)
-{
-    char err[sizeof(tls->last_error)];
-    bool changed = false;
-    for (int i = 0; i < N_FILES && !changed; i++) {
-        struct file_id id;
-        file_id_stat(tls->paths[i], &id);
-        changed = !file_id_equal(&id, &tls->ids[i]);
-    }
-    if (!changed)
+    if (g_module) {
+        *ret_module = g_module;
         return 0;
-    int rc = load(tls, err, sizeof(err));
-    if (rc == 0) {
-        tls->last_error[0] = '\0';
-        log_loaded(tls, "files changed: new handshakes use");
-    } else if (strcmp(err, tls->last_error) != 0) {
-        /* Once per distinct failure: a half-written pair is retried on every change, and
-         * logged again only when it fails differently. */
-        LOG_WARN("files changed but cannot be used, keeping the current certificate: %s", err);
-        snprintf(tls->last_error, sizeof(tls->last_error), "%s", err);
     }
-    return rc;
+    const char *path = kd_tls_module_path();
+    dlerror();
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        int rc = access(path, F_OK) == 0 ? -ENOEXEC : -ENOENT;
+        kd_errbuf_printf(err, err_len, "cannot load the TLS module \"%s\": %s", path,
+                         dl_reason(path));
+        return rc;
+    }
+    const struct kd_tls_module *m = dlsym(handle, KD_TLS_MODULE_SYMBOL);
+    int rc = check_table(path, m, err, err_len);
+    if (rc == 0 && (rc = m->init(&g_host)) != 0)
+        kd_errbuf_printf(err, err_len, "TLS module \"%s\": cannot start: %s", path, strerror(-rc));
+    if (rc != 0) {
+        dlclose(handle);
+        return rc;
+    }
+    kd_log_prefixed(KD_LOG_INFO, "tls", "loaded module \"%s\" (%s)", path, m->library_version());
+    g_module = m;
+    *ret_module = m;
+    return 0;
 }
 
-static void on_poll(evutil_socket_t fd, short events, void *arg)
-{
-    (void)fd;
-    (void)events;
-    kd_tls_check_files(arg);
-}
+/* ---- Forwarded: a kd_tls or an acceptor exists only once the module is loaded -------------- */
 
 int kd_tls_create(struct event_base *base, const struct kd_tls_config *cfg, struct kd_tls **ret_tls,
                   char *err, size_t err_len)
 {
+    const struct kd_tls_module *m;
     int rc = kd_tls_config_check(cfg, err, err_len);
-    if (rc != 0)
-        return rc;
-    if (init_indexes() != 0) {
-        kd_errbuf_printf(err, err_len, "out of memory");
-        return -ENOMEM;
-    }
-
-    struct kd_tls *tls = calloc(1, sizeof(*tls));
-    if (!tls)
-        goto fail_alloc;
-    tls->cfg = *cfg;
-    const char *files[N_FILES] = {cfg->cert_file, cfg->key_file,
-                                  cfg->client_auth != KD_TLS_CLIENT_AUTH_NONE ? cfg->client_ca_file
-                                                                              : NULL};
-    for (int i = 0; i < N_FILES; i++) {
-        if (files[i] && !(tls->paths[i] = strdup(files[i])))
-            goto fail_paths;
-    }
-    tls->cfg.cert_file = tls->paths[FILE_CERT];
-    tls->cfg.key_file = tls->paths[FILE_KEY];
-    tls->cfg.client_ca_file = tls->paths[FILE_CA];
-
-    rc = load(tls, err, err_len);
-    if (rc != 0)
-        goto fail_load;
-    if (base && cfg->poll_ms > 0) {
-        struct timeval tv = {(time_t)(cfg->poll_ms / 1000),
-                             (suseconds_t)(cfg->poll_ms % 1000) * 1000};
-        tls->poll_ev = event_new(base, -1, EV_PERSIST, on_poll, tls);
-        if (!tls->poll_ev || event_add(tls->poll_ev, &tv) != 0)
-            goto fail_paths;
-    }
-    *ret_tls = tls;
-    return 0;
-
-fail_paths:
-    rc = -ENOMEM;
-    kd_errbuf_printf(err, err_len, "out of memory");
-fail_load:
-    kd_tls_destroy(tls);
+    if (rc == 0)
+        rc = kd_tls_module_get(&m, err, err_len);
+    if (rc == 0)
+        rc = m->create(base, cfg, ret_tls, err, err_len);
     return rc;
-fail_alloc:
-    kd_errbuf_printf(err, err_len, "out of memory");
-    return -ENOMEM;
 }
 
 int kd_tls_reload(struct kd_tls *tls)
 {
-    char err[sizeof(tls->last_error)];
-    int rc = load(tls, err, sizeof(err));
-    if (rc == 0) {
-        tls->last_error[0] = '\0';
-        log_loaded(tls, "reloaded: new handshakes use");
-    } else {
-        LOG_WARN("reload failed, keeping the current certificate: %s", err);
-        snprintf(tls->last_error, sizeof(tls->last_error), "%s", err);
-    }
-    return rc;
+    return g_module->reload(tls);
+}
+
+int kd_tls_check_files(struct kd_tls *tls)
+{
+    return g_module->check_files(tls);
 }
 
 uint64_t kd_tls_generation(const struct kd_tls *tls)
 {
-    return tls->generation;
+    return g_module->generation(tls);
 }
 
 void kd_tls_destroy(struct kd_tls *tls)
 {
-    if (!tls)
-        return;
-    if (tls->poll_ev)
-        event_free(tls->poll_ev);
-    SSL_CTX_free(tls->ctx);
-    for (int i = 0; i < N_FILES; i++)
-        free(tls->paths[i]);
-    free(tls);
+    if (tls)
+        g_module->destroy(tls);
 }
 
-/* ---- Connections --------------------------------------------------------------------------- */
-
-SSL *kd_tls_ssl_new(struct kd_tls *tls)
+void kd_tls_failures(uint64_t ret_counts[KD_TLS_FAILURE_COUNT])
 {
-    return SSL_new(tls->ctx);
-}
-
-struct bufferevent *kd_tls_bufferevent_new(struct kd_tls *tls, struct event_base *base,
-                                           evutil_socket_t fd, int options)
-{
-    SSL *ssl = kd_tls_ssl_new(tls);
-    if (!ssl)
-        return NULL;
-    /* Without BEV_OPT_CLOSE_ON_FREE libevent would leak the SSL; with it the SSL goes too. */
-    struct bufferevent *bev =
-        bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, options);
-    if (!bev) {
-        SSL_free(ssl);
-        return NULL;
-    }
-    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-    return bev;
-}
-
-bool kd_tls_handshake_done(struct bufferevent *bev)
-{
-    SSL *ssl = bufferevent_openssl_get_ssl(bev);
-    const unsigned char *proto = NULL;
-    unsigned len = 0;
-    if (!ssl)
-        return false;
-    SSL_get0_alpn_selected(ssl, &proto, &len);
-    if (len == 2 && memcmp(proto, "h2", 2) == 0) {
-        if (kd_log_enabled(KD_LOG_DEBUG)) {
-            char peer[NI_MAXHOST + NI_MAXSERV + 4];
-            peer_text(ssl, peer, sizeof(peer));
-            LOG_DEBUG("%s: %s %s, ALPN h2", peer, SSL_get_version(ssl), SSL_get_cipher_name(ssl));
-        }
-        return true;
-    }
-    char peer[NI_MAXHOST + NI_MAXSERV + 4];
-    peer_text(ssl, peer, sizeof(peer));
-    refusal(KD_TLS_FAILURE_NO_H2, KD_LOG_WARN,
-            "refusing %s: it sent no ALPN; gRPC over TLS needs ALPN h2", peer);
-    return false;
-}
-
-/* What an operator can do about a handshake failure, by OpenSSL reason; NULL: nothing to add. */
-static const char *hint(int reason)
-{
-    switch (reason) {
-    case SSL_R_WRONG_VERSION_NUMBER:
-    case SSL_R_HTTP_REQUEST:
-    case SSL_R_PACKET_LENGTH_TOO_LONG:
-        return "a plaintext client on the TLS port?";
-    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-        return "client_auth require: the client must present a certificate from client_ca";
-    case SSL_R_UNSUPPORTED_PROTOCOL:
-        return "the client offers no TLS version at or above min_version";
-    case SSL_R_NO_SHARED_CIPHER:
-        return "no cipher suite in common";
-#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
-    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-        /* No alert, just a closed socket: a probe, or a client that gave up. Saying more
-         * (distrust of our certificate, say) would be a guess. */
-        return "the client closed the connection during the handshake";
-#endif
-    case SSL_AD_REASON_OFFSET + SSL_AD_BAD_CERTIFICATE:
-    case SSL_AD_REASON_OFFSET + SSL_AD_UNKNOWN_CA:
-    case SSL_AD_REASON_OFFSET + SSL_AD_CERTIFICATE_UNKNOWN:
-    case SSL_AD_REASON_OFFSET + SSL_AD_CERTIFICATE_EXPIRED:
-        return "the client gave up on the server certificate: does it trust the CA (caCert) "
-               "and does the certificate name the host in its scalerAddress?";
-    default:
-        return NULL;
-    }
-}
-
-static enum kd_tls_failure failure_kind(int reason)
-{
-    switch (reason) {
-    case SSL_R_WRONG_VERSION_NUMBER:
-    case SSL_R_HTTP_REQUEST:
-    case SSL_R_PACKET_LENGTH_TOO_LONG:
-        return KD_TLS_FAILURE_PLAINTEXT;
-    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-        return KD_TLS_FAILURE_CLIENT_CERT;
-#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
-    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-        return KD_TLS_FAILURE_CLOSED;
-#endif
-    default:
-        return KD_TLS_FAILURE_PROTOCOL;
-    }
-}
-
-void kd_tls_handshake_failed(struct bufferevent *bev, short events)
-{
-    SSL *ssl = bufferevent_openssl_get_ssl(bev);
-    char peer[NI_MAXHOST + NI_MAXSERV + 4], reason[256];
-    unsigned long code, last = 0;
-
-    /* libevent moved OpenSSL's queue into the bufferevent, after SSL_get_error()'s small code
-     * (no library); they come back newest first. Keep the oldest real one: the innermost. */
-    while ((code = bufferevent_get_openssl_error(bev)) != 0) {
-        if (ERR_GET_LIB(code) != 0)
-            last = code;
-    }
-    ERR_clear_error();
-    if (!ssl || SSL_get_ex_data(ssl, g_logged_index))
-        return;
-    peer_text(ssl, peer, sizeof(peer));
-    if (last == 0) {
-        /* EOF or a socket error before or during the handshake: a TCP probe, a port scan, or
-         * a client that gave up. Not worth a line at info. */
-        g_failures[KD_TLS_FAILURE_CLOSED]++;
-        LOG_DEBUG("%s closed before the TLS handshake finished%s", peer,
-                  (events & BEV_EVENT_ERROR) ? " (socket error)" : "");
-        return;
-    }
-    const char *r = ERR_reason_error_string(last);
-    kd_errbuf_printf(reason, sizeof(reason), "%s", r ? r : "unknown error");
-    long verify = SSL_get_verify_result(ssl);
-    const char *why = ERR_GET_LIB(last) == ERR_LIB_SSL ? hint(ERR_GET_REASON(last)) : NULL;
-    if (verify != X509_V_OK)
-        refusal(KD_TLS_FAILURE_CLIENT_CERT, KD_LOG_INFO,
-                "TLS handshake with %s failed: %s: client certificate: %s", peer, reason,
-                X509_verify_cert_error_string(verify));
-    else if (why)
-        refusal(failure_kind(ERR_GET_REASON(last)), KD_LOG_INFO,
-                "TLS handshake with %s failed: %s (%s)", peer, reason, why);
+    if (g_module)
+        g_module->failures(ret_counts);
     else
-        refusal(KD_TLS_FAILURE_PROTOCOL, KD_LOG_INFO, "TLS handshake with %s failed: %s", peer,
-                reason);
-}
-
-/* ---- Handshakes ---------------------------------------------------------------------------- */
-
-struct kd_tls_acceptor {
-    struct event_base *base;
-    int64_t timeout_ms; /* whole handshake, from accept: a trickling client gets no more */
-    void (*ready)(struct bufferevent *bev, void *arg);
-    void *arg;
-    struct kd_list pending; /* struct handshake.link */
-    size_t n_pending;
-};
-
-struct handshake {
-    struct kd_list link;
-    struct kd_tls_acceptor *acceptor;
-    struct bufferevent *bev;
-    struct event *timer; /* the deadline; bufferevent timeouts restart at every byte */
-};
-
-/* Forget the handshake; the bufferevent is the caller's to free or hand on. */
-static void handshake_end(struct handshake *hs)
-{
-    kd_list_remove(&hs->link);
-    hs->acceptor->n_pending--;
-    event_free(hs->timer);
-    free(hs);
-}
-
-static void handshake_free(struct handshake *hs)
-{
-    struct bufferevent *bev = hs->bev;
-    handshake_end(hs);
-    bufferevent_free(bev);
-}
-
-/* Application data that arrives with the client's Finished is read before our CONNECTED
- * callback runs. libevent only remembers it for a bufferevent that has a read callback, and
- * then runs the connection's (set by `ready`) after CONNECTED. */
-static void on_handshake_read(struct bufferevent *bev, void *arg)
-{
-    (void)bev;
-    (void)arg;
-}
-
-static void on_handshake_event(struct bufferevent *bev, short events, void *arg)
-{
-    struct handshake *hs = arg;
-    struct kd_tls_acceptor *acceptor = hs->acceptor;
-
-    if (events & BEV_EVENT_CONNECTED) {
-        if (!kd_tls_handshake_done(bev)) {
-            handshake_free(hs);
-            return;
-        }
-        handshake_end(hs);
-        bufferevent_setcb(bev, on_handshake_read, NULL, NULL, NULL);
-        acceptor->ready(bev, acceptor->arg);
-        return;
-    }
-    if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-        kd_tls_handshake_failed(bev, events);
-    handshake_free(hs);
-}
-
-static void on_handshake_timeout(evutil_socket_t fd, short events, void *arg)
-{
-    struct handshake *hs = arg;
-    char peer[NI_MAXHOST + NI_MAXSERV + 4];
-    (void)fd;
-    (void)events;
-    peer_text(bufferevent_openssl_get_ssl(hs->bev), peer, sizeof(peer));
-    g_failures[KD_TLS_FAILURE_TIMEOUT]++;
-    LOG_DEBUG("%s: no TLS handshake within %lld ms (limits.handshake_timeout), closing", peer,
-              (long long)hs->acceptor->timeout_ms);
-    handshake_free(hs);
+        memset(ret_counts, 0, sizeof(uint64_t) * KD_TLS_FAILURE_COUNT);
 }
 
 int kd_tls_acceptor_create(struct event_base *base, int64_t timeout_ms,
                            void (*ready)(struct bufferevent *bev, void *arg), void *arg,
                            struct kd_tls_acceptor **ret_acceptor)
 {
-    struct kd_tls_acceptor *acceptor = calloc(1, sizeof(*acceptor));
-    if (!acceptor)
-        return -ENOMEM;
-    acceptor->base = base;
-    acceptor->timeout_ms = timeout_ms;
-    g_refusals.base = base;
-    acceptor->ready = ready;
-    acceptor->arg = arg;
-    kd_list_init(&acceptor->pending);
-    *ret_acceptor = acceptor;
-    return 0;
-}
-
-int kd_tls_acceptor_accept(struct kd_tls_acceptor *acceptor, struct kd_tls *tls, evutil_socket_t fd)
-{
-    struct handshake *hs = calloc(1, sizeof(*hs));
-    if (!hs)
-        goto fail_hs;
-    hs->acceptor = acceptor;
-    hs->timer = evtimer_new(acceptor->base, on_handshake_timeout, hs);
-    if (!hs->timer)
-        goto fail_timer;
-    hs->bev = kd_tls_bufferevent_new(tls, acceptor->base, fd,
-                                     BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
-    if (!hs->bev)
-        goto fail_bev;
-    SSL *ssl = bufferevent_openssl_get_ssl(hs->bev);
-    char peer[NI_MAXHOST + NI_MAXSERV + 4];
-    peer_text(ssl, peer, sizeof(peer));
-    char *copy = strdup(peer);
-    if (copy && !SSL_set_ex_data(ssl, g_peer_index, copy))
-        free(copy);
-    kd_list_push_back(&acceptor->pending, &hs->link);
-    acceptor->n_pending++;
-    struct timeval tv = {(time_t)(acceptor->timeout_ms / 1000),
-                         (suseconds_t)(acceptor->timeout_ms % 1000) * 1000};
-    evtimer_add(hs->timer, &tv);
-    bufferevent_setcb(hs->bev, on_handshake_read, NULL, on_handshake_event, hs);
-    bufferevent_enable(hs->bev, EV_READ | EV_WRITE);
-    return 0;
-
-fail_bev:
-    event_free(hs->timer);
-fail_timer:
-    free(hs);
-fail_hs:
-    evutil_closesocket(fd);
-    return -ENOMEM;
-}
-
-size_t kd_tls_acceptor_pending(const struct kd_tls_acceptor *acceptor)
-{
-    return acceptor->n_pending;
-}
-
-void kd_tls_acceptor_drop_all(struct kd_tls_acceptor *acceptor)
-{
-    struct kd_list *node;
-    while ((node = kd_list_first(&acceptor->pending)))
-        handshake_free(KD_CONTAINER_OF(node, struct handshake, link));
+    const struct kd_tls_module *m;
+    char err[512];
+    int rc = kd_tls_module_get(&m, err, sizeof(err));
+    if (rc != 0) {
+        kd_log_prefixed(KD_LOG_ERROR, "tls", "%s", err);
+        return rc;
+    }
+    return m->acceptor_create(base, timeout_ms, ready, arg, ret_acceptor);
 }
 
 void kd_tls_acceptor_set_timeout(struct kd_tls_acceptor *acceptor, int64_t timeout_ms)
 {
-    acceptor->timeout_ms = timeout_ms;
+    g_module->acceptor_set_timeout(acceptor, timeout_ms);
+}
+
+int kd_tls_acceptor_accept(struct kd_tls_acceptor *acceptor, struct kd_tls *tls, evutil_socket_t fd)
+{
+    return g_module->acceptor_accept(acceptor, tls, fd);
+}
+
+size_t kd_tls_acceptor_pending(const struct kd_tls_acceptor *acceptor)
+{
+    return g_module->acceptor_pending(acceptor);
+}
+
+void kd_tls_acceptor_drop_all(struct kd_tls_acceptor *acceptor)
+{
+    g_module->acceptor_drop_all(acceptor);
 }
 
 void kd_tls_acceptor_destroy(struct kd_tls_acceptor *acceptor)
 {
-    if (!acceptor)
-        return;
-    kd_tls_acceptor_drop_all(acceptor);
-    if (g_refusals.base == acceptor->base) {
-        refusals_summarise(kd_time_mono_ms()); /* what the last window left out, if anything */
-        if (g_refusals.summary_ev)
-            event_free(g_refusals.summary_ev);
-        g_refusals.summary_ev = NULL;
-        g_refusals.base = NULL;
-    }
-    free(acceptor);
+    if (acceptor)
+        g_module->acceptor_destroy(acceptor);
 }

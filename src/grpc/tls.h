@@ -6,6 +6,11 @@
  * re-read when the files change (cert-manager, the kubelet's Secret symlink swap) or on
  * kd_tls_reload(): new handshakes use the new context, connections already accepted keep the
  * one they started with, and a broken new set keeps the old one and is logged once.
+ *
+ * The OpenSSL side lives in a module (kedastral-tls.so, src/tls/, contract in
+ * grpc/tls_module.h) that kd_tls_create() loads the first time TLS is asked for: a daemon
+ * without TLS never maps libssl. The configuration helpers and the failure counts work
+ * without it (the counts are zeros until it is loaded).
  */
 #ifndef KD_GRPC_TLS_H
 #define KD_GRPC_TLS_H
@@ -18,7 +23,6 @@
 
 struct bufferevent;
 struct event_base;
-struct ssl_st;
 struct kd_tls;
 
 enum kd_tls_client_auth {
@@ -57,7 +61,9 @@ int kd_tls_config_check(const struct kd_tls_config *cfg, char *err, size_t err_l
  * and a base, watch them. Errors: -EINVAL (shape, as kd_tls_config_check), -ENOENT/-EACCES
  * (a file cannot be read), -EPROTO (OpenSSL refused the material: not PEM, key does not
  * match the certificate, no certificate in client_ca), -ENOMEM; one line in err naming the
- * file and OpenSSL's reason. Nothing is logged here: the caller has the config context.
+ * file and OpenSSL's reason. The module is loaded first: -ENOENT or -ENOEXEC when it cannot
+ * be, the line naming its path and dlerror(). Nothing is logged here: the caller has the
+ * config context.
  */
 int kd_tls_create(struct event_base *base, const struct kd_tls_config *cfg, struct kd_tls **ret_tls,
                   char *err, size_t err_len);
@@ -98,7 +104,8 @@ enum kd_tls_failure {
     KD_TLS_FAILURE_COUNT
 };
 
-/* Process-wide counts since start, by kd_tls_failure (for /metrics). */
+/* Process-wide counts since start, by kd_tls_failure (for /metrics); zeros while the module
+ * is not loaded. */
 void kd_tls_failures(uint64_t ret_counts[KD_TLS_FAILURE_COUNT]);
 
 /* The metric label of a kd_tls_failure ("no_h2", "plaintext", ...). */
@@ -108,12 +115,14 @@ const char *kd_tls_failure_name(enum kd_tls_failure why);
  * Handshakes in progress on accepted sockets. Each runs on the material current when its
  * socket was accepted; when it completes with ALPN h2, `ready` gets the bufferevent (ready's
  * to own from then on, callbacks unset, reading and writing enabled). Failures, refusals and
- * timeouts are logged (kd_tls_handshake_done / _failed, at most a burst per 10 s) and counted
+ * timeouts are logged (at most a burst per 10 s) and counted
  * (kd_tls_failures), and the socket is closed. A handshake must finish within `timeout_ms` of
  * the accept, however the client paces its bytes; HTTP/2's preface then has its own.
  */
 struct kd_tls_acceptor;
 
+/* -ENOMEM, or -ENOENT/-ENOEXEC (logged) if the module cannot be loaded: only a kd_tls from
+ * kd_tls_create() is ever accepted on, so the module is normally loaded already. */
 int kd_tls_acceptor_create(struct event_base *base, int64_t timeout_ms,
                            void (*ready)(struct bufferevent *bev, void *arg), void *arg,
                            struct kd_tls_acceptor **ret_acceptor);
@@ -133,25 +142,5 @@ void kd_tls_acceptor_drop_all(struct kd_tls_acceptor *acceptor);
 
 /* Closes pending handshakes. NULL is ignored. */
 void kd_tls_acceptor_destroy(struct kd_tls_acceptor *acceptor);
-
-/* A server-side SSL on the current context (the caller owns it), or NULL on ENOMEM. */
-struct ssl_st *kd_tls_ssl_new(struct kd_tls *tls);
-
-/* An accepting bufferevent_openssl on fd with `options` (BEV_OPT_*), a dirty shutdown (EOF
- * without close_notify) reported as EOF. NULL on ENOMEM; the fd is then not closed. */
-struct bufferevent *kd_tls_bufferevent_new(struct kd_tls *tls, struct event_base *base,
-                                           evutil_socket_t fd, int options);
-
-/*
- * After BEV_EVENT_CONNECTED on such a bufferevent: true if "h2" was negotiated. A client
- * that sent no ALPN at all completes the handshake (the select callback never runs) and is
- * refused here: false, logged at warn saying why. The connection must then be closed.
- */
-bool kd_tls_handshake_done(struct bufferevent *bev);
-
-/* After BEV_EVENT_ERROR or EOF before BEV_EVENT_CONNECTED: log why the handshake failed
- * (info: certificate problems, protocol errors; debug: closed before a ClientHello, as
- * TCP probes do). */
-void kd_tls_handshake_failed(struct bufferevent *bev, short events);
 
 #endif /* KD_GRPC_TLS_H */

@@ -23,6 +23,7 @@
 
 #include "config/settings.h"
 #include "grpc/tls.h"
+#include "grpc/tls_module.h"
 #include "unit/grpc/test_tls_certs.h"
 #include "util/log.h"
 
@@ -222,11 +223,21 @@ static void handshake(struct conn *c)
     ERR_clear_error();
 }
 
+/* The module's SSL on tls's current context: the same one its bufferevents get. */
+static SSL *server_ssl(struct kd_tls *tls)
+{
+    const struct kd_tls_module *m;
+    char err[512];
+    if (kd_tls_module_get(&m, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    return m->ssl_new(tls);
+}
+
 static void conn_open(struct conn *c, struct kd_tls *tls, const struct client_opts *o)
 {
     SSL_CTX *cctx = client_ctx(o);
     BIO *sb, *cb;
-    c->server = kd_tls_ssl_new(tls);
+    c->server = server_ssl(tls);
     c->client = SSL_new(cctx);
     SSL_CTX_free(cctx);
     assert_non_null(c->server);
