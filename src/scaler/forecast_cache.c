@@ -11,92 +11,32 @@
 #include "scaler/forecast_cache.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <stdalign.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/event.h>
 
-#include "plugin/plugin_host.h"
 #include "scaler/answer_store.h"
+#include "scaler/forecast_cache_entry.h"
+#include "scaler/forecast_cache_fetch.h"
 #include "scaler/forecast_pack.h"
 #include "scaler/routes.h"
-#include "util/duration.h"
 #include "util/hashmap.h"
 #include "util/list.h"
-#include "util/log.h"
 #include "util/time.h"
 
 #define KD_BACKOFF_BASE_MS 1000
-#define KD_ERROR_MESSAGE_MAX 256
 
 /* What an error message points to when there was no memory to copy it. */
 static const char no_memory_message[] = "fetch failed (no memory to keep its message)";
 
-struct kd_cache_entry {
-    struct kd_forecast_cache *cache;
-    char *workload; /* also the hash map key; in this allocation, after the timer */
-    const struct kd_route *route;
-
-    struct kd_fetch fetch;         /* valid while in_flight */
-    struct timespec fetch_started; /* monotonic, for the fetch duration */
-
-    struct kd_packed_forecast *forecast; /* last good */
-    int64_t fetched_at_ms;
-    const char *error_message; /* malloc'd, or no_memory_message; NULL when error is 0 */
-    enum kd_fetch_error error;
-    unsigned failures; /* consecutive */
-    int64_t failing_since_ms;
-    int64_t refresh_due_mono_ms; /* 0: no refresh armed */
-    int64_t last_asked_mono_ms;
-    bool in_flight;
-    bool stale; /* as last noted by the service, for once-per-change logs */
-    bool idle;  /* not asked within 2 x refresh: no background fetches */
-
-    struct kd_list lru; /* in cache->lru, most recently asked first */
-    uint64_t settings_error_hash;
-    struct kd_stored_answer answers[KD_ANSWER_COUNT];
-    struct kd_list waiters;      /* struct kd_cache_waiter, newest first */
-    struct kd_list subscribers;  /* struct kd_cache_subscriber, newest first */
-    struct kd_list *notify_next; /* cursor of a running notification */
-    /* followed by the timer (struct event, event_get_struct_event_size()) and the name */
-};
-
 /* A forecast unpacked by kd_forecast_cache_pin(), freed when control returns to the loop. */
-struct pinned {
-    struct pinned *next;
+struct kd_cache_pinned {
+    struct kd_cache_pinned *next;
     struct kd_forecast forecast;
     struct kd_workload_answer answers[KD_ANSWER_COUNT];
     alignas(double) unsigned char buf[];
-};
-
-struct kd_forecast_cache {
-    struct event_base *base;
-    const struct kd_routes *routes;
-    struct kd_hashmap entries;
-    struct kd_list lru;
-    size_t max_entries; /* 0: unbounded */
-    uint64_t rng;
-    bool draining;
-    struct kd_forecast_cache_stats stats;
-    struct kd_cache_observer observer;
-
-    /* The last forecast unpacked for a view: `scratch_of` with generation `scratch_gen`.
-     * Grown when a forecast is stored, so that filling a view never allocates. */
-    struct kd_forecast scratch;
-    void *scratch_buf;
-    size_t scratch_cap;
-    const struct kd_packed_forecast *scratch_of;
-    uint32_t scratch_gen;
-    uint32_t next_gen;
-    struct pinned *pinned;
-    struct event *unpin_ev;
-    struct kd_answer_store answer_store;
-    struct kd_workload_answer answers[KD_ANSWER_COUNT]; /* the last view's, unpacked */
 };
 
 /* What an entry shows before its first answer of a kind. */
@@ -112,16 +52,6 @@ static const struct kd_workload_answer *unpacked_answers(const struct kd_cache_e
     for (int k = 0; k < KD_ANSWER_COUNT; k++)
         kd_answer_store_get(&entry->answers[k], &no_answer, &to[k]);
     return to;
-}
-
-static size_t timer_at(void)
-{
-    return (sizeof(struct kd_cache_entry) + 15) / 16 * 16;
-}
-
-static struct event *timer_of(const struct kd_cache_entry *entry)
-{
-    return (struct event *)(void *)((char *)(uintptr_t)entry + timer_at());
 }
 
 /* The view's forecast: unpacked into the scratch unless it is there already. The scratch is
@@ -142,8 +72,8 @@ static const struct kd_forecast *unpacked(const struct kd_cache_entry *entry)
 }
 
 /* Pack `forecast` for `entry`, the scratch made big enough to unpack it. */
-static int store_forecast(struct kd_forecast_cache *cache, const struct kd_forecast *forecast,
-                          struct kd_packed_forecast **ret_packed)
+int kd_forecast_cache_store(struct kd_forecast_cache *cache, const struct kd_forecast *forecast,
+                            struct kd_packed_forecast **ret_packed)
 {
     struct kd_packed_forecast *p;
     int r = kd_forecast_pack(forecast, ++cache->next_gen, &p);
@@ -166,7 +96,7 @@ static int store_forecast(struct kd_forecast_cache *cache, const struct kd_forec
     return 0;
 }
 
-static void set_error_message(struct kd_cache_entry *entry, const char *message)
+void kd_forecast_cache_set_error_message(struct kd_cache_entry *entry, const char *message)
 {
     size_t len = strnlen(message, KD_ERROR_MESSAGE_MAX - 1);
     char *copy = malloc(len + 1);
@@ -181,24 +111,11 @@ static void set_error_message(struct kd_cache_entry *entry, const char *message)
     }
 }
 
-static void clear_error_message(struct kd_cache_entry *entry)
+void kd_forecast_cache_clear_error_message(struct kd_cache_entry *entry)
 {
     if (entry->error_message != no_memory_message)
         free((char *)(uintptr_t)entry->error_message);
     entry->error_message = NULL;
-}
-
-static void observe_fetch(const struct kd_cache_entry *entry, enum kd_cache_fetch_result result)
-{
-    const struct kd_cache_observer *o = &entry->cache->observer;
-    struct timespec now;
-
-    if (!o->on_fetch)
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double s = (double)(now.tv_sec - entry->fetch_started.tv_sec) +
-               (double)(now.tv_nsec - entry->fetch_started.tv_nsec) / 1e9;
-    o->on_fetch(o->arg, kd_instance_name(entry->route->source), result, s);
 }
 
 static uint64_t next_random(struct kd_forecast_cache *cache)
@@ -227,6 +144,12 @@ int64_t kd_forecast_cache_backoff_ms(unsigned failures, int64_t refresh_ms, uint
     return half + (int64_t)(random % (uint64_t)(delay - half + 1));
 }
 
+int64_t kd_forecast_cache_retry_ms(struct kd_cache_entry *entry)
+{
+    return kd_forecast_cache_backoff_ms(entry->failures, entry->route->timing.refresh_ms,
+                                        next_random(entry->cache));
+}
+
 static void fill_view(const struct kd_cache_entry *entry, struct kd_cache_view *view)
 {
     *view = (struct kd_cache_view){
@@ -248,13 +171,8 @@ static void fill_view(const struct kd_cache_entry *entry, struct kd_cache_view *
     };
 }
 
-static bool entry_known(const struct kd_cache_entry *entry)
-{
-    return entry->forecast || entry->error;
-}
-
 /* Subscribers stay linked; unsubscribe() advances the cursor if it removes the next one. */
-static void notify_subscribers(struct kd_cache_entry *entry)
+void kd_forecast_cache_notify_subscribers(struct kd_cache_entry *entry)
 {
     struct kd_cache_view view;
 
@@ -268,7 +186,7 @@ static void notify_subscribers(struct kd_cache_entry *entry)
     }
 }
 
-static void notify(struct kd_cache_entry *entry)
+void kd_forecast_cache_notify(struct kd_cache_entry *entry)
 {
     struct kd_cache_view view;
 
@@ -280,212 +198,12 @@ static void notify(struct kd_cache_entry *entry)
         fill_view(entry, &view);
         w->on_ready(w, &view);
     }
-    notify_subscribers(entry);
-}
-
-static void schedule_refresh(struct kd_cache_entry *entry, int64_t delay_ms)
-{
-    if (delay_ms < 0)
-        delay_ms = 0;
-    struct timeval tv = {.tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000};
-    evtimer_add(timer_of(entry), &tv);
-    entry->refresh_due_mono_ms = kd_time_mono_ms() + delay_ms;
-}
-
-/* Unknown to the source and nothing good ever arrived: remembered, never refetched. */
-static bool entry_unknown(const struct kd_cache_entry *entry)
-{
-    return !entry->forecast && entry->error == KD_FETCH_NOT_FOUND;
-}
-
-static void entry_log(const struct kd_cache_entry *entry, enum kd_log_level level, const char *fmt,
-                      ...) __attribute__((format(printf, 3, 4)));
-
-static void entry_log(const struct kd_cache_entry *entry, enum kd_log_level level, const char *fmt,
-                      ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    kd_log_prefixedv(level, kd_instance_log_prefix(entry->route->source), fmt, ap);
-    va_end(ap);
-}
-
-static void fetch_failed(struct kd_cache_entry *entry, enum kd_fetch_error error,
-                         const char *message)
-{
-    struct kd_forecast_cache *cache = entry->cache;
-
-    cache->stats.failures++;
-    entry->error = error;
-    set_error_message(entry, message && *message ? message : "fetch failed");
-    if (cache->observer.on_fetch_error)
-        cache->observer.on_fetch_error(cache->observer.arg, kd_instance_name(entry->route->source),
-                                       entry->workload, entry->error_message);
-    if (entry->failures++ == 0) {
-        entry->failing_since_ms = kd_time_now_ms();
-        if (entry->forecast)
-            entry_log(entry, KD_LOG_WARN,
-                      "workload %s: %s; serving the last good forecast (fetched %" PRId64
-                      " s ago) while retrying",
-                      entry->workload, entry->error_message,
-                      (kd_time_now_ms() - entry->fetched_at_ms) / 1000);
-        else
-            entry_log(entry, KD_LOG_WARN, "workload %s: %s; retrying", entry->workload,
-                      entry->error_message);
-    }
-    /* An unknown workload is forgotten after one refresh period (on_refresh) unless a
-     * stream keeps asking; everything else retries with backoff while asked. */
-    if (!cache->draining)
-        schedule_refresh(entry, entry_unknown(entry) && kd_list_empty(&entry->subscribers)
-                                    ? entry->route->timing.refresh_ms
-                                    : kd_forecast_cache_backoff_ms(entry->failures,
-                                                                   entry->route->timing.refresh_ms,
-                                                                   next_random(cache)));
-    notify(entry);
-}
-
-static struct kd_cache_entry *entry_of(struct kd_fetch *fetch)
-{
-    return (struct kd_cache_entry *)(void *)((char *)fetch -
-                                             offsetof(struct kd_cache_entry, fetch));
-}
-
-/* A fetch the cache no longer waits for (cancelled, or completed twice) is ignored. */
-static bool finish_fetch(struct kd_cache_entry *entry)
-{
-    if (!entry->in_flight)
-        return false;
-    entry->in_flight = false;
-    evtimer_del(timer_of(entry));
-    return true;
-}
-
-/* A forecast for another workload, or from the future beyond clock skew, is not this
- * workload's plan: rejected like a failed fetch (the last good one keeps serving). */
-static int check_forecast(const struct kd_cache_entry *entry, const struct kd_forecast *forecast,
-                          char *why, size_t why_len)
-{
-    if (forecast->workload && *forecast->workload &&
-        strcmp(forecast->workload, entry->workload) != 0) {
-        snprintf(why, why_len, "rejected a forecast for workload \"%.100s\" (asked for \"%.100s\")",
-                 forecast->workload, entry->workload);
-        return -EINVAL;
-    }
-    int64_t ahead = forecast->generated_at_ms - kd_time_now_ms();
-    if (ahead > KD_FORECAST_SKEW_MS) {
-        char text[32], limit[32];
-        kd_duration_format(ahead, text, sizeof(text));
-        kd_duration_format(KD_FORECAST_SKEW_MS, limit, sizeof(limit));
-        snprintf(why, why_len,
-                 "rejected a forecast generated %s in the future (clock skew allowance %s)", text,
-                 limit);
-        return -EINVAL;
-    }
-    return 0;
-}
-
-static void on_fetch_done(struct kd_fetch *fetch, const struct kd_forecast *forecast)
-{
-    struct kd_cache_entry *entry = entry_of(fetch);
-    struct kd_packed_forecast *copy;
-
-    if (!finish_fetch(entry))
-        return;
-    char why[KD_ERROR_MESSAGE_MAX];
-    if (check_forecast(entry, forecast, why, sizeof(why)) < 0) {
-        observe_fetch(entry, KD_CACHE_FETCH_ERROR);
-        fetch_failed(entry, KD_FETCH_FAILED, why);
-        return;
-    }
-    observe_fetch(entry, KD_CACHE_FETCH_SUCCESS);
-    int r = store_forecast(entry->cache, forecast, &copy);
-    if (r < 0) {
-        /* -EOVERFLOW: beyond what the packed form holds (names over 64 KiB together, or
-         * billions of points): refused whole, never truncated. */
-        fetch_failed(entry, KD_FETCH_FAILED,
-                     r == -EOVERFLOW ? "forecast too large to keep: workload and metric names "
-                                       "over 64 KiB together, or too many points"
-                                     : "out of memory while storing the forecast");
-        return;
-    }
-    free(entry->forecast);
-    entry->forecast = copy;
-    entry->fetched_at_ms = kd_time_now_ms();
-    entry->error = 0;
-    clear_error_message(entry);
-    if (entry->failures > 0)
-        entry_log(entry, KD_LOG_INFO, "workload %s: source recovered after %u failed fetches",
-                  entry->workload, entry->failures);
-    entry->failures = 0;
-    if (!entry->cache->draining)
-        schedule_refresh(entry, entry->route->timing.refresh_ms);
-    notify(entry);
-}
-
-static void on_fetch_fail(struct kd_fetch *fetch, enum kd_fetch_error error, const char *message)
-{
-    struct kd_cache_entry *entry = entry_of(fetch);
-
-    if (!finish_fetch(entry))
-        return;
-    observe_fetch(entry,
-                  error == KD_FETCH_NOT_FOUND ? KD_CACHE_FETCH_NOT_FOUND : KD_CACHE_FETCH_ERROR);
-    if (error != KD_FETCH_NOT_FOUND)
-        error = KD_FETCH_FAILED;
-    fetch_failed(entry, error, message);
-}
-
-static void on_timeout(struct kd_cache_entry *entry)
-{
-    struct kd_instance *src = entry->route->source;
-    char message[64];
-
-    if (!finish_fetch(entry))
-        return;
-    kd_instance_cancel(src, &entry->fetch);
-    observe_fetch(entry, KD_CACHE_FETCH_TIMEOUT);
-    snprintf(message, sizeof(message), "timed out after %" PRId64 " ms",
-             entry->route->timing.timeout_ms);
-    fetch_failed(entry, KD_FETCH_FAILED, message);
-}
-
-static void start_fetch(struct kd_cache_entry *entry)
-{
-    struct kd_instance *src = entry->route->source;
-    int64_t timeout_ms = entry->route->timing.timeout_ms;
-
-    if (entry->in_flight || entry->cache->draining)
-        return;
-    evtimer_del(timer_of(entry));
-    entry->refresh_due_mono_ms = 0;
-    entry->fetch = (struct kd_fetch){.on_done = on_fetch_done, .on_fail = on_fetch_fail};
-    entry->in_flight = true;
-    entry->cache->stats.fetches++;
-    clock_gettime(CLOCK_MONOTONIC, &entry->fetch_started);
-
-    /* The source may complete (and so clear in_flight) before fetch() returns. */
-    int r = kd_instance_fetch(src, &entry->fetch, entry->workload);
-    if (r < 0) {
-        if (!finish_fetch(entry))
-            return;
-        char message[128];
-        observe_fetch(entry, KD_CACHE_FETCH_ERROR);
-        snprintf(message, sizeof(message), "the source could not start a fetch: %s", strerror(-r));
-        fetch_failed(entry, KD_FETCH_FAILED, message);
-        return;
-    }
-    if (entry->in_flight) {
-        struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
-        evtimer_add(timer_of(entry), &tv);
-    }
+    kd_forecast_cache_notify_subscribers(entry);
 }
 
 static void entry_free(struct kd_cache_entry *entry)
 {
-    if (entry->in_flight) {
-        entry->in_flight = false;
-        kd_instance_cancel(entry->route->source, &entry->fetch);
-    }
+    kd_forecast_cache_fetch_cancel(entry);
     struct kd_list *node;
     /* Unlinked, not only orphaned: their links must not point into the freed entry. */
     while ((node = kd_list_pop_front(&entry->waiters)))
@@ -493,17 +211,17 @@ static void entry_free(struct kd_cache_entry *entry)
     while ((node = kd_list_pop_front(&entry->subscribers)))
         KD_CONTAINER_OF(node, struct kd_cache_subscriber, link)->entry = NULL;
     kd_list_remove(&entry->lru);
-    evtimer_del(timer_of(entry));
+    evtimer_del(kd_forecast_cache_entry_timer(entry));
     if (entry->cache->scratch_of == entry->forecast)
         entry->cache->scratch_of = NULL;
     free(entry->forecast);
-    clear_error_message(entry);
+    kd_forecast_cache_clear_error_message(entry);
     for (int k = 0; k < KD_ANSWER_COUNT; k++)
         kd_answer_store_release(&entry->cache->answer_store, &entry->answers[k]);
     free(entry);
 }
 
-static void evict(struct kd_cache_entry *entry, enum kd_cache_evict_reason reason)
+void kd_forecast_cache_evict(struct kd_cache_entry *entry, enum kd_cache_evict_reason reason)
 {
     struct kd_forecast_cache *cache = entry->cache;
 
@@ -516,52 +234,6 @@ static void evict(struct kd_cache_entry *entry, enum kd_cache_evict_reason reaso
     entry_free(entry);
 }
 
-static void on_refresh(struct kd_cache_entry *entry)
-{
-    const struct kd_source_timing *t = &entry->route->timing;
-    int64_t now = kd_time_mono_ms();
-
-    entry->refresh_due_mono_ms = 0;
-    if (!kd_list_empty(&entry->subscribers)) {
-        entry->last_asked_mono_ms = now;
-    } else {
-        int64_t unasked = now - entry->last_asked_mono_ms;
-        if (entry_unknown(entry)) {
-            evict(entry, KD_CACHE_EVICT_NOT_FOUND);
-            return;
-        }
-        if (unasked >= t->idle_evict_ms) {
-            evict(entry, KD_CACHE_EVICT_IDLE);
-            return;
-        }
-        /* Nobody asked for two refresh periods: keep the data, stop fetching, and wake only
-         * to evict. The next ask refreshes it at once (entry_get). */
-        if (unasked > 2 * t->refresh_ms) {
-            entry->idle = true;
-            schedule_refresh(entry, t->idle_evict_ms - unasked);
-            entry->refresh_due_mono_ms = 0;
-            return;
-        }
-    }
-    /* The periodic tick lets subscribers notice that a forecast went stale. */
-    if (entry_known(entry))
-        notify_subscribers(entry);
-    start_fetch(entry);
-}
-
-/* The entry's one timer: the fetch's timeout while one runs, else the refresh (or retry). */
-static void on_timer(evutil_socket_t fd, short what, void *arg)
-{
-    struct kd_cache_entry *entry = arg;
-
-    (void)fd;
-    (void)what;
-    if (entry->in_flight)
-        on_timeout(entry);
-    else
-        on_refresh(entry);
-}
-
 /* Make room for one more entry: drop the least recently asked one that nobody is using. */
 static int make_room(struct kd_forecast_cache *cache)
 {
@@ -572,7 +244,7 @@ static int make_room(struct kd_forecast_cache *cache)
     for (node = cache->lru.prev; node != &cache->lru; node = node->prev) {
         struct kd_cache_entry *e = KD_CONTAINER_OF(node, struct kd_cache_entry, lru);
         if (!e->in_flight && kd_list_empty(&e->waiters) && kd_list_empty(&e->subscribers)) {
-            evict(e, KD_CACHE_EVICT_CAPACITY);
+            kd_forecast_cache_evict(e, KD_CACHE_EVICT_CAPACITY);
             return 0;
         }
     }
@@ -590,7 +262,7 @@ static void touch(struct kd_cache_entry *entry)
 static int entry_new(struct kd_forecast_cache *cache, const char *workload,
                      const struct kd_route *route, struct kd_cache_entry **ret_entry)
 {
-    size_t name_at = timer_at() + event_get_struct_event_size();
+    size_t name_at = kd_forecast_cache_entry_timer_at() + event_get_struct_event_size();
     size_t len = strlen(workload) + 1;
     struct kd_cache_entry *entry = calloc(1, name_at + len);
 
@@ -604,7 +276,8 @@ static int entry_new(struct kd_forecast_cache *cache, const char *workload,
     entry->refresh_due_mono_ms = 0;
     entry->workload = (char *)entry + name_at;
     memcpy(entry->workload, workload, len);
-    if (evtimer_assign(timer_of(entry), cache->base, on_timer, entry) < 0 ||
+    if (evtimer_assign(kd_forecast_cache_entry_timer(entry), cache->base,
+                       kd_forecast_cache_fetch_on_timer, entry) < 0 ||
         kd_hashmap_put(&cache->entries, entry->workload, entry) < 0) {
         free(entry);
         return -ENOMEM;
@@ -627,7 +300,7 @@ static int entry_get(struct kd_forecast_cache *cache, const char *workload,
         if (entry->idle) {
             /* Asked again after going idle: refresh now, answer from the kept data. */
             entry->idle = false;
-            start_fetch(entry);
+            kd_forecast_cache_fetch_start(entry);
         }
         *ret_entry = entry;
         return 0;
@@ -642,7 +315,7 @@ static int entry_get(struct kd_forecast_cache *cache, const char *workload,
     r = entry_new(cache, workload, route, &entry);
     if (r < 0)
         return r;
-    start_fetch(entry);
+    kd_forecast_cache_fetch_start(entry);
     *ret_entry = entry;
     return 0;
 }
@@ -655,7 +328,7 @@ int kd_forecast_cache_lookup(struct kd_forecast_cache *cache, const char *worklo
 
     if (r < 0)
         return r;
-    if (!entry_known(entry)) {
+    if (!kd_forecast_cache_entry_known(entry)) {
         *ret_entry = entry;
         return -EINPROGRESS;
     }
@@ -689,7 +362,7 @@ int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *wor
         return r;
     sub->entry = entry;
     kd_list_push_front(&entry->subscribers, &sub->link);
-    if (!entry_known(entry))
+    if (!kd_forecast_cache_entry_known(entry))
         return -EINPROGRESS;
     fill_view(entry, ret_view);
     return 0;
@@ -698,7 +371,7 @@ int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *wor
 bool kd_forecast_cache_subscriber_view(const struct kd_cache_subscriber *sub,
                                        struct kd_cache_view *ret_view)
 {
-    if (!sub->entry || !entry_known(sub->entry))
+    if (!sub->entry || !kd_forecast_cache_entry_known(sub->entry))
         return false;
     fill_view(sub->entry, ret_view);
     return true;
@@ -761,7 +434,7 @@ bool kd_forecast_cache_next(const struct kd_forecast_cache *cache, size_t *pos,
 
     while (kd_hashmap_next(&cache->entries, pos, NULL, &value)) {
         const struct kd_cache_entry *entry = value;
-        if (entry_known(entry)) {
+        if (kd_forecast_cache_entry_known(entry)) {
             fill_view(entry, ret_view);
             return true;
         }
@@ -799,7 +472,7 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
     if (make_room(cache) < 0)
         return -ENOSPC;
     if (from->forecast) {
-        int r = store_forecast(cache, from->forecast, &copy);
+        int r = kd_forecast_cache_store(cache, from->forecast, &copy);
         if (r < 0)
             return r;
     }
@@ -812,8 +485,9 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
     entry->fetched_at_ms = copy ? from->fetched_at_ms : 0;
     entry->error = from->error;
     if (from->error)
-        set_error_message(entry, from->error_message && *from->error_message ? from->error_message
-                                                                             : "fetch failed");
+        kd_forecast_cache_set_error_message(entry, from->error_message && *from->error_message
+                                                       ? from->error_message
+                                                       : "fetch failed");
     if (old) {
         entry->failures = old->failures;
         entry->failing_since_ms = old->failing_since_ms;
@@ -826,8 +500,7 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
     }
 
     if (entry->failures > 0) {
-        delay = kd_forecast_cache_backoff_ms(entry->failures, route->timing.refresh_ms,
-                                             next_random(cache));
+        delay = kd_forecast_cache_retry_ms(entry);
     } else {
         delay = entry->fetched_at_ms + route->timing.refresh_ms - kd_time_now_ms();
         if (delay < 0)
@@ -835,14 +508,14 @@ int kd_forecast_cache_seed(struct kd_forecast_cache *cache, const struct kd_cach
         if (delay > route->timing.refresh_ms)
             delay = route->timing.refresh_ms;
     }
-    schedule_refresh(entry, delay);
+    kd_forecast_cache_fetch_schedule(entry, delay);
     return 0;
 }
 
 static void unpin_all(struct kd_forecast_cache *cache)
 {
     while (cache->pinned) {
-        struct pinned *p = cache->pinned;
+        struct kd_cache_pinned *p = cache->pinned;
         cache->pinned = p->next;
         free(p);
     }
@@ -863,7 +536,8 @@ int kd_forecast_cache_pin(const struct kd_forecast_cache *cache, struct kd_cache
 
     if (!view->entry)
         return 0;
-    struct pinned *p = malloc(sizeof(*p) + (packed ? kd_forecast_unpacked_size(packed) : 0));
+    struct kd_cache_pinned *p =
+        malloc(sizeof(*p) + (packed ? kd_forecast_unpacked_size(packed) : 0));
     if (!p)
         return -ENOMEM;
     if (packed)
@@ -880,7 +554,8 @@ int kd_forecast_cache_pin(const struct kd_forecast_cache *cache, struct kd_cache
 size_t kd_forecast_cache_entry_bytes(const struct kd_cache_view *view)
 {
     const struct kd_cache_entry *entry = view->entry;
-    size_t bytes = timer_at() + event_get_struct_event_size() + strlen(entry->workload) + 1;
+    size_t bytes = kd_forecast_cache_entry_timer_at() + event_get_struct_event_size() +
+                   strlen(entry->workload) + 1;
 
     if (entry->forecast)
         bytes += kd_forecast_packed_size(entry->forecast);
@@ -921,12 +596,8 @@ void kd_forecast_cache_drain(struct kd_forecast_cache *cache)
     cache->draining = true;
     while (kd_hashmap_next(&cache->entries, &pos, NULL, &value)) {
         struct kd_cache_entry *entry = value;
-        if (entry->in_flight) {
-            struct kd_instance *src = entry->route->source;
-            finish_fetch(entry);
-            kd_instance_cancel(src, &entry->fetch);
-        }
-        evtimer_del(timer_of(entry));
+        kd_forecast_cache_fetch_cancel(entry);
+        evtimer_del(kd_forecast_cache_entry_timer(entry));
         entry->refresh_due_mono_ms = 0;
         struct kd_list *node;
         while ((node = kd_list_first(&entry->waiters))) {
