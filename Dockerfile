@@ -1,7 +1,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # kedastral-scaler image: built on Debian 12 from its own -dev packages, run on debian:12-slim as
-# UID 65532 with the plugins in /usr/lib/kedastral-scaler/plugins and the TLS module
-# (kedastral-tls.so) beside them. Without arguments it runs in upstream mode (SCALER_LISTEN, FORECASTER_URL, LEAD_TIME), a drop-in for the Go scaler image;
+# UID 65532 with the plugins in /usr/lib/kedastral-scaler/plugins and the TLS module (OpenSSL,
+# loaded only when TLS is configured) in /usr/lib/kedastral-scaler/kedastral-tls.so. Without
+# arguments it runs in upstream mode (SCALER_LISTEN, FORECASTER_URL, LEAD_TIME), a drop-in for
+# the Go scaler image;
 # `--config /etc/kedastral-scaler/kedastral-scaler.conf` runs the bundled file-replay demo.
 
 FROM debian:12 AS build
@@ -33,11 +35,13 @@ RUN apt-get update \
 COPY --from=build /out/usr/bin/kedastral-scaler /usr/bin/kedastral-scaler
 COPY --from=build /out/usr/lib/kedastral-scaler/ /usr/lib/kedastral-scaler/
 COPY --from=build /out/etc/kedastral-scaler/ /etc/kedastral-scaler/
-# Fails the build if a library is missing from the list above: every plugin is loaded once.
+# Fails the build if a library is missing from the list above: every plugin is loaded once,
+# and the TLS module's libraries (libssl3, libevent-openssl) must all resolve.
 RUN set -e; \
     for so in /usr/lib/kedastral-scaler/plugins/*.so; do \
         /usr/bin/kedastral-scaler --describe "$(basename "$so" .so)" >/dev/null; \
     done; \
+    if ldd /usr/lib/kedastral-scaler/kedastral-tls.so | grep 'not found'; then exit 1; fi; \
     /usr/bin/kedastral-scaler --check-config --config /etc/kedastral-scaler/kedastral-scaler.conf
 USER 65532:65532
 EXPOSE 50051 8082
