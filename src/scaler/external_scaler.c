@@ -11,9 +11,9 @@
 #include <string.h>
 
 #include "externalscaler.pb-c.h"
-#include "util/arena.h"
 #include "plugin/plugin_host.h"
 #include "scaler/forecast_cache.h"
+#include "scaler/pb_check.h"
 #include "scaler/ref_scan.h"
 #include "scaler/routes.h"
 #include "window.h"
@@ -83,37 +83,19 @@ static const char *method_input(enum kd_scaler_method method)
     return method == KD_SCALER_GET_METRICS ? "GetMetricsRequest" : "ScaledObjectRef";
 }
 
-/* protobuf-c's allocations for a check that keeps nothing: from a stack arena, released
- * together, none of them a malloc for a request of ordinary size. */
-static void *arena_alloc(void *arena, size_t size)
-{
-    return kd_arena_alloc(arena, size);
-}
-
-static void arena_free(void *arena, void *ptr)
-{
-    (void)arena;
-    (void)ptr; /* released with the arena */
-}
-
-/* protobuf-c checks the wire format; the strings are then read byte-exact (ref_scan.h). */
+/* The wire format is checked as protobuf-c would unpack it, without unpacking (pb_check.h);
+ * the strings are then read byte-exact (ref_scan.h). */
 static int scan_request(enum kd_scaler_method method, const uint8_t *msg, size_t len,
                         struct kd_ref_scan *scan, struct kd_slice *requested_metric,
                         struct kd_scaler_reply *ret_error)
 {
-    _Alignas(16) unsigned char space[2048];
-    struct kd_arena arena;
-    ProtobufCAllocator alloc = {arena_alloc, arena_free, &arena};
     const ProtobufCMessageDescriptor *desc = method == KD_SCALER_GET_METRICS
                                                  ? &externalscaler__get_metrics_request__descriptor
                                                  : &externalscaler__scaled_object_ref__descriptor;
     bool has_ref = true;
     int r;
 
-    kd_arena_init(&arena, space, sizeof(space));
-    ProtobufCMessage *m = protobuf_c_message_unpack(desc, &alloc, len, msg);
-    kd_arena_fini(&arena);
-    if (!m)
+    if (kd_pb_check(desc, msg, len) < 0)
         goto fail_malformed;
     if (method == KD_SCALER_GET_METRICS) {
         r = kd_ref_scan_get_metrics(msg, len, scan, requested_metric, &has_ref);

@@ -2,8 +2,9 @@
 /*
  * The strings of a ScaledObjectRef (and of a GetMetricsRequest) as byte slices straight from
  * the wire, so that a NUL byte or invalid UTF-8 is seen instead of being cut off by a C
- * string: "demo-api\0evil" must not become demo-api. Pure; run after protobuf-c accepted the
- * message, so only well-formed input reaches it (it still checks every length).
+ * string: "demo-api\0evil" must not become demo-api. Pure; run after kd_pb_check accepted the
+ * message as protobuf-c would, so only well-formed input reaches it (it still checks every
+ * length).
  */
 #ifndef KD_REF_SCAN_H
 #define KD_REF_SCAN_H

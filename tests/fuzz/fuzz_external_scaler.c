@@ -6,7 +6,9 @@
  * INVALID_ARGUMENT or RESOURCE_EXHAUSTED with a message and leaves the request untouched; and,
  * for inputs without a NUL byte (where protobuf-c's C strings are the wire strings), the
  * names are the ones protobuf-c itself unpacks: metadata "workload" else the ref's name, the
- * last duplicate key winning.
+ * last duplicate key winning. Every input is also given to kd_pb_check against each request
+ * descriptor and the messages of pb_check_test.proto, and its verdict must be
+ * protobuf_c_message_unpack's (abort on any difference).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -15,7 +17,9 @@
 #include <string.h>
 
 #include "externalscaler.pb-c.h"
+#include "pb_check_test.pb-c.h"
 #include "scaler/external_scaler.h"
+#include "scaler/pb_check.h"
 #include "scaler/ref_scan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -89,6 +93,29 @@ static void check_success(const struct kd_scaler_request *req, enum kd_scaler_me
         abort();
 }
 
+/* kd_pb_check accepts exactly what protobuf-c unpacks (nesting past its depth aside). */
+static void check_verdicts(const uint8_t *msg, size_t len)
+{
+    static const ProtobufCMessageDescriptor *const descs[] = {
+        &externalscaler__scaled_object_ref__descriptor,
+        &externalscaler__get_metrics_request__descriptor,
+        &externalscaler__scaled_object_ref__scaler_metadata_entry__descriptor,
+        &kdtest__all_types__descriptor,
+        &kdtest__with_required__descriptor,
+    };
+
+    for (size_t i = 0; i < sizeof(descs) / sizeof(descs[0]); i++) {
+        int r = kd_pb_check(descs[i], msg, len);
+        ProtobufCMessage *m = protobuf_c_message_unpack(descs[i], NULL, len, msg);
+        if (r != -E2BIG && (r == 0) != (m != NULL)) {
+            fprintf(stderr, "kd_pb_check(%s) = %d, protobuf-c %s\n", descs[i]->name, r,
+                    m ? "accepts" : "refuses");
+            abort();
+        }
+        protobuf_c_message_free_unpacked(m, NULL);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -99,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct kd_scaler_request req = {0};
     struct kd_scaler_reply reply;
 
+    check_verdicts(msg, len);
     kd_external_scaler_reply_init(&reply);
     int r = kd_external_scaler_parse(method, msg, len, &req, &reply);
     if (r == 0) {
