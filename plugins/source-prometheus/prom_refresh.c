@@ -123,23 +123,6 @@ int kd_prom_refresh_add_parsed(struct kd_prom_refresh *r, size_t index, long sta
     return 0;
 }
 
-int kd_prom_refresh_add(struct kd_prom_refresh *r, size_t index, long status, const char *body,
-                        size_t len, char *err, size_t err_len)
-{
-    struct kd_prom_response *parsed;
-    char why[512];
-
-    int rc = kd_prom_refresh_stream(r, index, &parsed);
-    if (rc < 0) {
-        snprintf(err, err_len, "out of memory");
-        return rc;
-    }
-    kd_prom_response_feed(parsed, body, len, why, sizeof(why)); /* finish tells a failure */
-    rc = kd_prom_refresh_add_parsed(r, index, status, parsed, err, err_len);
-    kd_prom_response_free(parsed);
-    return rc;
-}
-
 static int finish_seasonal(struct kd_prom_refresh *r, char *err, size_t err_len)
 {
     char q[QUERY_QUOTED_MAX + 8], when[40];

@@ -33,18 +33,12 @@ int kd_prom_refresh_create(const struct kd_prom_refresh_params *p, const char *w
 const struct kd_prom_plan *kd_prom_refresh_plan(const struct kd_prom_refresh *r);
 
 /*
- * The body Prometheus sent for range `index`, with the HTTP status. Returns 0, or a negative
- * errno (as kd_prom_response_parse, -EIO for a non-200 status without a Prometheus error in
- * its body) with err = "<what the query was>: <what went wrong>". A refresh that failed once
- * should be freed, not finished.
- */
-int kd_prom_refresh_add(struct kd_prom_refresh *r, size_t index, long status, const char *body,
-                        size_t len, char *err, size_t err_len);
-
-/*
- * The same in two steps, for a body read as it arrives: a parser writing range `index`'s
- * points into the refresh (free it with kd_prom_response_free, after add_parsed), then, once
- * the body ended, the verdict as kd_prom_refresh_add gives it. Returns 0 or -ENOMEM / as above.
+ * Range `index`'s body, read as it arrives: stream() gives a parser writing its points into
+ * the refresh (feed it the body; free it with kd_prom_response_free, after add_parsed); once
+ * the body ended, add_parsed() gives the verdict with the HTTP status. stream() returns 0 or
+ * -ENOMEM; add_parsed() 0, or a negative errno (as kd_prom_response_finish, -EIO for a non-200
+ * status without a Prometheus error in its body) with err = "<what the query was>: <what went
+ * wrong>". A refresh that failed once should be freed, not finished.
  */
 int kd_prom_refresh_stream(struct kd_prom_refresh *r, size_t index, struct kd_prom_response **ret);
 int kd_prom_refresh_add_parsed(struct kd_prom_refresh *r, size_t index, long status,

@@ -28,6 +28,22 @@ static const struct kd_prom_refresh_params seasonal = {.plan = {.model = KD_PROM
                                                        .combine = KD_PROM_MEDIAN,
                                                        .per_replica = 100};
 
+/* A whole body for range `index`, through the streaming parser the plugin feeds. */
+static int refresh_add(struct kd_prom_refresh *r, size_t index, long status, const char *body,
+                       size_t len, char *err, size_t err_len)
+{
+    struct kd_prom_response *parsed;
+    char why[512];
+
+    int rc = kd_prom_refresh_stream(r, index, &parsed);
+    if (rc < 0)
+        return rc;
+    kd_prom_response_feed(parsed, body, len, why, sizeof(why)); /* finish tells a failure */
+    rc = kd_prom_refresh_add_parsed(r, index, status, parsed, err, err_len);
+    kd_prom_response_free(parsed);
+    return rc;
+}
+
 /* A matrix body for `range` with `values[j]` at its j-th point (NAN: none). */
 static char *body_for(const struct kd_prom_range *range, const double *values)
 {
@@ -65,7 +81,7 @@ static void feed(struct kd_prom_refresh *r, const double (*rows)[4])
     for (size_t i = plan->n_ranges; i-- > 0;) { /* any order */
         const struct kd_prom_range *range = &plan->ranges[i];
         const char *body = body_for(range, &rows[range->row][range->first]);
-        assert_int_equal(kd_prom_refresh_add(r, i, 200, body, strlen(body), err, sizeof(err)), 0);
+        assert_int_equal(refresh_add(r, i, 200, body, strlen(body), err, sizeof(err)), 0);
     }
 }
 
@@ -116,9 +132,9 @@ static void errors_name_the_query(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         assert_int_equal(kd_prom_refresh_create(&seasonal, "api", "x{job=\"api\"}", NOW, &r), 0);
-        assert_int_equal(kd_prom_refresh_add(r, 2, rows[i].status, rows[i].body,
-                                             strlen(rows[i].body), err, sizeof(err)),
-                         rows[i].rc);
+        assert_int_equal(
+            refresh_add(r, 2, rows[i].status, rows[i].body, strlen(rows[i].body), err, sizeof(err)),
+            rows[i].rc);
         assert_non_null(strstr(err, rows[i].words));
         /* Range 2 is season 2's first shard: its window, one week before season 1's. */
         assert_non_null(strstr(err, "query_range `x{job=\"api\"}` from 2023-10-31T22:14:20.000Z "
@@ -136,8 +152,8 @@ static void nothing_anywhere_or_at_one_step(void **state)
     (void)state;
     assert_int_equal(kd_prom_refresh_create(&seasonal, "ghost", "x{job=\"ghost\"}", NOW, &r), 0);
     for (size_t i = 0; i < 6; i++)
-        assert_int_equal(
-            kd_prom_refresh_add(r, i, 200, empty_body, strlen(empty_body), err, sizeof(err)), 0);
+        assert_int_equal(refresh_add(r, i, 200, empty_body, strlen(empty_body), err, sizeof(err)),
+                         0);
     assert_int_equal(kd_prom_refresh_finish(r, &f, err, sizeof(err)), -ENODATA);
     assert_string_equal(err, "`x{job=\"ghost\"}` found no series in any of the 3 past seasons; "
                              "does it select the workload \"ghost\"?");
@@ -171,7 +187,7 @@ static void linear_forecast_and_too_few_samples(void **state)
     assert_int_equal(plan->ranges[1].end_ms, NOW);
     for (size_t i = 0; i < 2; i++) {
         const char *body = body_for(&plan->ranges[i], &ramp[0][plan->ranges[i].first]);
-        assert_int_equal(kd_prom_refresh_add(r, i, 200, body, strlen(body), err, sizeof(err)), 0);
+        assert_int_equal(refresh_add(r, i, 200, body, strlen(body), err, sizeof(err)), 0);
     }
     assert_int_equal(kd_prom_refresh_finish(r, &f, err, sizeof(err)), 0);
     assert_int_equal(f.n_values, 2);
@@ -185,7 +201,7 @@ static void linear_forecast_and_too_few_samples(void **state)
     plan = kd_prom_refresh_plan(r);
     for (size_t i = 0; i < 2; i++) {
         const char *body = body_for(&plan->ranges[i], &one[0][plan->ranges[i].first]);
-        assert_int_equal(kd_prom_refresh_add(r, i, 200, body, strlen(body), err, sizeof(err)), 0);
+        assert_int_equal(refresh_add(r, i, 200, body, strlen(body), err, sizeof(err)), 0);
     }
     assert_int_equal(kd_prom_refresh_finish(r, &f, err, sizeof(err)), -ENODATA);
     assert_non_null(strstr(err, "fewer than two samples from 2023-11-14T22:08:20.000Z to "
