@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Builds bench/go_server and bench/go_warm offline from Debian's Go packages (GOPATH mode, no
-# module proxy), the way tests/integration/interop/build_go_client.sh builds the interop
-# client. Usage: build_go_server.sh OUT_DIR; the binaries are OUT_DIR/bench-go-server and
-# OUT_DIR/bench-go-warm.
+# Builds bench/go_server (the grpc-go reference server, and with -warm the warm-up client)
+# offline from Debian's Go packages (GOPATH mode, no module proxy), the way
+# tests/integration/interop/build_go_client.sh builds the interop client.
+# Usage: build_go_server.sh OUT_DIR; the binary is OUT_DIR/bench-go-server.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 mkdir -p "$1"
@@ -22,7 +22,5 @@ protoc -I"$here/proto" \
   externalscaler.proto
 export GO111MODULE=off GOPROXY=off GOFLAGS= GOTOOLCHAIN=local CGO_ENABLED=0
 export GOPATH="$out/gopath:/usr/share/gocode" GOCACHE="$out/gocache"
-for prog in server warm; do
-  go build -o "$out/bench-go-$prog.tmp" "$here/bench/go_$prog/main.go"
-  mv -f "$out/bench-go-$prog.tmp" "$out/bench-go-$prog"
-done
+go build -o "$out/bench-go-server.tmp" "$here/bench/go_server/main.go"
+mv -f "$out/bench-go-server.tmp" "$out/bench-go-server"

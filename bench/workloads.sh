@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # Many workloads: for each N given, a daemon caches N distinct workloads (bench/source_synth: a
 # 60-step forecast each, values and desiredReplicas, no I/O, nothing kept by the source), all
-# warmed once by GetMetrics (bench/go_warm, 64 calls in flight); prints the daemon's RSS, then
+# warmed once by GetMetrics (bench/go_server -warm, 64 calls in flight); prints the daemon's RSS, then
 # the instructions per cached GetMetrics of ONE workload with the N others cached (callgrind,
 # whole process, instrumentation switched on after the warm-up: marginal of M and 2M calls).
 # refresh = 1h so that no background refresh runs during the measurement; max_workloads above N.
@@ -55,7 +55,7 @@ stop_daemon() {
 }
 
 warm() { # warm N [FROM [PREFIX]]
-  taskset -c 1 "$BUILD/bench/bench-go-warm" -addr "127.0.0.1:$port" -n "$1" -from "${2:-0}" \
+  taskset -c 1 "$BUILD/bench/bench-go-server" -warm -addr "127.0.0.1:$port" -n "$1" -from "${2:-0}" \
     -prefix "${3:-w-}" -c 64 -conns 4 >"$work/warm.txt" ||
     { cat "$work/warm.txt" "$work/daemon.log" >&2; exit 1; }
 }
