@@ -2,8 +2,13 @@
 #include "util/errbuf.h"
 
 #include <stdio.h>
+#include <string.h>
 
-/* The one place "file:line: " is written in front of a message. */
+/*
+ * The one place "file:line: " is written in front of a message. The message matters more
+ * than where it comes from: when both do not fit, the path gives way to its basename, and a
+ * prefix that would still take half the buffer is left out.
+ */
 static void vwrite_at(char *err, size_t err_len, const char *file, int line, const char *fmt,
                       va_list ap) __attribute__((format(printf, 5, 0)));
 
@@ -14,9 +19,22 @@ static void vwrite_at(char *err, size_t err_len, const char *file, int line, con
         return;
     int n = 0;
     if (file) {
-        n = snprintf(err, err_len, "%s:%d: ", file, line);
-        if (n < 0 || (size_t)n >= err_len)
-            return;
+        va_list copy;
+        va_copy(copy, ap);
+        int msg_len = vsnprintf(NULL, 0, fmt, copy);
+        va_end(copy);
+        size_t want = (size_t)(msg_len < 0 ? 0 : msg_len);
+        const char *base = strrchr(file, '/');
+
+        n = snprintf(NULL, 0, "%s:%d: ", file, line);
+        if (n >= 0 && (size_t)n + want >= err_len && base && base[1]) {
+            file = base + 1;
+            n = snprintf(NULL, 0, "%s:%d: ", file, line);
+        }
+        if (n < 0 || ((size_t)n + want >= err_len && (size_t)n >= err_len / 2))
+            n = 0;
+        else
+            snprintf(err, err_len, "%s:%d: ", file, line);
     }
     vsnprintf(err + n, err_len - (size_t)n, fmt, ap);
 }

@@ -31,9 +31,42 @@ static void test_truncation(void **state)
 
     (void)state;
     kd_errbuf_at(err, sizeof(err), "a.cfg", 12, "long message");
-    assert_string_equal(err, "a.cfg:1"); /* the origin itself is cut: still NUL-terminated */
+    assert_string_equal(err, "long me"); /* an origin that would fill it gives way */
     kd_errbuf_at(err, sizeof(err), "a", 1, "message");
-    assert_string_equal(err, "a:1: me");
+    assert_string_equal(err, "message");
+    kd_errbuf_at(err, sizeof(err), "a", 1, "m");
+    assert_string_equal(err, "a:1: m"); /* both fit */
+}
+
+/* The message is kept before the origin: a long path gives way to its basename, then goes. */
+static void test_long_origin_keeps_message(void **state)
+{
+    char err[64];
+    char path[200];
+
+    (void)state;
+    memset(path, 'd', sizeof(path));
+    memcpy(path + sizeof(path) - 8, "/x.cfg", 7); /* "ddd.../x.cfg" */
+    kd_errbuf_at(err, sizeof(err), path, 3, "bad value %d", 7);
+    assert_string_equal(err, "x.cfg:3: bad value 7");
+    kd_errbuf_at(err, sizeof(err), "/etc/kd/a.cfg", 3, "bad value");
+    assert_string_equal(err, "/etc/kd/a.cfg:3: bad value"); /* fits: the whole path */
+
+    path[sizeof(path) - 8] = 'd'; /* no slash: no basename to fall back to */
+    kd_errbuf_at(err, sizeof(err), path, 3, "bad value");
+    assert_string_equal(err, "bad value");
+
+    char msg[100];
+    memset(msg, 'm', sizeof(msg) - 1);
+    msg[sizeof(msg) - 1] = '\0';
+    kd_errbuf_at(err, sizeof(err), "/etc/kd/a.cfg", 3, "%s", msg);
+    assert_int_equal(strlen(err), sizeof(err) - 1); /* a short origin stays, message cut */
+    assert_memory_equal(err, "a.cfg:3: mmm", 12);
+
+    struct kd_error e;
+    kd_error_at(&e, path, 9, "unknown option");
+    kd_error_format(&e, err, sizeof(err));
+    assert_string_equal(err, "unknown option");
 }
 
 static void test_error_origin(void **state)
@@ -67,6 +100,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_printf_and_at),
         cmocka_unit_test(test_truncation),
+        cmocka_unit_test(test_long_origin_keeps_message),
         cmocka_unit_test(test_error_origin),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
