@@ -104,6 +104,52 @@ static size_t append_raw(char *buf, size_t len, size_t cap, const char *s)
     return len + n;
 }
 
+/*
+ * Appends `s` for a text line and returns the new length, never past `cap`: a control byte
+ * (newline, CR, tab, ...) and the backslash are escaped C-style, so one call stays one line
+ * that a reader can split on newlines; an escape that does not fit is left out whole.
+ */
+static size_t append_text(char *buf, size_t len, size_t cap, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        size_t out_len = 2;
+
+        esc[0] = '\\';
+        if (*p == '\n' || *p == '\r' || *p == '\t' || *p == '\\')
+            esc[1] = *p == '\n' ? 'n' : *p == '\r' ? 'r' : *p == '\t' ? 't' : '\\';
+        else if (*p < 0x20 || *p == 0x7f)
+            out_len = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+        else
+            esc[0] = (char)*p, out_len = 1;
+        if (out_len > cap - len)
+            break;
+        memcpy(buf + len, esc, out_len);
+        len += out_len;
+    }
+    return len;
+}
+
+/* time level [prefix] msg\n into `line`, escaped (append_text); returns its length. */
+static size_t format_text(char *line, size_t size, const char *ts, enum kd_log_level level,
+                          const char *prefix, const char *msg)
+{
+    size_t cap = size - 2; /* room for the newline and a NUL is kept back */
+    int n = snprintf(line, cap, "%s %-5s ", ts, level_names[level]);
+    size_t len = n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+
+    if (prefix) {
+        len = append_raw(line, len, cap, "[");
+        /* a plugin's name: at most 256 bytes of it, so the message keeps the room */
+        len = append_text(line, len, len + 256 < cap ? len + 256 : cap, prefix);
+        len = append_raw(line, len, cap, "] ");
+    }
+    len = append_text(line, len, cap, msg);
+    line[len] = '\n';
+    line[len + 1] = '\0';
+    return len + 1;
+}
+
 /* {"time":...,"level":...,["src":...,]"msg":...}\n into `line`; returns its length. */
 static size_t format_json(char *line, size_t size, const char *ts, enum kd_log_level level,
                           const char *prefix, const char *msg)
@@ -145,16 +191,10 @@ void kd_log_prefixedv(enum kd_log_level level, const char *prefix, const char *f
 
     char line[4096];
     size_t len;
-    if (g_format == KD_LOG_JSON) {
+    if (g_format == KD_LOG_JSON)
         len = format_json(line, sizeof(line), ts, level, prefix, msg);
-    } else {
-        len = (size_t)snprintf(line, sizeof(line), "%s %-5s %s%s%s%s\n", ts, level_names[level],
-                               prefix ? "[" : "", prefix ? prefix : "", prefix ? "] " : "", msg);
-    }
-    if (len >= sizeof(line)) { /* text only: JSON lines are cut to fit above */
-        len = sizeof(line) - 1;
-        line[len - 1] = '\n';
-    }
+    else
+        len = format_text(line, sizeof(line), ts, level, prefix, msg);
     ssize_t unused = write(STDERR_FILENO, line, len);
     (void)unused;
 }

@@ -14,7 +14,8 @@ void kd_log_setup(enum kd_log_level level, enum kd_log_format format);
 
 bool kd_log_enabled(enum kd_log_level level);
 
-/* `prefix` (may be NULL) is written as "[prefix] " in text, "src":"prefix" in JSON. */
+/* `prefix` (may be NULL) is written as "[prefix] " in text, "src":"prefix" in JSON. One call is
+ * one line: text escapes control bytes and the backslash C-style (\n, \x01), JSON as JSON. */
 void kd_log_prefixed(enum kd_log_level level, const char *prefix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void kd_log_prefixedv(enum kd_log_level level, const char *prefix, const char *fmt, va_list ap)

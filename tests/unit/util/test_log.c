@@ -196,13 +196,42 @@ static void test_json_long_lines(void **state)
     free(text);
 }
 
+static char newlines[2100];
+
+static void log_text_cases(void)
+{
+    kd_log_setup(KD_LOG_DEBUG, KD_LOG_TEXT);
+    kd_log_prefixed(KD_LOG_INFO, NULL, "a\nb\r\tc\x01\\d\x7f end");
+    kd_log_prefixed(KD_LOG_WARN, "plug\nin", "forged\n2026-01-01T00:00:00.000Z error fake");
+    memset(newlines, '\n', sizeof(newlines) - 1); /* twice the line's room once escaped */
+    kd_log_prefixed(KD_LOG_ERROR, NULL, "%s", newlines);
+    kd_log_setup(KD_LOG_INFO, KD_LOG_TEXT);
+}
+
+/* Text lines: one call is one line whatever the message holds; control bytes are escaped. */
+static void test_text_lines(void **state)
+{
+    (void)state;
+    char *text = capture_stderr(log_text_cases);
+
+    assert_int_equal(count_lines(text), 3);
+    assert_non_null(strstr(text, " info  a\\nb\\r\\tc\\x01\\\\d\\x7f end\n"));
+    assert_non_null(
+        strstr(text, " warn  [plug\\nin] forged\\n2026-01-01T00:00:00.000Z error fake\n"));
+    const char *third = strstr(text, " error ");
+    assert_non_null(third);
+    assert_true(strlen(third) > 4000); /* cut at the line's size, ending in its newline */
+    assert_int_equal(third[strlen(third) - 1], '\n');
+    assert_int_equal(third[strlen(third) - 2], 'n');
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_setting_words_match),
-        cmocka_unit_test(test_enabled_follows_setup),
-        cmocka_unit_test(test_json_lines),
-        cmocka_unit_test(test_json_long_lines),
+        cmocka_unit_test(test_setting_words_match), cmocka_unit_test(test_enabled_follows_setup),
+        cmocka_unit_test(test_json_lines),          cmocka_unit_test(test_json_long_lines),
+        cmocka_unit_test(test_text_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
