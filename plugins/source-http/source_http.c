@@ -17,6 +17,7 @@
 #include <kedastral/plugin.h>
 
 #include "curl_driver.h"
+#include "curl_slice.h"
 #include "file_identity.h"
 #include "http_common.h"
 #include "forecast_json.h"
@@ -27,11 +28,7 @@
 #define HTTP_USER_AGENT "kedastral-scaler/" HTTP_VERSION
 #define HTTP_MAX_REDIRECTS 3L /* Go follows 10; the forecaster itself only ever sends one */
 #define HTTP_MAX_CONNECTIONS 10000
-/*
- * Body bytes parsed per loop turn and transfer. libcurl reads while the socket is readable (up
- * to 100 reads of 16 KiB in one socket action), so without a cap one turn could parse 1.6 MB
- * while cached answers wait; past the slice the transfer pauses until the next turn.
- */
+/* Body bytes parsed per loop turn and transfer (curl_slice.h says why). */
 #define HTTP_PARSE_SLICE (256u * 1024)
 
 struct http_config { /* filled by the host from http_options */
@@ -67,8 +64,7 @@ struct http_transfer {
     struct curl_slist *headers;
     struct kd_forecast_json_stream *parser; /* a 200 body, fed as it arrives */
     size_t received;                        /* bytes of that body */
-    size_t slice;                           /* of them, parsed in this loop turn */
-    struct kd_timer *resume;                /* unpauses the transfer on the next turn */
+    struct kd_curl_slice slice;             /* of them, parsed in this loop turn */
     struct kd_http_body body;               /* other statuses: the start, for the excerpt */
     bool is_too_big;                        /* a 200 body passed max_body: aborted */
     bool is_bad; /* the parser refused a 200 body: aborted, the reason in bad */
@@ -105,8 +101,7 @@ static void transfer_detach(struct http_transfer *t)
     struct http_state *st = t->st;
 
     kd_curl_remove(st->curl, t->easy);
-    st->host->timer_free(t->resume); /* here: st may be gone by transfer_free */
-    t->resume = NULL;
+    kd_curl_slice_fini(&t->slice); /* here: st may be gone by transfer_free */
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -116,33 +111,11 @@ static void transfer_detach(struct http_transfer *t)
     t->prev = t->next = NULL;
 }
 
-/* The next loop turn: curl hands the held piece back from inside curl_easy_pause. */
-static void on_resume(void *arg)
-{
-    struct http_transfer *t = arg;
-
-    t->slice = 0;
-    kd_curl_resume(t->st->curl, t->easy); /* may end (and free) t: a refused piece finishes it */
-}
-
-/* True when this turn's slice is used up and the transfer now waits for the next turn. */
-static bool pause_for_turn(struct http_transfer *t)
-{
-    const struct kd_host *host = t->st->host;
-
-    if (t->slice < HTTP_PARSE_SLICE)
-        return false;
-    if (!t->resume && host->timer_create(t->st->inst, on_resume, t, &t->resume) < 0)
-        return false; /* no timer: parse on, as before the slices */
-    return host->timer_start(t->resume, 0, 0) == 0;
-}
-
 /* A 200 body goes straight into the parser; nothing of it is kept but the forecasts. */
 static size_t on_forecast_body(struct http_transfer *t, const char *data, size_t n)
 {
-    if (pause_for_turn(t))
+    if (kd_curl_slice_pause(&t->slice, n))
         return CURL_WRITEFUNC_PAUSE; /* curl keeps this piece and hands it back on resume */
-    t->slice += n;
     if (n > (size_t)t->st->config->max_body - t->received) {
         t->is_too_big = true;
         return 0;
@@ -198,6 +171,9 @@ static void complete_ok(struct http_transfer *t)
         host->fetch_fail(t->fetch, KD_FETCH_FAILED, "bad forecast from %s: %s", t->url, err);
         return;
     }
+    if (t->slice.pauses) /* what the slices did, for whoever wonders why a fetch took turns */
+        host->log(t->st->inst, KD_LOG_DEBUG, "%zu body bytes from %s parsed over %u loop turns",
+                  t->received, t->url, t->slice.pauses + 1);
     host->fetch_done(t->fetch, kd_response_pick(doc, t->workload));
     kd_forecast_json_free(doc);
 }
@@ -486,6 +462,7 @@ static int http_fetch(void *state, struct kd_fetch *fetch, const char *workload)
                       curl_easy_strerror(cc));
         goto fail_transfer;
     }
+    kd_curl_slice_init(&t->slice, st->host, st->inst, st->curl, t->easy, HTTP_PARSE_SLICE);
     rc = kd_curl_add(st->curl, t->easy, on_transfer_done, t);
     if (rc < 0)
         goto fail_transfer;

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "curl_driver.h"
+#include "curl_slice.h"
 #include "http_common.h"
 
 #define PROM_USER_AGENT "kedastral-scaler/" KD_PROJECT_VERSION
@@ -33,9 +34,8 @@ struct prom_http_get {
     prom_http_done_fn *fn;
     void *arg;
     struct kd_http_body body;
-    size_t received;         /* body bytes so far */
-    size_t slice;            /* of them, handed over in this loop turn */
-    struct kd_timer *resume; /* unpauses the transfer on the next turn */
+    size_t received;            /* body bytes so far */
+    struct kd_curl_slice slice; /* of them, handed over in this loop turn */
     bool is_too_big;
     bool is_refused; /* data() said stop: the body ends there */
     bool is_oom;
@@ -101,8 +101,7 @@ static void get_unlink(struct prom_http_get *g)
 {
     struct prom_http *h = g->http;
 
-    h->host->timer_free(g->resume); /* here: h may be gone by get_free (destroy in fn) */
-    g->resume = NULL;
+    kd_curl_slice_fini(&g->slice); /* here: h may be gone by get_free (destroy in fn) */
     if (g->prev)
         g->prev->next = g->next;
     else if (h->gets == g)
@@ -112,27 +111,6 @@ static void get_unlink(struct prom_http_get *g)
     g->prev = g->next = NULL;
 }
 
-/* The next loop turn: curl hands the held piece back from inside curl_easy_pause. */
-static void on_resume(void *arg)
-{
-    struct prom_http_get *g = arg;
-
-    g->slice = 0;
-    kd_curl_resume(g->http->curl, g->easy); /* may end (and free) g: a refused piece finishes it */
-}
-
-/* True when this turn's slice is used up and the transfer now waits for the next turn. */
-static bool pause_for_turn(struct prom_http_get *g)
-{
-    const struct kd_host *host = g->http->host;
-
-    if (g->slice < PROM_HTTP_SLICE)
-        return false;
-    if (!g->resume && host->timer_create(g->http->inst, on_resume, g, &g->resume) < 0)
-        return false; /* no timer: read on */
-    return host->timer_start(g->resume, 0, 0) == 0;
-}
-
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
     struct prom_http_get *g = arg;
@@ -140,9 +118,8 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
     long status = 0;
 
     if (g->data) {
-        if (pause_for_turn(g))
+        if (kd_curl_slice_pause(&g->slice, n))
             return CURL_WRITEFUNC_PAUSE; /* curl keeps this piece and hands it back */
-        g->slice += n;
         if (n > (size_t)g->http->o.max_body - g->received) {
             g->is_too_big = true;
             return 0;
@@ -258,6 +235,7 @@ int prom_http_get(struct prom_http *h, const char *url, prom_http_data_fn *data,
     rc = setup(g, url);
     if (rc < 0)
         goto fail;
+    kd_curl_slice_init(&g->slice, h->host, h->inst, h->curl, g->easy, PROM_HTTP_SLICE);
     rc = kd_curl_add(h->curl, g->easy, on_done, g);
     if (rc < 0)
         goto fail;
