@@ -467,8 +467,18 @@ static void test_chunked(void **state)
     assert_int_equal(f.forecast.desired_replicas[2], 6);
     kd_fake_host_fetch_fini(&f);
     /* 3 MB within max_body: parsed in slices of a loop turn each (paused, resumed), whole */
+    kd_fake_host_clear_logs(&fake);
     assert_done("big-ok", &f);
     assert_string_equal(f.forecast.workload, "big-ok");
+    /* the transfer did pause: the plugin says over how many turns (several, at 256 KiB each) */
+    const struct kd_fake_log *turns =
+        kd_fake_host_find_log(&fake, KD_LOG_DEBUG, "body bytes from ");
+    assert_non_null(turns);
+    unsigned long n_turns = 0;
+    const char *over = strstr(turns->text, " parsed over ");
+    assert_non_null(over);
+    assert_int_equal(sscanf(over, " parsed over %lu loop turns", &n_turns), 1);
+    assert_true(n_turns >= 3000000 / (256 * 1024));
     kd_fake_host_fetch_fini(&f);
 }
 
