@@ -251,9 +251,9 @@ static int make_room(struct kd_forecast_cache *cache)
     return -ENOSPC;
 }
 
-static void touch(struct kd_cache_entry *entry)
+static void touch(struct kd_cache_entry *entry, int64_t now_mono_ms)
 {
-    entry->last_asked_mono_ms = kd_time_mono_ms();
+    entry->last_asked_mono_ms = now_mono_ms;
     kd_list_remove(&entry->lru);
     kd_list_push_front(&entry->cache->lru, &entry->lru);
 }
@@ -288,7 +288,7 @@ static int entry_new(struct kd_forecast_cache *cache, const char *workload,
     return 0;
 }
 
-static int entry_get(struct kd_forecast_cache *cache, const char *workload,
+static int entry_get(struct kd_forecast_cache *cache, const char *workload, int64_t now_mono_ms,
                      struct kd_cache_entry **ret_entry)
 {
     struct kd_cache_entry *entry = kd_hashmap_get(&cache->entries, workload);
@@ -296,7 +296,7 @@ static int entry_get(struct kd_forecast_cache *cache, const char *workload,
     if (cache->draining)
         return -ESHUTDOWN;
     if (entry) {
-        touch(entry);
+        touch(entry, now_mono_ms);
         if (entry->idle) {
             /* Asked again after going idle: refresh now, answer from the kept data. */
             entry->idle = false;
@@ -321,10 +321,11 @@ static int entry_get(struct kd_forecast_cache *cache, const char *workload,
 }
 
 int kd_forecast_cache_lookup(struct kd_forecast_cache *cache, const char *workload,
-                             struct kd_cache_view *ret_view, struct kd_cache_entry **ret_entry)
+                             int64_t now_mono_ms, struct kd_cache_view *ret_view,
+                             struct kd_cache_entry **ret_entry)
 {
     struct kd_cache_entry *entry;
-    int r = entry_get(cache, workload, &entry);
+    int r = entry_get(cache, workload, now_mono_ms, &entry);
 
     if (r < 0)
         return r;
@@ -356,7 +357,7 @@ int kd_forecast_cache_subscribe(struct kd_forecast_cache *cache, const char *wor
                                 struct kd_cache_subscriber *sub, struct kd_cache_view *ret_view)
 {
     struct kd_cache_entry *entry;
-    int r = entry_get(cache, workload, &entry);
+    int r = entry_get(cache, workload, kd_time_mono_ms(), &entry);
 
     if (r < 0)
         return r;

@@ -130,9 +130,12 @@ void kd_forecast_cache_destroy(struct kd_forecast_cache *cache);
  *                fetch, a waiter or a subscriber);
  *   -ESHUTDOWN   the cache is drained;
  *   -ENOMEM.
+ * `now_mono_ms` is the caller's kd_time_mono_ms() (it has read the clock for the call already),
+ * kept as the entry's last use for idle eviction.
  */
 int kd_forecast_cache_lookup(struct kd_forecast_cache *cache, const char *workload,
-                             struct kd_cache_view *ret_view, struct kd_cache_entry **ret_entry);
+                             int64_t now_mono_ms, struct kd_cache_view *ret_view,
+                             struct kd_cache_entry **ret_entry);
 
 /* Queue `waiter` (on_ready set) on a cold entry from kd_forecast_cache_lookup(). */
 void kd_forecast_cache_wait(struct kd_cache_entry *entry, struct kd_cache_waiter *waiter);

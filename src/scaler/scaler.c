@@ -307,7 +307,9 @@ static void on_unary(struct kd_grpc_call *call, const uint8_t *msg, size_t len,
     if (kd_external_scaler_parse(method, msg, len, &request, &reply) < 0)
         goto answer;
 
-    int r = kd_forecast_cache_lookup(scaler->cache, request.workload, &view, &entry);
+    /* the call's one monotonic read serves the cache's last-use time too */
+    int r = kd_forecast_cache_lookup(scaler->cache, request.workload, (int64_t)(started * 1000),
+                                     &view, &entry);
     if (r == -EINPROGRESS) {
         struct scaler_call *sc = calloc(1, sizeof(*sc));
         if (!sc) {

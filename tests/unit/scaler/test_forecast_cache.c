@@ -121,7 +121,7 @@ static int ask(struct fixture *f, const char *workload, struct probe *p)
 {
     struct kd_cache_view view;
     struct kd_cache_entry *entry;
-    int r = kd_forecast_cache_lookup(f->cache, workload, &view, &entry);
+    int r = kd_forecast_cache_lookup(f->cache, workload, kd_time_mono_ms(), &view, &entry);
 
     if (r == -EINPROGRESS) {
         p->waiter.on_ready = probe_ready;
@@ -317,7 +317,7 @@ static bool three_fetches(struct fixture *f)
     struct kd_cache_view view;
     struct kd_cache_entry *entry;
 
-    kd_forecast_cache_lookup(f->cache, "w", &view, &entry);
+    kd_forecast_cache_lookup(f->cache, "w", kd_time_mono_ms(), &view, &entry);
     return f->fs.fetches >= 3;
 }
 
@@ -649,11 +649,11 @@ static void test_sixty_steps_memory_and_pin(void **state)
     from.workload = "w-2";
     assert_int_equal(kd_forecast_cache_seed(f->cache, &from), 0);
 
-    assert_int_equal(kd_forecast_cache_lookup(f->cache, "w-1", &a, &entry), 0);
+    assert_int_equal(kd_forecast_cache_lookup(f->cache, "w-1", kd_time_mono_ms(), &a, &entry), 0);
     pinned = a;
     assert_int_equal(kd_forecast_cache_pin(f->cache, &pinned), 0);
     assert_true(kd_forecast_cache_entry_bytes(&a) < 900);
-    assert_int_equal(kd_forecast_cache_lookup(f->cache, "w-2", &b, &entry), 0);
+    assert_int_equal(kd_forecast_cache_lookup(f->cache, "w-2", kd_time_mono_ms(), &b, &entry), 0);
     assert_int_equal(b.forecast->n_values, 60);
     assert_memory_equal(b.forecast->values, values, sizeof(values));
     assert_memory_equal(b.forecast->desired_replicas, replicas, sizeof(replicas));
