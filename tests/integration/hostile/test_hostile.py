@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Hostile clients against the real daemon: the admin port's limits, and a full fd table. Each
-assertion is a bound that does not move with machine speed: status codes, connections closed by
-the server, fd and log line counts, peak RSS."""
+"""Hostile clients against the real daemon: the admin port's limits, a full fd table, a gRPC client
+that never reads. Each assertion is a bound that does not move with machine speed: status codes,
+connections closed by the server, fd and log line counts, peak RSS."""
 import os
 import socket
 import sys
 import time
 import unittest
+
+import h2.config
+import h2.connection
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from daemon import Daemon, forecast, WORK  # noqa: E402
@@ -64,6 +67,14 @@ def is_active(d, timeout=10):
                    es.IsActiveResponse, timeout=timeout).result
 
 
+def hpack_request(conn, sid, headers, msg):
+    """HEADERS and one DATA frame with END_STREAM for stream `sid`, encoded by h2's HPACK."""
+    block = conn.encoder.encode(headers)
+    hdr = len(block).to_bytes(3, "big") + bytes([0x1, 0x4]) + sid.to_bytes(4, "big") + block
+    data = len(msg).to_bytes(3, "big") + bytes([0x0, 0x1]) + sid.to_bytes(4, "big") + msg
+    return hdr + data
+
+
 class Hostile(unittest.TestCase):
     def tearDown(self):
         self.d.proc.terminate()
@@ -86,6 +97,51 @@ class Hostile(unittest.TestCase):
             growth = vm_kb(self.d.proc.pid, "VmHWM") - rss0
             self.assertLess(growth, 4096, "peak RSS grew by %d kB" % growth)
         self.assertTrue(is_active(self.d))
+
+    def test_client_that_never_reads_holds_a_bounded_buffer(self):
+        # A client sends IsActive calls as fast as the daemon takes them and reads nothing, not
+        # even a WINDOW_UPDATE: answers wait for send window, so open calls pile up to the
+        # connection's budget (1 MiB here), past it calls are refused, and once those refusals
+        # back up the daemon stops reading. What it holds follows the budget, not the ~12 MB
+        # sent (the default 8 MiB budget held ~12 MB: a call costs more than the 1 KiB it is
+        # accounted at); another client is still answered.
+        self.d = Daemon(config('limits = { connection_buffer = "1MiB"; };'), name="hostile-noread")
+        rss0 = vm_kb(self.d.proc.pid, "VmRSS")
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        s = socket.create_connection(("127.0.0.1", self.d.port))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(conn.data_to_send())
+        body = self.d.ref("web").SerializeToString()
+        msg = b"\x00" + len(body).to_bytes(4, "big") + body
+        headers = [(":method", "POST"), (":scheme", "http"), (":authority", "kd"),
+                   (":path", "/externalscaler.ExternalScaler/IsActive"),
+                   ("content-type", "application/grpc"), ("te", "trailers")]
+        # Frames built here with h2's HPACK encoder: h2's own state machine would wait for
+        # the WINDOW_UPDATEs and answers this client never reads.
+        sent, stalled, sid = 0, False, 1
+        s.setblocking(False)
+        while sent < 16 << 20 and not stalled:
+            out = bytearray()
+            for _ in range(256):
+                out += hpack_request(conn, sid, headers, msg)
+                sid += 2
+            view = memoryview(bytes(out))
+            deadline = time.monotonic() + 2
+            while view and time.monotonic() < deadline:
+                try:
+                    n = s.send(view)
+                    view, sent = view[n:], sent + n
+                    deadline = time.monotonic() + 2
+                except BlockingIOError:
+                    time.sleep(0.05)
+            stalled = bool(view)
+        self.assertTrue(stalled, "the daemon read all %d bytes: no backpressure" % sent)
+        self.assertTrue(is_active(self.d))
+        growth = vm_kb(self.d.proc.pid, "VmHWM") - rss0
+        s.close()
+        if not SANITIZED:
+            self.assertLess(growth, 4096, "peak RSS grew by %d kB" % growth)
 
     def test_admin_connections_cannot_starve_grpc(self):
         # 300 half-open admin connections under a 256-fd limit: the admin port stops accepting
