@@ -15,7 +15,7 @@ source "$(dirname "$0")/lib.sh"
 IDLE_N=${IDLE_N:-1000}
 ROUNDS=${ROUNDS:-2}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-6}
-SHAPES=${SHAPES:-64x32 64x1 256x32 256x1}
+SHAPES=${SHAPES-64x32 64x1 256x32 256x1}
 need h2load taskset protoc
 [ -x "$BUILD/src/kedastral-scaler" ] || { echo "bench: build first ($BUILD)" >&2; exit 1; }
 bodies demo-api
