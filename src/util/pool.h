@@ -2,7 +2,8 @@
 /*
  * util/pool.c: a size-class free-list allocator for short-lived blocks that come and go with
  * every call (nghttp2's own allocations, calls, request and response bytes). Blocks up to
- * KD_POOL_MAX_CLASS bytes are recycled through one free list per power-of-two class, keeping
+ * KD_POOL_MAX_CLASS bytes are recycled through one free list per class (32, 48, 64, 96, ...,
+ * 3072, 4096 bytes), keeping
  * at most `cache_limit` bytes idle; bigger blocks go straight to malloc. Single-threaded.
  *
  * Under sanitizers (KD_POOL_PASSTHROUGH) and under valgrind's memcheck every block is a real

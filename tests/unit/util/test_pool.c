@@ -27,14 +27,31 @@ static void test_recycle(void **state)
         return;
     }
     assert_int_equal(kd_pool_idle_bytes(pool), 128); /* the 128-byte class */
-    assert_ptr_equal(kd_pool_alloc(pool, 65), a);    /* same class: the same block */
+    assert_ptr_equal(kd_pool_alloc(pool, 97), a);    /* same class: the same block */
     assert_int_equal(kd_pool_idle_bytes(pool), 0);
-    uint8_t *b = kd_pool_alloc(pool, 64); /* another class */
+    uint8_t *b = kd_pool_alloc(pool, 96); /* another class: 1.5 x 64 */
     assert_ptr_not_equal(b, a);
     kd_pool_free(pool, a);
     kd_pool_free(pool, b);
-    assert_int_equal(kd_pool_idle_bytes(pool), 128 + 64);
+    assert_int_equal(kd_pool_idle_bytes(pool), 128 + 96);
     kd_pool_destroy(pool);
+
+    /* Every class boundary: a size just past one lands in the next; a fresh pool's idle
+     * count after one free is the size of the class the block came from. */
+    static const size_t sizes[] = {1,  32,   33,   48,   49,   64,   65,  96,
+                                   97, 2048, 2049, 2928, 3072, 3073, 4096};
+    static const size_t held[] = {32,  32,   48,   48,   64,   64,   96,  96,
+                                  128, 2048, 3072, 3072, 3072, 4096, 4096};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_int_equal(kd_pool_create(1 << 20, &pool), 0);
+        uint8_t *p = kd_pool_alloc(pool, sizes[i]);
+        assert_non_null(p);
+        assert_int_equal((uintptr_t)p % 16, 0);
+        memset(p, 0x5a, sizes[i]);
+        kd_pool_free(pool, p);
+        assert_int_equal(kd_pool_idle_bytes(pool), held[i]);
+        kd_pool_destroy(pool);
+    }
 }
 
 static void test_idle_cap(void **state)
