@@ -34,6 +34,7 @@
 #include "services/reflection.h"
 #include "util/addr.h"
 #include "util/errbuf.h"
+#include "util/exe_path.h"
 #include "util/log.h"
 #include "util/time.h"
 #include "version.h"
@@ -223,21 +224,10 @@ static int parse_options(int argc, char **argv, struct options *opts)
 static const char *default_plugin_dir(void)
 {
     static char dir[PATH_MAX];
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = '\0';
-            const char *suffixes[] = {"/../lib/kedastral-scaler/plugins", "/../plugins"};
-            for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
-                int n_dir = snprintf(dir, sizeof(dir), "%s%s", exe, suffixes[i]);
-                if (n_dir > 0 && (size_t)n_dir < sizeof(dir) && access(dir, R_OK | X_OK) == 0)
-                    return dir;
-            }
-        }
-    }
+    const char *suffixes[] = {"/../lib/kedastral-scaler/plugins", "/../plugins"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
+        if (kd_exe_path_beside(suffixes[i], R_OK | X_OK, dir, sizeof(dir)) == 0)
+            return dir;
     return KD_DEFAULT_PLUGIN_DIR;
 }
 

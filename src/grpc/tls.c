@@ -16,6 +16,7 @@
 
 #include "grpc/tls_module.h"
 #include "util/errbuf.h"
+#include "util/exe_path.h"
 #include "util/log.h"
 #include "version.h"
 
@@ -46,21 +47,14 @@ const char *kd_tls_module_path(void)
     if (env && *env)
         return env;
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n <= 0)
+    if (kd_exe_path_self(exe, sizeof(exe)) != 0)
         return KD_DEFAULT_TLS_MODULE;
-    exe[n] = '\0';
     if (in_build_tree(exe))
         return KD_BUILD_TLS_MODULE;
     /* Next to the binary, as the plugins are: a relocated install finds its own module. */
-    char *slash = strrchr(exe, '/');
-    if (slash) {
-        *slash = '\0';
-        int len =
-            snprintf(path, sizeof(path), "%s/../lib/kedastral-scaler/%s", exe, KD_TLS_MODULE_FILE);
-        if (len > 0 && (size_t)len < sizeof(path) && access(path, R_OK) == 0)
-            return path;
-    }
+    if (kd_exe_path_beside("/../lib/kedastral-scaler/" KD_TLS_MODULE_FILE, R_OK, path,
+                           sizeof(path)) == 0)
+        return path;
     return KD_DEFAULT_TLS_MODULE;
 }
 
