@@ -45,6 +45,7 @@ struct options {
     enum action action;
     const char *config_path;
     const char *describe;
+    const char *tls_module; /* --tls-module; NULL: $KEDASTRAL_TLS_MODULE, then the lookup */
     struct kd_config_overrides ov;
 };
 
@@ -75,8 +76,16 @@ struct daemon {
     bool draining;
 };
 
-/* Flags that are not settings: what to do, and which file. */
-enum command { CMD_CONFIG, CMD_CHECK_CONFIG, CMD_DESCRIBE, CMD_VERSION, CMD_HELP, CMD_COUNT };
+/* Flags that are not settings: what to do, which file, which TLS module. */
+enum command {
+    CMD_CONFIG,
+    CMD_CHECK_CONFIG,
+    CMD_DESCRIBE,
+    CMD_TLS_MODULE,
+    CMD_VERSION,
+    CMD_HELP,
+    CMD_COUNT
+};
 
 static const struct command_info {
     const char *flag;
@@ -89,6 +98,9 @@ static const struct command_info {
     [CMD_CHECK_CONFIG] = {"check-config", NULL,
                           "load the configuration and every plugin, then exit"},
     [CMD_DESCRIBE] = {"describe", "PLUGIN", "print a plugin's options, e.g. source-file"},
+    [CMD_TLS_MODULE] = {"tls-module", "PATH",
+                        "the TLS module (kedastral-tls.so) to load when TLS is configured; "
+                        "wins over $KEDASTRAL_TLS_MODULE"},
     [CMD_VERSION] = {"version", NULL, "print the version and exit"},
     [CMD_HELP] = {"help", NULL, "this text"},
 };
@@ -163,6 +175,13 @@ static int run_command(enum command cmd, const char *arg, struct options *opts)
     case CMD_DESCRIBE:
         opts->action = ACTION_DESCRIBE;
         opts->describe = arg;
+        return 0;
+    case CMD_TLS_MODULE:
+        if (!*arg) {
+            fprintf(stderr, "kedastral-scaler: --tls-module needs a path\n");
+            return -EINVAL;
+        }
+        opts->tls_module = arg;
         return 0;
     case CMD_VERSION:
         printf("kedastral-scaler %s (plugin ABI %u.%u)\n", KD_VERSION, KD_PLUGIN_ABI_MAJOR,
@@ -716,6 +735,7 @@ int main(int argc, char **argv)
         return describe_plugin(&opts);
 
     signal(SIGPIPE, SIG_IGN);
+    kd_tls_module_set_path(opts.tls_module);
 
     struct daemon d = {.opts = &opts, .started_ms = kd_time_now_ms()};
     d.status = (struct kd_status_http){.snapshot = status_snapshot, .arg = &d};

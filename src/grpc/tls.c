@@ -40,9 +40,19 @@ static bool in_build_tree(const char *exe)
     return strncmp(exe, build, n) == 0 && exe[n] == '/';
 }
 
+/* --tls-module: the operator's word beats the environment's. */
+static const char *g_module_path;
+
+void kd_tls_module_set_path(const char *path)
+{
+    g_module_path = path;
+}
+
 const char *kd_tls_module_path(void)
 {
     static char path[PATH_MAX];
+    if (g_module_path)
+        return g_module_path;
     const char *env = getenv(KD_TLS_MODULE_ENV);
     if (env && *env)
         return env;

@@ -56,6 +56,11 @@ const char *kd_tls_client_auth_name(enum kd_tls_client_auth auth);
  * only with a client_ca, a known min_version, poll_ms >= 0. -EINVAL with one line in err. */
 int kd_tls_config_check(const struct kd_tls_config *cfg, char *err, size_t err_len);
 
+/* The module to load (--tls-module), ahead of $KEDASTRAL_TLS_MODULE and the lookup
+ * (grpc/tls_module.h: kd_tls_module_path()); NULL: the lookup again. Not copied: the caller
+ * keeps it alive (argv does). A module already loaded stays. */
+void kd_tls_module_set_path(const char *path);
+
 /*
  * Build the server context from cfg's files (copied; cfg may go away) and, with poll_ms > 0
  * and a base, watch them. Errors: -EINVAL (shape, as kd_tls_config_check), -ENOENT/-EACCES

@@ -81,9 +81,10 @@ struct kd_tls_module {
  */
 int kd_tls_module_get(const struct kd_tls_module **ret_module, char *err, size_t err_len);
 
-/* Where the module is looked for: $KEDASTRAL_TLS_MODULE if set; the build tree's when this
- * program runs from the build tree; <exe>/../lib/kedastral-scaler/ when that has one (a
- * relocated install); the install path otherwise. */
+/* Where the module is looked for: the path kd_tls_module_set_path() gave (grpc/tls.h); else
+ * $KEDASTRAL_TLS_MODULE if set; the build tree's when this program runs from the build tree;
+ * <exe>/../lib/kedastral-scaler/ when that has one (a relocated install); the install path
+ * otherwise. */
 const char *kd_tls_module_path(void);
 
 #endif /* KD_GRPC_TLS_MODULE_H */

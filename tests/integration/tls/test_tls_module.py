@@ -3,7 +3,8 @@
 libssl, libcrypto, libevent_openssl nor the module (read from /proc/<pid>/maps); with TLS it
 maps them and serves TLS with ALPN h2 to python's ssl; a missing, broken, too old or too small
 module is one line naming the file (and dlerror()) at --check-config and at startup, exit 1,
-and a reload that newly turns TLS on without the module is refused while the old
+whether $KEDASTRAL_TLS_MODULE or --tls-module names it (the flag wins over the variable), and
+a reload that newly turns TLS on without the module is refused while the old
 configuration keeps serving plaintext."""
 import os
 import re
@@ -96,10 +97,26 @@ class MapsTest(unittest.TestCase):
             self.assertEqual(d.stop(), 0, d.log())
 
 
+    @unittest.skipIf(os.environ.get("KD_WRAPPER"), "maps are the wrapper's")
+    def test_flag_wins_over_a_bad_variable_and_serves(self):
+        module = os.environ["KD_TLS_MODULE_BUILT"]
+        d = Daemon(config(tls=True), name="tls-module-flag", args=["--tls-module", module],
+                   env={"KEDASTRAL_TLS_MODULE": MISSING})
+        try:
+            self.assertEqual(tls_alpn(d.port), "h2")
+            self.assertEqual(mapped(d.proc.pid), sorted(TLS_LIBS))
+            self.assertIn('[tls] loaded module "%s" (OpenSSL ' % module, d.log())
+        finally:
+            self.assertEqual(d.stop(), 0, d.log())
+
+
 class BadModuleTest(unittest.TestCase):
-    def check(self, module, tls=True, check_config=True):
+    def check(self, module, tls=True, check_config=True, flag=None):
+        """--check-config (or a startup) with $KEDASTRAL_TLS_MODULE=module and --tls-module flag."""
         path = write_config("check.conf", tls)
         args = ["--config", path, "--plugin-dir", os.environ["KD_PLUGIN_DIR"]]
+        if flag is not None:
+            args += ["--tls-module", flag]
         if check_config:
             args = ["--check-config"] + args
         else:
@@ -118,6 +135,35 @@ class BadModuleTest(unittest.TestCase):
         for check_config in (True, False):
             with self.subTest(check_config=check_config):
                 self.assert_refused(self.check(MISSING, check_config=check_config), want)
+
+    def test_flag_missing_wins_over_a_good_variable(self):
+        want = (r'cannot load the TLS module "%s": cannot open shared object file: '
+                r'No such file or directory$' % re.escape(MISSING))
+        for check_config in (True, False):
+            with self.subTest(check_config=check_config):
+                p = self.check(os.environ["KD_TLS_MODULE_BUILT"], check_config=check_config,
+                               flag=MISSING)
+                self.assert_refused(p, want)
+
+    def test_flag_refused_table_at_check_config_and_startup(self):
+        module = os.path.join(FAKES, "fake-none.so")
+        want = (r'TLS module "%s": no kd_tls_module symbol \(not a kedastral-scaler TLS '
+                r'module\?\)$' % re.escape(module))
+        for check_config in (True, False):
+            with self.subTest(check_config=check_config):
+                p = self.check(MISSING, check_config=check_config, flag=module)
+                self.assert_refused(p, want)
+
+    def test_flag_wins_over_a_bad_variable(self):
+        p = self.check(MISSING, flag=os.environ["KD_TLS_MODULE_BUILT"])
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertRegex(p.stdout, r"configuration OK")
+        self.assertNotIn(MISSING, p.stderr)
+
+    def test_flag_without_a_path(self):
+        p = run_cli(["--check-config", "--tls-module", ""])
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertEqual(p.stderr, "kedastral-scaler: --tls-module needs a path\n")
 
     def test_missing_is_fine_without_tls(self):
         p = self.check(MISSING, tls=False)
