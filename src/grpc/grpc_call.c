@@ -67,6 +67,10 @@ static bool name_is(const uint8_t *name, size_t len, const char *lit)
 
 /* ---- Lifetime ------------------------------------------------------------------------------ */
 
+_Static_assert(sizeof(struct kd_grpc_call) <= KD_GRPC_CALL_BLOCK &&
+                   sizeof(struct kd_grpc_call) > KD_GRPC_CALL_BLOCK / 4 * 3,
+               "struct kd_grpc_call left its pool class: KD_GRPC_CALL_BLOCK, re-measure");
+
 static void account(struct kd_grpc_call *call, long delta)
 {
     call->bytes = (size_t)((long)call->bytes + delta);
@@ -606,7 +610,8 @@ static int out_reserve(struct kd_grpc_call *call, size_t len)
     uint8_t *out = kd_pool_realloc(pool_of(call), call->out, cap);
     if (!out)
         return -ENOMEM;
-    account(call, (long)cap - (long)call->out_cap);
+    /* The first block also costs its header and malloc chunk; a bigger one replaces it. */
+    account(call, (long)cap - (long)call->out_cap + (call->out ? 0 : KD_GRPC_BLOCK_OVERHEAD));
     call->out = out;
     call->out_cap = cap;
     return 0;

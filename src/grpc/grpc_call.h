@@ -62,6 +62,24 @@ struct kd_grpc_call {
     void *user;
 };
 
+/*
+ * What a call is charged against limits.connection_buffer, from what one open call was
+ * measured to hold (nghttp2 1.52; the pool's live blocks by class over 640 unary calls whose
+ * answers wait on a client that never reads, hence never opens its flow-control window):
+ * four pool blocks and a share of nghttp2's stream map, ~1,140 bytes. Each block is its class
+ * plus the pool's 16-byte header plus malloc's chunk header and rounding (16 bytes for these
+ * sizes). The output buffer is charged where it grows (out_reserve); the rest is here.
+ */
+#define KD_GRPC_BLOCK_OVERHEAD 32
+/* Our call's pool class; the assertion in grpc_call.c says when it outgrows it. */
+#define KD_GRPC_CALL_BLOCK 384
+/* nghttp2's per-stream allocations: the stream (256-byte class), the outbound item of the
+ * deferred DATA (192), and ~48 bytes per stream of its stream map (grown as a big block). */
+#define KD_GRPC_NGHTTP2_STREAM_COST                                                                \
+    (256 + KD_GRPC_BLOCK_OVERHEAD + 192 + KD_GRPC_BLOCK_OVERHEAD + 48)
+#define KD_GRPC_CALL_COST                                                                          \
+    (KD_GRPC_CALL_BLOCK + KD_GRPC_BLOCK_OVERHEAD + KD_GRPC_NGHTTP2_STREAM_COST)
+
 /* A call for a new request stream, linked into conn->calls; NULL when out of memory. */
 struct kd_grpc_call *kd_grpc_call_new(struct kd_grpc_conn *conn, int32_t stream_id);
 

@@ -44,9 +44,6 @@ struct kd_grpc_conn {
     bool is_closing;      /* flush what is buffered, then free */
 };
 
-/* Bytes a call costs before any buffer: the call, nghttp2's stream, the frames queued. */
-#define KD_GRPC_CALL_COST 1024
-
 /* A call's memory grew or shrank by `delta` bytes (connection and server totals). */
 void kd_grpc_conn_account(struct kd_grpc_conn *conn, long delta);
 
