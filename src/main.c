@@ -603,6 +603,7 @@ static void on_signal(evutil_socket_t sig, short events, void *arg)
 
 static void daemon_teardown(struct daemon *d)
 {
+    kd_plugin_host_keep_mapped();
     if (d->sig_term)
         event_free(d->sig_term);
     if (d->sig_int)

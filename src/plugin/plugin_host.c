@@ -216,6 +216,7 @@ static int check_descriptor(const struct kd_plugin *p, enum kd_plugin_kind kind,
 /* Every dlopen()ed handle still open: glibc's dlopen() hands back the copy it already has for
  * a path, even when the file was replaced since, so a replaced file must be noticed here. */
 static struct kd_list open_handles = KD_LIST_INIT(open_handles);
+static bool keep_mapped; /* kd_plugin_host_keep_mapped() */
 
 static struct kd_plugin_handle *open_handle_of(const char *path)
 {
@@ -238,7 +239,7 @@ static bool same_file(const struct kd_plugin_handle *h, const struct stat *st)
 static void handle_free(struct kd_plugin_handle *h)
 {
     kd_list_remove(&h->open_link);
-    if (h->dl)
+    if (h->dl && !keep_mapped)
         dlclose(h->dl);
     free(h->options);
     free(h->path);
@@ -379,6 +380,11 @@ const struct kd_plugin *kd_plugin_host_descriptor(const struct kd_plugin_handle 
 void kd_plugin_handle_ref(struct kd_plugin_handle *handle)
 {
     handle->refs++;
+}
+
+void kd_plugin_host_keep_mapped(void)
+{
+    keep_mapped = true;
 }
 
 void kd_plugin_host_close(struct kd_plugin_handle *handle)

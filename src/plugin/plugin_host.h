@@ -79,6 +79,16 @@ const struct kd_plugin *kd_plugin_host_descriptor(const struct kd_plugin_handle 
 void kd_plugin_host_close(struct kd_plugin_handle *handle);
 
 /*
+ * From now on the last close frees the handle but leaves the code mapped (no dlclose()): for
+ * the process's exit, where unloading buys nothing. It also keeps the libraries a plugin
+ * pulled in (libcurl's libgnutls, libp11-kit, libcom_err: each with thread-local storage)
+ * loaded until exit, because unloading them first makes gcc 12's LeakSanitizer crash scanning
+ * their freed TLS at exit ("Tracer caught signal 11"); reproduced with prom_fetch on one recorded
+ * input in nine. Reloads run before this and still unload the plugins they drop.
+ */
+void kd_plugin_host_keep_mapped(void);
+
+/*
  * Print a plugin's description and option table (--describe). `settings` (NULL: none) says
  * how the daemon-wide settings named by host_default are set.
  */

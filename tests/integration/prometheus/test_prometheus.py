@@ -105,14 +105,7 @@ def fetch(workloads, now=NOW, **options):
     options.setdefault("per_replica", "100")
     args = [FETCH, PLUGIN, str(int(round(now * 1000)))]
     args += [f"{k}={v}" for k, v in options.items()] + ["--"] + list(workloads)
-    for attempt in range(5):
-        out = subprocess.run(args, capture_output=True, text=True, timeout=60)
-        # LeakSanitizer itself sometimes cannot stop the process on a loaded machine (it says
-        # so in these words, in bursts): that run proves nothing either way, so it is run
-        # again a little later.
-        if "LeakSanitizer has encountered a fatal error" not in out.stderr:
-            break
-        time.sleep(0.5 * (attempt + 1))
+    out = subprocess.run(args, capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         raise AssertionError(f"prom_fetch exit {out.returncode}: {out.stderr}")
     return {d["workload"]: d for d in map(json.loads, out.stdout.splitlines())}
