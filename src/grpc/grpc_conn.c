@@ -141,9 +141,11 @@ static void update_write_timer(struct kd_grpc_conn *conn)
 
 /* ---- Bytes in and out ------------------------------------------------------------------------ */
 
+/* Not while the input is processed: process_input flushes after each slice anyway (saves an
+ * event_active per answer and a loop pass per batch). */
 void kd_grpc_conn_schedule_send(struct kd_grpc_conn *conn)
 {
-    if (conn->session)
+    if (conn->session && conn->server->receiving != conn)
         event_active(&conn->send_ev, EV_WRITE, 0);
 }
 
@@ -220,7 +222,9 @@ static int process_input(struct kd_grpc_conn *conn)
         if (evbuffer_peek(input, INPUT_SLICE, NULL, &v, 1) < 1)
             break;
         size_t len = v.iov_len < INPUT_SLICE ? v.iov_len : INPUT_SLICE;
+        conn->server->receiving = conn;
         ssize_t rv = nghttp2_session_mem_recv(conn->session, v.iov_base, len);
+        conn->server->receiving = NULL;
         if (rv < 0) {
             evbuffer_drain(input, evbuffer_get_length(input));
             conn_fail(conn, (int)rv);

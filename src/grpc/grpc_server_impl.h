@@ -44,6 +44,8 @@ struct kd_grpc_server {
     struct kd_tls_acceptor *tls_acceptor; /* handshakes before kd_grpc_conn_create */
 
     struct kd_list conns; /* struct kd_grpc_conn.link */
+    /* Inside nghttp2_session_mem_recv: what it submits is sent right after, unscheduled. */
+    struct kd_grpc_conn *receiving;
     size_t n_conns;
     size_t bytes;                 /* accounted over every connection (cfg.total_buffer) */
     size_t n_streams_no_deadline; /* cfg.total_streams_without_deadline */
