@@ -36,6 +36,7 @@
 #include "util/errbuf.h"
 #include "util/exe_path.h"
 #include "util/log.h"
+#include "util/pool.h"
 #include "util/time.h"
 #include "version.h"
 
@@ -726,6 +727,44 @@ static int daemon_start(struct daemon *d, const struct options *opts)
     return 0;
 }
 
+/* libevent's allocations, for the process's life (never destroyed: libevent may free into it
+ * until exit). */
+static struct kd_pool *event_pool;
+#define EVENT_POOL_CACHE_LIMIT (256 << 10) /* idle bytes kept for reuse */
+
+static void *event_pool_malloc(size_t size)
+{
+    return kd_pool_alloc(event_pool, size);
+}
+
+static void *event_pool_realloc(void *ptr, size_t size)
+{
+    return kd_pool_realloc(event_pool, ptr, size);
+}
+
+static void event_pool_free(void *ptr)
+{
+    kd_pool_free(event_pool, ptr);
+}
+
+/*
+ * libevent from a size-class pool: its evbuffers free a chain once drained and allocate one
+ * for the next read and the next write, so even a single cached call cost a malloc and a free
+ * each way. Must run before libevent allocates anything. Not where the pool passes through
+ * (sanitizers, memcheck): their view of libevent stays libevent's own.
+ */
+static void event_pool_install(void)
+{
+    if (kd_pool_create(EVENT_POOL_CACHE_LIMIT, &event_pool) != 0)
+        return; /* libevent keeps malloc */
+    if (kd_pool_passthrough(event_pool)) {
+        kd_pool_destroy(event_pool);
+        event_pool = NULL;
+        return;
+    }
+    event_set_mem_functions(event_pool_malloc, event_pool_realloc, event_pool_free);
+}
+
 int main(int argc, char **argv)
 {
     struct options opts = {.action = ACTION_RUN};
@@ -737,6 +776,7 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);
     kd_tls_module_set_path(opts.tls_module);
+    event_pool_install();
 
     struct daemon d = {.opts = &opts, .started_ms = kd_time_now_ms()};
     d.status = (struct kd_status_http){.snapshot = status_snapshot, .arg = &d};

@@ -174,18 +174,23 @@ int kd_external_scaler_parse(enum kd_scaler_method method, const uint8_t *msg, s
     }
     total += strlen(override_error) + 1;
 
-    char *block = malloc(total), *at = block;
+    /* Nothing below fails once the block is there, so *ret_request is written only now. */
+    char *block =
+        total <= sizeof(ret_request->inline_strings) ? ret_request->inline_strings : malloc(total);
     if (!block) {
         reply_status(ret_error, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
         return -ENOMEM;
     }
-    struct kd_scaler_request req = {.method = method};
-    req.workload = put(&at, workload);
+    struct kd_scaler_request *req = ret_request;
+    char *at = block;
+    req->method = method;
+    req->strings = block;
+    req->workload = put(&at, workload);
     if (metric.len) {
-        req.metric_name = put(&at, metric);
+        req->metric_name = put(&at, metric);
     } else {
         static const char prefix[] = "kedastral-", suffix[] = "-desired-replicas";
-        req.metric_name = at;
+        req->metric_name = at;
         memcpy(at, prefix, sizeof(prefix) - 1);
         at += sizeof(prefix) - 1;
         memcpy(at, workload.p, workload.len);
@@ -194,19 +199,50 @@ int kd_external_scaler_parse(enum kd_scaler_method method, const uint8_t *msg, s
         at += sizeof(suffix);
     }
     for (int k = 0; k < KD_OVERRIDE_COUNT; k++)
-        req.overrides.value[k] = scan.overrides[k].len ? put(&at, scan.overrides[k]) : NULL;
+        req->overrides.value[k] = scan.overrides[k].len ? put(&at, scan.overrides[k]) : NULL;
+    req->override_error = NULL;
     if (override_error[0]) {
-        req.override_error = at;
+        req->override_error = at;
         memcpy(at, override_error, strlen(override_error) + 1);
     }
-    *ret_request = req;
     return 0;
 }
 
 void kd_external_scaler_request_fini(struct kd_scaler_request *request)
 {
-    free(request->workload);
-    *request = (struct kd_scaler_request){.method = request->method};
+    if (request->strings != request->inline_strings)
+        free(request->strings);
+    request->strings = NULL;
+    request->workload = request->metric_name = request->override_error = NULL;
+    request->overrides = (struct kd_overrides){{NULL}};
+}
+
+/* `p` (NULL or a string of src's block) as the same string of dst's inline block. */
+static char *rehome(const char *p, const struct kd_scaler_request *src,
+                    struct kd_scaler_request *dst)
+{
+    return p ? dst->inline_strings + (p - src->inline_strings) : NULL;
+}
+
+void kd_external_scaler_request_move(struct kd_scaler_request *dst, struct kd_scaler_request *src)
+{
+    dst->method = src->method;
+    dst->strings = src->strings;
+    dst->workload = src->workload;
+    dst->metric_name = src->metric_name;
+    dst->overrides = src->overrides;
+    dst->override_error = src->override_error;
+    if (src->strings == src->inline_strings) {
+        memcpy(dst->inline_strings, src->inline_strings, sizeof(src->inline_strings));
+        dst->strings = dst->inline_strings;
+        dst->workload = rehome(src->workload, src, dst);
+        dst->metric_name = rehome(src->metric_name, src, dst);
+        for (int k = 0; k < KD_OVERRIDE_COUNT; k++)
+            dst->overrides.value[k] = rehome(src->overrides.value[k], src, dst);
+        dst->override_error = rehome(src->override_error, src, dst);
+    }
+    src->strings = NULL; /* the block is dst's now */
+    kd_external_scaler_request_fini(src);
 }
 
 void kd_external_scaler_answer_metric_spec(const struct kd_scaler_request *request,

@@ -29,7 +29,13 @@ enum kd_scaler_method {
     KD_SCALER_GET_METRICS,
 };
 
-/* A parsed request. Every string lives in one allocation owned by the request. */
+/* Bytes of a request's strings kept inside the request: a workload name of 100 bytes with the
+ * computed metric name and a few overrides fits, so a cached call allocates nothing. */
+#define KD_SCALER_REQUEST_INLINE 320
+
+/* A parsed request. Every string lives in one block owned by the request: `inline_strings`
+ * when it fits, else the heap. A copy of the struct would point into the original's block:
+ * move it with kd_external_scaler_request_move(). */
 struct kd_scaler_request {
     enum kd_scaler_method method;
     char *workload;
@@ -38,6 +44,8 @@ struct kd_scaler_request {
     /* Set when a recognised key's value holds a NUL byte or invalid UTF-8: GetMetrics and
      * IsActive answer INVALID_ARGUMENT with it (GetMetricSpec still answers). */
     char *override_error;
+    char *strings; /* the block: NULL (strings owned elsewhere), inline_strings or heap */
+    char inline_strings[KD_SCALER_REQUEST_INLINE];
 };
 
 /* An answer: status OK with `body` (a packed response message, possibly 0 bytes) or a status
@@ -79,6 +87,10 @@ int kd_external_scaler_parse(enum kd_scaler_method method, const uint8_t *msg, s
                              struct kd_scaler_request *ret_request,
                              struct kd_scaler_reply *ret_error);
 void kd_external_scaler_request_fini(struct kd_scaler_request *request);
+
+/* Move a parsed request to `dst` (which is overwritten), re-homing pointers into the inline
+ * block; `src` is left empty (its fini is a no-op). */
+void kd_external_scaler_request_move(struct kd_scaler_request *dst, struct kd_scaler_request *src);
 
 /* GetMetricSpec: one MetricSpec {metricName, targetSize 1, targetSizeFloat 1.0}. */
 void kd_external_scaler_answer_metric_spec(const struct kd_scaler_request *request,

@@ -318,7 +318,7 @@ static void on_unary(struct kd_grpc_call *call, const uint8_t *msg, size_t len,
         }
         sc->scaler = scaler;
         sc->call = call;
-        sc->request = request;
+        kd_external_scaler_request_move(&sc->request, &request);
         sc->started_s = started;
         sc->waiter.on_ready = on_waiter_ready;
         kd_grpc_call_set_user(call, sc);

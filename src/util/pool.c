@@ -30,11 +30,11 @@ static bool is_passthrough(void)
 }
 
 /* Classes of 32 bytes, then two per power of two, 1.5 x 2^k and 2^(k+1) (48, 64, 96, 128, ...,
- * 3072, 4096): a block wastes at most a third of itself instead of half. nghttp2's session
+ * 6144, 8192): a block wastes at most a third of itself instead of half. nghttp2's session
  * (2,928 bytes) is one per connection and sat in 4096 before: 1 KB of every idle connection. */
 #define MIN_SHIFT 5                                 /* 32 bytes */
-#define MAX_SHIFT 12                                /* 4096 bytes */
-#define N_CLASSES (1 + 2 * (MAX_SHIFT - MIN_SHIFT)) /* 15 */
+#define MAX_SHIFT 13                                /* 8192 bytes */
+#define N_CLASSES (1 + 2 * (MAX_SHIFT - MIN_SHIFT)) /* 17 */
 #define BIG ((size_t)-1)
 
 struct header {
@@ -93,8 +93,8 @@ static size_t class_of(size_t size)
 }
 
 /* The bytes each class holds (all multiples of 16). */
-static const uint16_t class_size[N_CLASSES] = {32,  48,  64,   96,   128,  192,  256, 384,
-                                               512, 768, 1024, 1536, 2048, 3072, 4096};
+static const uint16_t class_size[N_CLASSES] = {32,  48,   64,   96,   128,  192,  256,  384, 512,
+                                               768, 1024, 1536, 2048, 3072, 4096, 6144, 8192};
 
 void *kd_pool_alloc(struct kd_pool *pool, size_t size)
 {
@@ -162,6 +162,11 @@ void *kd_pool_realloc(struct kd_pool *pool, void *ptr, size_t size)
     memcpy(p, ptr, h->size < size ? h->size : size);
     kd_pool_free(pool, ptr);
     return p;
+}
+
+bool kd_pool_passthrough(const struct kd_pool *pool)
+{
+    return pool->passthrough;
 }
 
 size_t kd_pool_idle_bytes(const struct kd_pool *pool)

@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -151,6 +153,51 @@ static void test_parse_malformed(void **state)
     parse_bad(KD_SCALER_GET_METRIC_SPEC, truncated, sizeof(truncated), "malformed ScaledObjectRef");
     parse_bad(KD_SCALER_GET_METRICS, junk, sizeof(junk), "malformed GetMetricsRequest");
     parse_bad(KD_SCALER_GET_METRICS, truncated, sizeof(truncated), "malformed GetMetricsRequest");
+}
+
+/* A request parsed into one struct and moved to another, whose block is inline (a short
+ * metricName) or on the heap (a long one); the source is scribbled over after the move. */
+static void move_check(size_t metric_len, bool want_inline)
+{
+    uint8_t buf[600];
+    char metric[500];
+    struct kd_scaler_request src, *dst = malloc(sizeof(*dst));
+    struct kd_scaler_reply reply;
+
+    assert_non_null(dst);
+    memset(metric, 'm', metric_len);
+    metric[metric_len] = '\0';
+    size_t n = pack_ref(buf, "w", "leadTime", "2m", "metricName", metric);
+    kd_external_scaler_reply_init(&reply);
+    assert_int_equal(kd_external_scaler_parse(KD_SCALER_IS_ACTIVE, buf, n, &src, &reply), 0);
+    assert_int_equal(src.strings == src.inline_strings, want_inline);
+    kd_external_scaler_request_move(dst, &src);
+    assert_null(src.strings); /* emptied: its fini is a no-op */
+    kd_external_scaler_request_fini(&src);
+    memset(&src, 0x5a, sizeof(src));
+    assert_int_equal(dst->method, KD_SCALER_IS_ACTIVE);
+    assert_string_equal(dst->workload, "w");
+    assert_string_equal(dst->metric_name, metric);
+    assert_string_equal(dst->overrides.value[KD_OVERRIDE_LEAD_TIME], "2m");
+    assert_null(dst->overrides.value[KD_OVERRIDE_POLICY]);
+    assert_null(dst->override_error);
+    if (want_inline) {
+        assert_ptr_equal(dst->strings, dst->inline_strings);
+        assert_true(dst->workload >= dst->inline_strings &&
+                    dst->metric_name < dst->inline_strings + sizeof(dst->inline_strings));
+    }
+    kd_external_scaler_request_fini(dst);
+    free(dst);
+    kd_external_scaler_reply_fini(&reply);
+}
+
+static void test_request_move(void **state)
+{
+    (void)state;
+    move_check(1, true);
+    move_check(KD_SCALER_REQUEST_INLINE - 40, true);
+    move_check(KD_SCALER_REQUEST_INLINE, false);
+    move_check(450, false);
 }
 
 static void test_metric_spec_bytes(void **state)
@@ -622,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_parse_names),
         cmocka_unit_test(test_parse_get_metrics_request),
         cmocka_unit_test(test_parse_malformed),
+        cmocka_unit_test(test_request_move),
         cmocka_unit_test(test_metric_spec_bytes),
         cmocka_unit_test(test_metric_spec_long_name),
         cmocka_unit_test(test_is_active_bytes),

@@ -38,10 +38,10 @@ static void test_recycle(void **state)
 
     /* Every class boundary: a size just past one lands in the next; a fresh pool's idle
      * count after one free is the size of the class the block came from. */
-    static const size_t sizes[] = {1,  32,   33,   48,   49,   64,   65,  96,
-                                   97, 2048, 2049, 2928, 3072, 3073, 4096};
-    static const size_t held[] = {32,  32,   48,   48,   64,   64,   96,  96,
-                                  128, 2048, 3072, 3072, 3072, 4096, 4096};
+    static const size_t sizes[] = {1,    32,   33,   48,   49,   64,   65,   96,   97,   2048,
+                                   2049, 2928, 3072, 3073, 4096, 4097, 6144, 6145, 8176, 8192};
+    static const size_t held[] = {32,   32,   48,   48,   64,   64,   96,   96,   128,  2048,
+                                  3072, 3072, 3072, 4096, 4096, 6144, 6144, 8192, 8192, 8192};
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         assert_int_equal(kd_pool_create(1 << 20, &pool), 0);
         uint8_t *p = kd_pool_alloc(pool, sizes[i]);
