@@ -395,10 +395,9 @@ static int on_frame_recv(nghttp2_session *session, const nghttp2_frame *frame, v
  * RST_STREAM NO_ERROR after early trailers; CANCEL after a deadline). */
 static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *user_data)
 {
-    (void)user_data;
     if (frame->hd.type != NGHTTP2_HEADERS || !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
         return 0;
-    struct kd_grpc_call *call = nghttp2_session_get_stream_user_data(session, frame->hd.stream_id);
+    struct kd_grpc_call *call = stream_call(user_data, frame->hd.stream_id);
     if (call && !nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id))
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id, call->rst_code);
     return 0;
