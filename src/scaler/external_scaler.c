@@ -226,14 +226,8 @@ static char *rehome(const char *p, const struct kd_scaler_request *src,
 
 void kd_external_scaler_request_move(struct kd_scaler_request *dst, struct kd_scaler_request *src)
 {
-    dst->method = src->method;
-    dst->strings = src->strings;
-    dst->workload = src->workload;
-    dst->metric_name = src->metric_name;
-    dst->overrides = src->overrides;
-    dst->override_error = src->override_error;
+    *dst = *src;
     if (src->strings == src->inline_strings) {
-        memcpy(dst->inline_strings, src->inline_strings, sizeof(src->inline_strings));
         dst->strings = dst->inline_strings;
         dst->workload = rehome(src->workload, src, dst);
         dst->metric_name = rehome(src->metric_name, src, dst);
