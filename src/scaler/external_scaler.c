@@ -15,6 +15,7 @@
 #include "scaler/forecast_cache.h"
 #include "scaler/pb_check.h"
 #include "scaler/ref_scan.h"
+#include "scaler/reply_wire.h"
 #include "scaler/routes.h"
 #include "window.h"
 
@@ -59,23 +60,31 @@ static void reply_status(struct kd_scaler_reply *reply, enum kd_grpc_status stat
     va_end(ap);
 }
 
-/* Pack `msg` into the reply body (inline when it fits). */
-static void reply_pack(struct kd_scaler_reply *reply, const ProtobufCMessage *msg)
+/* Room for a `len`-byte body (inline when it fits); NULL with the reply turned into
+ * RESOURCE_EXHAUSTED when out of memory. */
+static uint8_t *reply_body(struct kd_scaler_reply *reply, size_t len)
 {
-    size_t len = protobuf_c_message_get_packed_size(msg);
-
     kd_external_scaler_reply_fini(reply);
     if (len > sizeof(reply->inline_body)) {
         reply->body = malloc(len);
         if (!reply->body) {
             reply->body = reply->inline_body;
             reply_status(reply, KD_GRPC_RESOURCE_EXHAUSTED, "out of memory");
-            return;
+            return NULL;
         }
     }
-    reply->len = protobuf_c_message_pack(msg, reply->body);
     reply->status = KD_GRPC_OK;
     reply->message[0] = '\0';
+    return reply->body;
+}
+
+/* Pack `msg` into the reply body. */
+static void reply_pack(struct kd_scaler_reply *reply, const ProtobufCMessage *msg)
+{
+    uint8_t *body = reply_body(reply, protobuf_c_message_get_packed_size(msg));
+
+    if (body)
+        reply->len = protobuf_c_message_pack(msg, body);
 }
 
 static const char *method_input(enum kd_scaler_method method)
@@ -307,10 +316,10 @@ int kd_external_scaler_decide(const struct kd_settings *settings,
 
 void kd_external_scaler_pack_is_active(bool active, struct kd_scaler_reply *ret_reply)
 {
-    Externalscaler__IsActiveResponse resp = EXTERNALSCALER__IS_ACTIVE_RESPONSE__INIT;
+    uint8_t *body = reply_body(ret_reply, 2);
 
-    resp.result = active;
-    reply_pack(ret_reply, &resp.base);
+    if (body)
+        kd_reply_wire_is_active(active, body, 2, &ret_reply->len);
     ret_reply->active = active;
 }
 
@@ -328,19 +337,16 @@ static int64_t round_half_away(double value)
     return value - (double)whole >= 0.5 ? whole + 1 : whole;
 }
 
+/* The hot path's answer, written by reply_wire (protobuf-c's bytes, without its loops). */
 static void pack_value(const struct kd_scaler_request *request, double value,
                        struct kd_scaler_reply *ret_reply)
 {
-    Externalscaler__MetricValue mv = EXTERNALSCALER__METRIC_VALUE__INIT;
-    Externalscaler__MetricValue *values[1] = {&mv};
-    Externalscaler__GetMetricsResponse resp = EXTERNALSCALER__GET_METRICS_RESPONSE__INIT;
+    int64_t whole = round_half_away(value);
+    size_t len = kd_reply_wire_metrics_size(request->metric_name, whole, value);
+    uint8_t *body = reply_body(ret_reply, len);
 
-    mv.metricname = request->metric_name;
-    mv.metricvalue = round_half_away(value);
-    mv.metricvaluefloat = value;
-    resp.n_metricvalues = 1;
-    resp.metricvalues = values;
-    reply_pack(ret_reply, &resp.base);
+    if (body)
+        kd_reply_wire_metrics(request->metric_name, whole, value, body, len, &ret_reply->len);
     ret_reply->value = value;
 }
 
