@@ -402,6 +402,11 @@ void kd_forecast_cache_record(struct kd_cache_entry *entry, enum kd_workload_ans
     (void)kd_answer_store_put(&entry->cache->answer_store, &entry->answers[kind], answer);
 }
 
+struct kd_observer_memo *kd_forecast_cache_memo(struct kd_cache_entry *entry)
+{
+    return &entry->memo;
+}
+
 bool kd_forecast_cache_note_settings_error(struct kd_cache_entry *entry, uint64_t error_hash)
 {
     bool changed = entry->settings_error_hash != error_hash;

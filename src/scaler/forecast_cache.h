@@ -91,6 +91,17 @@ enum kd_cache_evict_reason {
     KD_CACHE_EVICT_REASON_COUNT,
 };
 
+/*
+ * Room kept with each workload's entry for an observer's own handles (metrics resolve their
+ * per-workload series once instead of per answer). Zeroed when the entry is made and gone
+ * with it; the observer owns the meaning of `tag` and must re-check it before trusting
+ * `slot` (the entry does not know when what the slots point at goes away).
+ */
+struct kd_observer_memo {
+    uint64_t tag;
+    void *slot[3];
+};
+
 /* Optional hooks for metrics; called on the loop, must not call back into the cache. */
 struct kd_cache_observer {
     /* Every finished fetch: the route's source instance name, outcome, seconds taken. */
@@ -171,6 +182,9 @@ void kd_forecast_cache_set_max_entries(struct kd_forecast_cache *cache, size_t m
 /* Keep `answer` (copied) as the entry's last answer of its kind, for introspection. */
 void kd_forecast_cache_record(struct kd_cache_entry *entry, enum kd_workload_answer_kind kind,
                               const struct kd_workload_answer *answer);
+
+/* The entry's observer memo (see struct kd_observer_memo). */
+struct kd_observer_memo *kd_forecast_cache_memo(struct kd_cache_entry *entry);
 
 /* Record the last settings error seen for the entry (a hash of its text; 0: none); true when
  * it changed, so that the caller logs once per workload and change, not per call. */

@@ -50,9 +50,10 @@ struct kd_cache_entry {
     struct kd_list lru; /* in cache->lru, most recently asked first */
     uint64_t settings_error_hash;
     struct kd_stored_answer answers[KD_ANSWER_COUNT];
-    struct kd_list waiters;      /* struct kd_cache_waiter, newest first */
-    struct kd_list subscribers;  /* struct kd_cache_subscriber, newest first */
-    struct kd_list *notify_next; /* cursor of a running notification */
+    struct kd_observer_memo memo; /* the scaler observer's, per workload */
+    struct kd_list waiters;       /* struct kd_cache_waiter, newest first */
+    struct kd_list subscribers;   /* struct kd_cache_subscriber, newest first */
+    struct kd_list *notify_next;  /* cursor of a running notification */
     /* followed by the timer (struct event, event_get_struct_event_size()) and the name */
 };
 

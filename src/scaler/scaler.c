@@ -92,12 +92,14 @@ static void observe_call(const struct kd_scaler *scaler, enum kd_scaler_method m
                                  started_s < 0 ? -1 : mono_s() - started_s);
 }
 
-static void observe_answer(const struct kd_scaler *scaler, const char *workload,
-                           enum kd_route_mode mode, double replicas, int64_t age_ms)
+static void observe_answer(const struct kd_scaler *scaler, const struct kd_cache_view *view,
+                           const char *workload, enum kd_route_mode mode, double replicas,
+                           int64_t age_ms)
 {
     if (scaler->observer.on_answer)
         scaler->observer.on_answer(scaler->observer.arg, workload, mode, replicas,
-                                   (double)age_ms / 1000.0);
+                                   (double)age_ms / 1000.0,
+                                   view->entry ? kd_forecast_cache_memo(view->entry) : NULL);
 }
 
 /* The result of a call that got no view (bad request, no route, shutdown, out of memory). */
@@ -230,7 +232,7 @@ static enum kd_scaler_result answer_view(const struct kd_scaler *scaler,
                  reply->value, reply->age_ms / 1000, reply->stale ? " fallback" : "",
                  reply->shadow ? " shadow" : "");
         /* Shadow: export what the policy would have answered. */
-        observe_answer(scaler, request->workload, settings.mode,
+        observe_answer(scaler, view, request->workload, settings.mode,
                        reply->shadow ? reply->policy_value : reply->value, reply->age_ms);
         return KD_SCALER_RESULT_SUCCESS;
     }
@@ -242,7 +244,7 @@ static enum kd_scaler_result answer_view(const struct kd_scaler *scaler,
             return KD_SCALER_RESULT_INACTIVE_ERROR;
         return reply->stale ? KD_SCALER_RESULT_INACTIVE_STALE : KD_SCALER_RESULT_INACTIVE;
     }
-    observe_answer(scaler, request->workload, settings.mode, NAN, reply->age_ms);
+    observe_answer(scaler, view, request->workload, settings.mode, NAN, reply->age_ms);
     return KD_SCALER_RESULT_ACTIVE;
 }
 

@@ -57,9 +57,9 @@ struct kd_scaler_observer {
                     double duration_s);
     /* A forecast was used for `workload`: GetMetrics answered `replicas` (in shadow mode what
      * the policy would have answered; NAN for an active IsActive), from a forecast `age_s`
-     * old. */
+     * old. `memo`: the workload's (struct kd_observer_memo), NULL when there is no entry. */
     void (*on_answer)(void *arg, const char *workload, enum kd_route_mode mode, double replicas,
-                      double age_s);
+                      double age_s, struct kd_observer_memo *memo);
     struct kd_cache_observer cache; /* fetch outcomes and evictions */
     void *arg;
 };
