@@ -155,22 +155,53 @@ static bool should_close(struct kd_grpc_conn *conn)
                                 !nghttp2_session_want_write(conn->session));
 }
 
-/* Make the frames copied into the reserved space part of the output. */
+/* What is not yet on the wire: the frames of this flush and what the bufferevent holds. */
+static size_t output_pending(const struct kd_grpc_conn *conn)
+{
+    return evbuffer_get_length(conn->staged) +
+           evbuffer_get_length(bufferevent_get_output(conn->bev));
+}
+
+/* Make the frames copied into the reserved space part of the staged output. */
 static void output_commit(struct kd_grpc_conn *conn)
 {
     if (!conn->has_reserve)
         return;
     conn->reserve.iov_len = conn->reserve_used;
-    evbuffer_commit_space(bufferevent_get_output(conn->bev), &conn->reserve, 1);
+    evbuffer_commit_space(conn->staged, &conn->reserve, 1);
     conn->has_reserve = false;
 }
 
-/* nghttp2_session_send into the output buffer; one commit per flush. */
+/* A plaintext connection writes its staged frames to the socket itself, so that libevent waits
+ * for EPOLLOUT only when the socket would block: bytes handed to the bufferevent cost two
+ * epoll_ctl per flush (EV_WRITE armed, then disarmed once written). Only while the bufferevent
+ * holds nothing, or bytes would overtake it. On any error the bytes stay staged: the
+ * bufferevent's own write meets the error again and reports it to on_event (the one close). */
+static void output_write(struct kd_grpc_conn *conn)
+{
+    if (conn->fd < 0 || evbuffer_get_length(bufferevent_get_output(conn->bev)) > 0)
+        return;
+    evbuffer_write(conn->staged, conn->fd);
+}
+
+/* End of a flush: what the socket did not take goes to the bufferevent (chains move, no copy),
+ * so outside a flush the staged buffer is empty and the bufferevent's output is all there is. */
+static void output_flush(struct kd_grpc_conn *conn)
+{
+    output_commit(conn);
+    if (evbuffer_get_length(conn->staged) == 0)
+        return;
+    output_write(conn);
+    if (evbuffer_get_length(conn->staged) > 0)
+        evbuffer_add_buffer(bufferevent_get_output(conn->bev), conn->staged);
+}
+
+/* nghttp2_session_send into the staged buffer; one commit, one write per flush. */
 static int session_send(struct kd_grpc_conn *conn)
 {
     conn->is_send_blocked = false;
     int rv = nghttp2_session_send(conn->session);
-    output_commit(conn);
+    output_flush(conn);
     return rv;
 }
 
@@ -291,7 +322,7 @@ static void on_send_ready(evutil_socket_t fd, short events, void *arg)
 
 /* ---- nghttp2 callbacks --------------------------------------------------------------------- */
 
-/* Frames are copied into space reserved in the output buffer and committed once per flush
+/* Frames are copied into space reserved in the staged buffer and committed once per flush
  * (output_commit), not added one evbuffer_add each. */
 static ssize_t send_callback(nghttp2_session *session, const uint8_t *data, size_t length,
                              int flags, void *user_data)
@@ -301,14 +332,17 @@ static ssize_t send_callback(nghttp2_session *session, const uint8_t *data, size
     (void)flags;
 
     if (!conn->has_reserve || conn->reserve_used + length > conn->reserve.iov_len) {
-        struct evbuffer *output = bufferevent_get_output(conn->bev);
         output_commit(conn);
-        if (evbuffer_get_length(output) >= OUTPUT_HIGH) {
+        /* A big flush goes out as it grows, blocking only once the socket does: were the
+         * socket to take it all at the end, no on_write would come to resume it. */
+        if (output_pending(conn) >= OUTPUT_HIGH)
+            output_write(conn);
+        if (output_pending(conn) >= OUTPUT_HIGH) {
             conn->is_send_blocked = true;
             return NGHTTP2_ERR_WOULDBLOCK;
         }
         size_t want = length > OUTPUT_RESERVE ? length : OUTPUT_RESERVE;
-        if (evbuffer_reserve_space(output, (ev_ssize_t)want, &conn->reserve, 1) != 1)
+        if (evbuffer_reserve_space(conn->staged, (ev_ssize_t)want, &conn->reserve, 1) != 1)
             return NGHTTP2_ERR_CALLBACK_FAILURE;
         conn->has_reserve = true;
         conn->reserve_used = 0;
@@ -453,6 +487,7 @@ void kd_grpc_conn_free(struct kd_grpc_conn *conn)
     while ((node = kd_list_first(&conn->calls)))
         kd_grpc_call_free(KD_CONTAINER_OF(node, struct kd_grpc_call, link));
     bufferevent_free(conn->bev);
+    evbuffer_free(conn->staged);
 
     kd_list_remove(&conn->link);
     server->n_conns--;
@@ -487,13 +522,17 @@ static int start_session(struct kd_grpc_conn *conn)
     return 0;
 }
 
-int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev)
+int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev, bool is_socket)
 {
     struct kd_grpc_conn *conn = kd_pool_calloc(server->pool, 1, sizeof(*conn));
     if (!conn)
         goto fail_conn;
     conn->server = server;
     conn->bev = bev;
+    conn->fd = is_socket ? bufferevent_getfd(bev) : -1;
+    conn->staged = evbuffer_new();
+    if (!conn->staged)
+        goto fail_staged;
     kd_list_init(&conn->calls);
     event_assign(&conn->send_ev, server->base, -1, 0, on_send_ready, conn);
     evtimer_assign(&conn->timer_ev, server->base, on_timer, conn);
@@ -512,6 +551,8 @@ int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev)
 
 fail_session:
     nghttp2_session_del(conn->session);
+    evbuffer_free(conn->staged);
+fail_staged:
     kd_pool_free(server->pool, conn);
 fail_conn:
     bufferevent_free(bev);

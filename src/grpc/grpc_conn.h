@@ -12,6 +12,7 @@
 
 #include <event2/buffer.h>
 #include <event2/event_struct.h>
+#include <event2/util.h>
 #include <nghttp2/nghttp2.h>
 
 #include "util/list.h"
@@ -28,7 +29,9 @@ struct kd_grpc_conn {
     struct kd_list calls;           /* struct kd_grpc_call.link, for teardown */
     struct kd_grpc_call *last_call; /* the call of the last stream looked up (stream_call) */
     struct event send_ev;           /* deferred nghttp2_session_send, so handlers never re-enter */
-    struct evbuffer_iovec reserve;  /* output space frames are copied into during a flush */
+    struct evbuffer *staged;        /* a flush's frames; empty between flushes (output_flush) */
+    evutil_socket_t fd;             /* written directly when plaintext; -1: TLS, the bev writes */
+    struct evbuffer_iovec reserve;  /* staged space frames are copied into during a flush */
     size_t reserve_used;
     bool has_reserve;
     size_t bytes;      /* calls and their buffers, accounted (cfg.connection_buffer) */
@@ -59,9 +62,11 @@ int kd_grpc_conn_callbacks_new(nghttp2_session_callbacks **ret_callbacks);
 
 /*
  * Start serving HTTP/2 on `bev` (which the connection owns from now on, also on failure: it
- * is freed then). Sends our SETTINGS, links the connection into the server. -ENOMEM.
+ * is freed then). `is_socket`: bev is a plain socket bufferevent, whose fd the connection may
+ * write to directly while bev's output is empty (not a TLS one). Sends our SETTINGS, links the
+ * connection into the server. -ENOMEM.
  */
-int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev);
+int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev, bool is_socket);
 
 /* Release the connection and every call on it (their on_close run). */
 void kd_grpc_conn_free(struct kd_grpc_conn *conn);

@@ -169,13 +169,13 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
         KD_GRPC_LOG_WARN("out of memory accepting a connection");
         return;
     }
-    if (kd_grpc_conn_create(server, bev) != 0)
+    if (kd_grpc_conn_create(server, bev, true) != 0)
         KD_GRPC_LOG_WARN("out of memory accepting a connection");
 }
 
 static void on_tls_ready(struct bufferevent *bev, void *arg)
 {
-    if (kd_grpc_conn_create(arg, bev) != 0)
+    if (kd_grpc_conn_create(arg, bev, false) != 0)
         KD_GRPC_LOG_WARN("out of memory accepting a connection");
 }
 

@@ -60,7 +60,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kd_grpc_server_register(server, methods, sizeof(methods) / sizeof(methods[0]));
     kd_health_create(server, names, &health);
     kd_reflection_create(server, &reflection);
-    if (bufferevent_pair_new(base, 0, pair) == 0 && kd_grpc_conn_create(server, pair[0]) == 0) {
+    if (bufferevent_pair_new(base, 0, pair) == 0 &&
+        kd_grpc_conn_create(server, pair[0], false) == 0) {
         bufferevent_enable(pair[1], EV_READ | EV_WRITE);
         bufferevent_write(pair[1], preface, sizeof(preface) - 1);
         /* Fed in slices, so frames also arrive split across reads. */

@@ -2,9 +2,11 @@
 /*
  * LD_PRELOAD shim for test_alloc_count.py: counts every malloc, calloc, realloc and aligned
  * allocation of the process (ours, nghttp2's, libevent's, libc's own: glibc routes its
- * internal calls through the interposed symbols) and, on SIGUSR2, writes "<seq> <count>\n"
- * to $KD_ALLOC_COUNT_FILE, so a test can diff the count around a batch of calls. glibc's
- * __libc_* entry points do the work, so nothing here allocates or recurses.
+ * internal calls through the interposed symbols), and the epoll_ctl and writev calls (libevent
+ * arming and disarming EV_WRITE, and the writes), and on SIGUSR2 writes
+ * "<seq> <allocations> <epoll_ctl> <writev>\n" to $KD_ALLOC_COUNT_FILE, so a test can diff the
+ * counts around a batch of calls. glibc's __libc_* entry points and syscall(2) do the work, so
+ * nothing here allocates or recurses.
  */
 #include <fcntl.h>
 #include <signal.h>
@@ -12,6 +14,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 extern void *__libc_malloc(size_t size);
@@ -26,8 +31,10 @@ void *realloc(void *p, size_t size);
 void *memalign(size_t align, size_t size);
 void *aligned_alloc(size_t align, size_t size);
 int posix_memalign(void **ret, size_t align, size_t size);
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt);
 
-static atomic_ulong count, seq;
+static atomic_ulong count, n_epoll_ctl, n_writev, seq;
 static int out_fd = -1;
 
 void *malloc(size_t size)
@@ -69,6 +76,18 @@ int posix_memalign(void **ret, size_t align, size_t size)
     return 0;
 }
 
+int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event)
+{
+    atomic_fetch_add_explicit(&n_epoll_ctl, 1, memory_order_relaxed);
+    return (int)syscall(SYS_epoll_ctl, epfd, op, fd, event);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
+{
+    atomic_fetch_add_explicit(&n_writev, 1, memory_order_relaxed);
+    return syscall(SYS_writev, fd, iov, iovcnt);
+}
+
 /* Writes v's decimal digits to end back to front; returns where they start. */
 static char *digits(unsigned long v, char *end)
 {
@@ -78,15 +97,18 @@ static char *digits(unsigned long v, char *end)
     return end;
 }
 
-/* Async-signal-safe: two integers formatted by hand, one pwrite at offset 0. */
+/* Async-signal-safe: four integers formatted by hand, one pwrite at offset 0. */
 static void on_usr2(int sig)
 {
-    char buf[64], *end = buf + sizeof(buf), *p;
-    unsigned long c = atomic_load(&count);
+    char buf[128], *end = buf + sizeof(buf), *p;
 
     (void)sig;
     *--end = '\n';
-    p = digits(c, end);
+    p = digits(atomic_load(&n_writev), end);
+    *--p = ' ';
+    p = digits(atomic_load(&n_epoll_ctl), p);
+    *--p = ' ';
+    p = digits(atomic_load(&count), p);
     *--p = ' ';
     p = digits(atomic_fetch_add(&seq, 1) + 1, p);
     if (out_fd < 0 || ftruncate(out_fd, 0) != 0)

@@ -5,7 +5,11 @@ The daemon runs with an LD_PRELOAD shim (alloc_count.c) that counts every malloc
 realloc and aligned allocation and reports the running count on SIGUSR2. h2load (an
 independent HTTP/2 client) sends batches of calls on one connection each; two batches that
 differ only in their number of calls (1,000 and 11,000) must cost the same number of
-allocations: what one connection costs, and nothing per call. Counts, never timings."""
+allocations: what one connection costs, and nothing per call. Counts, never timings.
+
+The shim counts epoll_ctl and writev too: a plaintext answer is written to the socket directly,
+so one call at a time (h2load -m 1, KEDA's shape) costs no epoll_ctl, where handing it to the
+bufferevent cost two (EV_WRITE armed, then disarmed once written)."""
 import os
 import signal
 import struct
@@ -47,25 +51,29 @@ class AllocCountTest(unittest.TestCase):
     def tearDown(self):
         self.d.stop()
 
-    def count(self):
-        """The daemon's allocation count now (SIGUSR2, then the shim's next line)."""
+    def counts(self):
+        """The daemon's allocation, epoll_ctl and writev counts now (SIGUSR2, then the shim's
+        next line)."""
         self.d.proc.send_signal(signal.SIGUSR2)
         self.seq += 1
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with open(self.count_file) as f:
                 fields = f.read().split()
-            if len(fields) == 2 and int(fields[0]) == self.seq:
-                return int(fields[1])
+            if len(fields) == 4 and int(fields[0]) == self.seq:
+                return tuple(int(x) for x in fields[1:])
             time.sleep(0.01)
         self.fail("the shim did not report")
 
-    def h2load(self, method, body, n):
+    def count(self):
+        return self.counts()[0]
+
+    def h2load(self, method, body, n, m=10):
         path = os.path.join(self.d.dir, method + ".bin")
         with open(path, "wb") as f:
             f.write(body)
         out = subprocess.run(
-            ["h2load", "-n", str(n), "-c", "1", "-m", "10", "-d", path,
+            ["h2load", "-n", str(n), "-c", "1", "-m", str(m), "-d", path,
              "-H", "content-type: application/grpc", "-H", "te: trailers",
              f"http://{self.d.addr}{SERVICE}{method}"],
             capture_output=True, text=True, timeout=120)
@@ -110,6 +118,28 @@ class AllocCountTest(unittest.TestCase):
         self.assertTrue(self.d.is_active(ref).result)
         small, big = self.per_batch("IsActive", frame(ref))
         self.assertGreaterEqual(big - small, BIG - SMALL)
+
+    def test_one_call_at_a_time_arms_no_write_event(self):
+        ref = self.d.ref("checkout")
+        req = es.GetMetricsRequest(scaledObjectRef=ref,
+                                   metricName="kedastral-checkout-desired-replicas")
+        body = frame(req)
+        self.h2load("GetMetrics", body, 200, m=1)
+        diffs = []
+        for n in (SMALL, BIG):
+            before = self.counts()
+            self.h2load("GetMetrics", body, n, m=1)
+            diffs.append([after - b for after, b in zip(self.counts(), before)])
+        (_, epoll_small, writev_small), (_, epoll_big, writev_big) = diffs
+        # The shim sees the writes (at least one per answer: h2load waits for each), so the
+        # bound below is not met by counting nothing.
+        self.assertGreaterEqual(writev_big - writev_small, BIG - SMALL)
+        # 20,000 (two per call) through the bufferevent.
+        self.assertLessEqual(epoll_big - epoll_small, SLACK,
+                             f"{SMALL} calls cost {epoll_small} epoll_ctl, {BIG} calls "
+                             f"{epoll_big}: {(epoll_big - epoll_small) / (BIG - SMALL):.3f} "
+                             "per call")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
