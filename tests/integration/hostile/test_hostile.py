@@ -102,12 +102,15 @@ class Hostile(unittest.TestCase):
         # A client sends IsActive calls as fast as the daemon takes them and reads nothing, not
         # even a WINDOW_UPDATE: answers wait for send window, so open calls pile up to the
         # connection's budget (1 MiB here), past it calls are refused, and once those refusals
-        # back up the daemon stops reading. What it holds follows the budget, not the ~12 MB
-        # sent; another client is still answered. The charge per call (KD_GRPC_CALL_COST) is
-        # what an open call was measured to allocate, so the calls' live blocks stay near the
-        # budget; the pool's free lists can keep as much again once they end (never more than
-        # was live), plus the fixed input and output buffers: 2 x budget + 512 kB (seen:
-        # +1.35 to +1.55 MB).
+        # back up the daemon stops reading. What it holds follows the budget, not the ~16 MB
+        # sent; another client is still answered. The refusals wait in the kernel first: the
+        # daemon writes to the socket until it would block, filling the whole send buffer
+        # (tcp_wmem's 4 MB; a writer that waits for EPOLLOUT stops at 2/3 of it, the stall then
+        # came at ~12 MB), hence the client's 48 MB limit. The charge per call
+        # (KD_GRPC_CALL_COST) is what an open call was measured to allocate, so the calls' live
+        # blocks stay near the budget; the pool's free lists can keep as much again once they
+        # end (never more than was live), plus the fixed input and output buffers: 2 x budget +
+        # 512 kB (seen: +1.35 to +1.55 MB).
         budget_kb = 1024
         self.d = Daemon(config('limits = { connection_buffer = "%dKiB"; };' % budget_kb),
                         name="hostile-noread")
@@ -126,7 +129,7 @@ class Hostile(unittest.TestCase):
         # the WINDOW_UPDATEs and answers this client never reads.
         sent, stalled, sid = 0, False, 1
         s.setblocking(False)
-        while sent < 16 << 20 and not stalled:
+        while sent < 48 << 20 and not stalled:
             out = bytearray()
             for _ in range(256):
                 out += hpack_request(conn, sid, headers, msg)
