@@ -30,7 +30,7 @@ static int read_varint(struct cursor *c, uint64_t *ret)
 }
 
 /* The next field: its number, and for length-delimited ones its bytes; others are skipped. */
-static int next_field(struct cursor *c, uint32_t *ret_field, struct kd_slice *ret_bytes)
+static int next_field_general(struct cursor *c, uint32_t *ret_field, struct kd_slice *ret_bytes)
 {
     uint64_t tag, v;
 
@@ -62,6 +62,33 @@ static int next_field(struct cursor *c, uint32_t *ret_field, struct kd_slice *re
     default:
         return -EINVAL;
     }
+}
+
+/* next_field_general, with the shape of every field of a KEDA request read inline: a one-byte
+ * tag of a length-delimited field and a one-byte length (as in pb_check.c). */
+static inline int next_field(struct cursor *c, uint32_t *ret_field, struct kd_slice *ret_bytes)
+{
+    const uint8_t *p = c->p;
+    size_t rem = (size_t)(c->end - p);
+
+    if (rem >= 2 && (p[0] & 0x87) == WIRE_LEN && p[1] < 0x80) {
+        if (p[1] > rem - 2)
+            return -EINVAL;
+        *ret_field = p[0] >> 3;
+        *ret_bytes = (struct kd_slice){p + 2, p[1]};
+        c->p = p + 2 + p[1];
+        return 0;
+    }
+    /* through copies, so that the caller's cursor and results can live in registers */
+    struct cursor general = *c;
+    struct kd_slice bytes;
+    uint32_t field;
+    if (next_field_general(&general, &field, &bytes) < 0)
+        return -EINVAL;
+    *c = general;
+    *ret_field = field;
+    *ret_bytes = bytes;
+    return 0;
 }
 
 static bool slice_is(struct kd_slice s, const char *text)
@@ -157,6 +184,48 @@ int kd_ref_scan_get_metrics(const uint8_t *buf, size_t len, struct kd_ref_scan *
     return 0;
 }
 
+/* Eight bytes at p as one word, whatever their alignment. */
+static uint64_t load_word(const uint8_t *p)
+{
+    uint64_t w;
+
+    memcpy(&w, p, sizeof(w));
+    return w;
+}
+
+#define EVERY_BYTE(b) (0x0101010101010101ULL * (b))
+
+/* Bytes from p below 0x80, counted eight at a time, then one at a time: names are ASCII, and
+ * one word test replaces eight trips through the UTF-8 decoder. */
+static size_t ascii_prefix(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+
+    while (len - i >= 8 && !(load_word(p + i) & EVERY_BYTE(0x80)))
+        i += 8;
+    while (i < len && p[i] < 0x80)
+        i++;
+    return i;
+}
+
+/* As ascii_prefix, stopping also at a NUL byte: a byte b is 0 or >= 0x80 exactly when
+ * (b - 1) | b has its top bit set, and in a word the borrow of b - 1 reaches a higher byte
+ * only past a NUL, which already stops the word. */
+static size_t ascii_no_nul_prefix(const uint8_t *p, size_t len)
+{
+    size_t i = 0;
+
+    while (len - i >= 8) {
+        uint64_t w = load_word(p + i);
+        if (((w - EVERY_BYTE(0x01)) | w) & EVERY_BYTE(0x80))
+            break;
+        i += 8;
+    }
+    while (i < len && (uint8_t)(p[i] - 1) < 0x7f)
+        i++;
+    return i;
+}
+
 size_t kd_utf8_valid_prefix(const uint8_t *p, size_t len)
 {
     size_t i = 0;
@@ -167,7 +236,7 @@ size_t kd_utf8_valid_prefix(const uint8_t *p, size_t len)
         uint32_t cp, min;
 
         if (b < 0x80) {
-            i++;
+            i += ascii_prefix(p + i, len - i);
             continue;
         } else if ((b & 0xe0) == 0xc0) {
             need = 1, cp = b & 0x1f, min = 0x80;
@@ -194,14 +263,16 @@ size_t kd_utf8_valid_prefix(const uint8_t *p, size_t len)
 
 const char *kd_name_check(struct kd_slice name, size_t max_len, char *why, size_t why_len)
 {
-    const uint8_t *nul = name.p ? memchr(name.p, 0, name.len) : NULL;
+    /* the common name is plain ASCII: one pass, then neither memchr nor the UTF-8 decoder */
+    bool plain = !name.p || ascii_no_nul_prefix(name.p, name.len) == name.len;
+    const uint8_t *nul = plain ? NULL : memchr(name.p, 0, name.len);
 
     if (nul) {
         snprintf(why, why_len, "contains a NUL byte at offset %zu", (size_t)(nul - name.p));
         return why;
     }
-    size_t ok = name.p ? kd_utf8_valid_prefix(name.p, name.len) : 0;
-    if (name.p && ok < name.len) {
+    size_t ok = plain ? name.len : kd_utf8_valid_prefix(name.p, name.len);
+    if (ok < name.len) {
         snprintf(why, why_len, "is not valid UTF-8 (byte 0x%02x at offset %zu)", name.p[ok], ok);
         return why;
     }

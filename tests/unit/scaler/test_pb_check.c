@@ -215,6 +215,34 @@ static void test_required_and_oneof(void **state)
     expect(&kdtest__with_oneof__descriptor, "08 01", -ENOTSUP);
 }
 
+/* Fields out of number order, repeated, and next to each other (each found where the checker
+ * looks first, or by search), and one-byte lengths at the end of the message. */
+static void test_field_order_and_short_lengths(void **state)
+{
+    uint8_t buf[2 + 127];
+
+    (void)state;
+    expect(ALL, "72 00 7a 00", OK);          /* s, then the next field: by */
+    expect(ALL, "72 00 78 01", BAD);         /* by as varint, right after s */
+    expect(ALL, "7a 00 72 00 72 01 61", OK); /* by, s, s */
+    expect(ALL, "72 00 70 01", BAD);         /* s again, as varint */
+    expect(ALL, "da 01 00 e2 01 00", OK);    /* m, then 28: unknown, not gap (100) */
+    expect(ALL, "da 01 00 a0 06 07", OK);    /* m, then gap */
+    expect(ALL, "da 01 00 a2 06 00", BAD);   /* gap length-delimited */
+    expect(ALL, "0a 00", BAD);               /* i32 length-delimited, first field */
+    expect(ALL, "72 02 6162", OK);           /* a length that ends the message */
+    expect(ALL, "72 02 61", BAD);            /* one past it */
+    expect(ALL, "72 01", BAD);
+    expect(ALL, "02 00", BAD);                    /* field 0, length-delimited */
+    expect(ALL, "8a 01 04 72 02 6162 72 00", OK); /* child { s }, then s */
+    expect(ALL, "8a 01 04 72 03 6162", BAD);      /* child's s past the child */
+    buf[0] = 0x72;
+    buf[1] = 0x7f; /* the longest one-byte length */
+    memset(buf + 2, 'a', 127);
+    expect_bytes(ALL, buf, sizeof(buf), OK);
+    expect_bytes(ALL, buf, sizeof(buf) - 1, BAD);
+}
+
 static void test_external_scaler_messages(void **state)
 {
     const ProtobufCMessageDescriptor *ref = &externalscaler__scaled_object_ref__descriptor;
@@ -230,6 +258,9 @@ static void test_external_scaler_messages(void **state)
     expect(gm, "0a 02 08 01", BAD);
     expect(gm, "0a 00 0a 00", OK);
     expect(gm, "10 01", BAD);
+    expect(gm, "12 01 6d 0a 05 12 00 0a 01 61", OK); /* metricName first; namespace, name */
+    expect(gm, "12 01 6d 0a 03 12 01 6d", OK);
+    expect(gm, "0a 04 1a 02 10 01", BAD); /* a metadata value as varint */
 }
 
 int main(void)
@@ -242,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_repeated_and_packed),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_required_and_oneof),
+        cmocka_unit_test(test_field_order_and_short_lengths),
         cmocka_unit_test(test_external_scaler_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

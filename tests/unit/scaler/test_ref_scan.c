@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,45 @@ static void test_utf8_prefix(void **state)
                          rows[i].valid);
 }
 
+/* Names of every length up to 40 with one bad byte at every offset: the word-at-a-time pass
+ * must stop at the same byte as the byte-wise checks. */
+static void test_name_check_every_offset(void **state)
+{
+    uint8_t name[40];
+    char why[128], want[128];
+
+    (void)state;
+    for (size_t len = 1; len <= sizeof(name); len++) {
+        memset(name, 'a', len);
+        assert_null(kd_name_check((struct kd_slice){name, len}, 0, why, sizeof(why)));
+        assert_int_equal(kd_utf8_valid_prefix(name, len), len);
+        for (size_t at = 0; at < len; at++) {
+            memset(name, 'a', len);
+            name[at] = 0;
+            snprintf(want, sizeof(want), "contains a NUL byte at offset %zu", at);
+            assert_string_equal(kd_name_check((struct kd_slice){name, len}, 0, why, sizeof(why)),
+                                want);
+            assert_int_equal(kd_utf8_valid_prefix(name, len), len); /* NUL is UTF-8 */
+            name[at] = 0xff;
+            snprintf(want, sizeof(want), "is not valid UTF-8 (byte 0xff at offset %zu)", at);
+            assert_string_equal(kd_name_check((struct kd_slice){name, len}, 0, why, sizeof(why)),
+                                want);
+            assert_int_equal(kd_utf8_valid_prefix(name, len), at);
+            name[at] = 0x7f; /* DEL: ASCII, allowed */
+            assert_null(kd_name_check((struct kd_slice){name, len}, 0, why, sizeof(why)));
+            if (at + 1 < len) {
+                name[at] = 0xc3; /* é, then a bad byte after it */
+                name[at + 1] = 0xa9;
+                assert_int_equal(kd_utf8_valid_prefix(name, len), len);
+                if (at + 2 < len) {
+                    name[at + 2] = 0x80;
+                    assert_int_equal(kd_utf8_valid_prefix(name, len), at + 2);
+                }
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_metadata_keys),
         cmocka_unit_test(test_get_metrics_ref_twice_merges),
         cmocka_unit_test(test_utf8_prefix),
+        cmocka_unit_test(test_name_check_every_offset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
