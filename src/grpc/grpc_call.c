@@ -96,6 +96,7 @@ void kd_grpc_call_free(struct kd_grpc_call *call)
     struct kd_grpc_conn *conn = call->conn;
     if (call->has_deadline)
         evtimer_del(&call->deadline_ev);
+    kd_list_remove(&call->deadline_link);
     kd_list_remove(&call->link);
     if (call->is_without_deadline) {
         conn->n_streams_no_deadline--;
@@ -285,9 +286,22 @@ static void on_deadline(evutil_socket_t fd, short events, void *arg)
     }
 }
 
+/* The timer is armed at the end of the input slice, and only for a call still open then: a
+ * cached answer is sent, and its stream closed, in the same slice, and a timer added and
+ * deleted per call was ~350 instructions of it. The loop's clock is the same for the whole
+ * slice, so the deadline still counts from the end of the headers. */
 static void start_deadline(struct kd_grpc_call *call, int64_t timeout_ms)
 {
-    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    call->timeout_ms = timeout_ms;
+    kd_list_push_back(&call->conn->deadlines, &call->deadline_link);
+}
+
+void kd_grpc_call_arm_deadline(struct kd_grpc_call *call)
+{
+    int64_t ms = call->timeout_ms;
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+    kd_list_remove(&call->deadline_link);
     evtimer_assign(&call->deadline_ev, call->conn->server->base, on_deadline, call);
     evtimer_add(&call->deadline_ev, &tv);
     call->has_deadline = true;

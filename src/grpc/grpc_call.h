@@ -23,6 +23,8 @@ struct kd_grpc_conn;
 struct kd_grpc_call {
     struct kd_grpc_conn *conn;
     struct kd_list link; /* conn->calls */
+    /* conn->deadlines while the deadline waits to be armed (kd_grpc_conn_arm_deadlines) */
+    struct kd_list deadline_link;
     int32_t stream_id;
     const struct kd_grpc_method *method; /* found when :path arrives; NULL: not (or no longer) */
     char *path; /* a copy only when needed: unroutable, or to route again after a reload */
@@ -34,7 +36,7 @@ struct kd_grpc_call {
     bool has_timeout;
     bool is_timeout_bad;
     bool is_identity_encoding; /* no grpc-encoding, or "identity" */
-    int64_t timeout_ms;
+    int64_t timeout_ms;        /* the client's, then the one applied (capped or the default) */
     char *bad_value; /* offending :method, content-type or grpc-timeout, for the error text */
     char *encoding;
 
@@ -92,6 +94,8 @@ int kd_grpc_call_on_header(struct kd_grpc_call *call, const uint8_t *name, size_
 
 /* End of the request headers: validate, route, start the deadline. */
 void kd_grpc_call_on_headers_end(struct kd_grpc_call *call);
+/* Arm the deadline start_deadline left pending (the call is in conn->deadlines). */
+void kd_grpc_call_arm_deadline(struct kd_grpc_call *call);
 
 /* A chunk of request DATA (ignored unless the headers were accepted). */
 void kd_grpc_call_on_data(struct kd_grpc_call *call, const uint8_t *data, size_t len);

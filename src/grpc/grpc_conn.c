@@ -237,6 +237,16 @@ static void conn_fail(struct kd_grpc_conn *conn, int rv)
     conn_send(conn);
 }
 
+/* The calls of this slice still open after its flush get their deadline timer now (see
+ * start_deadline in grpc_call.c); the others never needed one. */
+static void arm_deadlines(struct kd_grpc_conn *conn)
+{
+    struct kd_list *node;
+
+    while ((node = kd_list_first(&conn->deadlines)))
+        kd_grpc_call_arm_deadline(KD_CONTAINER_OF(node, struct kd_grpc_call, deadline_link));
+}
+
 /* Feed input to nghttp2 slice by slice, answering as we go, until it is used up or the client
  * stops reading what we send (then on_write resumes). Returns -1 when the connection was
  * freed. */
@@ -264,6 +274,7 @@ static int process_input(struct kd_grpc_conn *conn)
         evbuffer_drain(input, len);
         if (conn_send(conn) < 0)
             return -1;
+        arm_deadlines(conn);
     }
     conn->is_read_paused = false;
     return 0;
@@ -534,6 +545,7 @@ int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev, 
     if (!conn->staged)
         goto fail_staged;
     kd_list_init(&conn->calls);
+    kd_list_init(&conn->deadlines);
     event_assign(&conn->send_ev, server->base, -1, 0, on_send_ready, conn);
     evtimer_assign(&conn->timer_ev, server->base, on_timer, conn);
     evtimer_assign(&conn->write_ev, server->base, on_write_timeout, conn);

@@ -27,6 +27,7 @@ struct kd_grpc_conn {
     struct bufferevent *bev;
     nghttp2_session *session;       /* NULL once the connection is being freed */
     struct kd_list calls;           /* struct kd_grpc_call.link, for teardown */
+    struct kd_list deadlines;       /* .deadline_link: calls whose timer is not armed yet */
     struct kd_grpc_call *last_call; /* the call of the last stream looked up (stream_call) */
     struct event send_ev;           /* deferred nghttp2_session_send, so handlers never re-enter */
     struct evbuffer *staged;        /* a flush's frames; empty between flushes (output_flush) */
