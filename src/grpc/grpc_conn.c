@@ -185,13 +185,16 @@ static void output_write(struct kd_grpc_conn *conn)
 }
 
 /* End of a flush: what the socket did not take goes to the bufferevent (chains move, no copy),
- * so outside a flush the staged buffer is empty and the bufferevent's output is all there is. */
+ * so outside a flush the staged buffer is empty and the bufferevent's output is all there is.
+ * Not after a WOULDBLOCK: were the socket to take everything now, no on_write would come to
+ * resume the send, and the connection would sit until its write timeout. */
 static void output_flush(struct kd_grpc_conn *conn)
 {
     output_commit(conn);
     if (evbuffer_get_length(conn->staged) == 0)
         return;
-    output_write(conn);
+    if (!conn->is_send_blocked)
+        output_write(conn);
     if (evbuffer_get_length(conn->staged) > 0)
         evbuffer_add_buffer(bufferevent_get_output(conn->bev), conn->staged);
 }
