@@ -220,6 +220,34 @@ int kd_metric_series(struct kd_metric *metric, const char *const *values,
     return 0;
 }
 
+uint32_t kd_series_hint(const struct kd_series *series)
+{
+    return (uint32_t)(series - series->metric->series) + 1;
+}
+
+struct kd_series *kd_metric_series_hinted(struct kd_metric *metric, uint32_t hint,
+                                          const char *const *values)
+{
+    if (hint == 0 || hint > metric->cap || metric->n_labels == 0)
+        return NULL;
+    struct kd_series *s = &metric->series[hint - 1];
+    if (!s->in_use)
+        return NULL;
+    /* key is the values joined by SEP: walk both, no join, no hash */
+    const char *k = s->key;
+    for (size_t i = 0; i < metric->n_labels; i++) {
+        const char *v = values[i] ? values[i] : "";
+        while (*v && *v == *k) {
+            v++;
+            k++;
+        }
+        if (*v || *k != (i + 1 < metric->n_labels ? SEP : '\0'))
+            return NULL;
+        k++;
+    }
+    return s;
+}
+
 void kd_metric_remove(struct kd_metric *metric, const char *const *values)
 {
     char key[KD_METRICS_LABEL_TEXT];

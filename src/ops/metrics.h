@@ -8,6 +8,7 @@
 #define KD_METRICS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define KD_METRICS_MAX_LABELS 2
@@ -47,6 +48,16 @@ int kd_metrics_add(struct kd_metrics *metrics, const struct kd_metric_desc *desc
  */
 int kd_metric_series(struct kd_metric *metric, const char *const *values,
                      struct kd_series **ret_series);
+
+/*
+ * A hint for finding `series` again without the hash lookup (never 0), and the series it names
+ * if that is still the one of these label values: NULL when the hint is stale (the series was
+ * removed, its slot reused by other values) or out of range, whatever registry it came from.
+ * The check compares the values with the series' own; it allocates nothing.
+ */
+uint32_t kd_series_hint(const struct kd_series *series);
+struct kd_series *kd_metric_series_hinted(struct kd_metric *metric, uint32_t hint,
+                                          const char *const *values);
 
 /* Drop a labelled series (its handle becomes invalid); no-op if absent. */
 void kd_metric_remove(struct kd_metric *metric, const char *const *values);

@@ -237,37 +237,23 @@ struct kd_scaler_metrics {
     struct kd_series *duration[N_METHODS];
     struct kd_series *reload_ok, *reload_failed;
     struct kd_series *evictions[KD_CACHE_EVICT_REASON_COUNT];
-    uint64_t memo_tag; /* what a workload's memo holds while its series handles are good */
 };
-
-/* Tags of every registry in the process, so a memo filled for one is never read for another. */
-static uint64_t last_memo_tag;
-
-/* Per-workload series handles die with any removal or clear of those series: a new tag then
- * makes every memo resolve its handles again (once, on its next answer). */
-static void memo_invalidate(struct kd_scaler_metrics *sm)
-{
-    sm->memo_tag = ++last_memo_tag;
-}
 
 enum { MEMO_DESIRED_ACTIVE, MEMO_DESIRED_SHADOW, MEMO_AGE };
 
-/* The series of `metric` for these label values, from the memo's `slot` when it is still
- * good; NULL when the metric is at its series cap (tried again next time). */
-static struct kd_series *memo_series(struct kd_scaler_metrics *sm, struct kd_observer_memo *memo,
-                                     int slot, struct kd_metric *metric, const char *const *values)
+/* The series of `metric` for these label values, from the memo's hint in `slot` while that
+ * still names it; NULL when the metric is at its series cap (tried again next time). */
+static struct kd_series *memo_series(struct kd_observer_memo *memo, int slot,
+                                     struct kd_metric *metric, const char *const *values)
 {
-    struct kd_series *s = NULL;
+    struct kd_series *s;
 
-    if (memo && memo->tag != sm->memo_tag) {
-        *memo = (struct kd_observer_memo){.tag = sm->memo_tag};
-    } else if (memo && memo->slot[slot]) {
-        return memo->slot[slot];
-    }
+    if (memo && (s = kd_metric_series_hinted(metric, memo->slot[slot], values)))
+        return s;
     if (kd_metric_series(metric, values, &s) < 0)
         return NULL;
     if (memo)
-        memo->slot[slot] = s;
+        memo->slot[slot] = kd_series_hint(s);
     return s;
 }
 
@@ -280,7 +266,6 @@ int kd_scaler_metrics_create(struct kd_metrics *registry, const char *version, d
 
     if (!sm)
         return -ENOMEM;
-    memo_invalidate(sm);
     for (size_t i = 0; i < M_COUNT; i++) {
         r = kd_metrics_add(registry, &descs[i], &sm->m[i]);
         if (r < 0)
@@ -354,13 +339,13 @@ static void on_answer(void *arg, const char *workload, enum kd_route_mode mode, 
         /* upstream's gauge is what KEDA got: a shadow route's would-be value is not that */
         if (!shadow)
             kd_series_set(sm->single[M_DESIRED], replicas);
-        s = memo_series(sm, memo, shadow ? MEMO_DESIRED_SHADOW : MEMO_DESIRED_ACTIVE,
+        s = memo_series(memo, shadow ? MEMO_DESIRED_SHADOW : MEMO_DESIRED_ACTIVE,
                         sm->m[M_WORKLOAD_DESIRED], (const char *[]){workload, mode_names[shadow]});
         if (s)
             kd_series_set(s, replicas);
     }
     kd_series_set(sm->single[M_AGE_SEEN], age_s);
-    s = memo_series(sm, memo, MEMO_AGE, sm->m[M_WORKLOAD_AGE], &workload);
+    s = memo_series(memo, MEMO_AGE, sm->m[M_WORKLOAD_AGE], &workload);
     if (s)
         kd_series_set(s, age_s);
 }
@@ -389,7 +374,6 @@ static void on_evict(void *arg, const char *workload, enum kd_cache_evict_reason
     for (size_t m = 0; m < sizeof(mode_names) / sizeof(mode_names[0]); m++)
         kd_metric_remove(sm->m[M_WORKLOAD_DESIRED], (const char *[]){workload, mode_names[m]});
     kd_metric_remove(sm->m[M_WORKLOAD_AGE], &workload);
-    memo_invalidate(sm);
 }
 
 void kd_scaler_metrics_observer(struct kd_scaler_metrics *metrics,
@@ -431,6 +415,5 @@ void kd_scaler_metrics_reload(struct kd_scaler_metrics *metrics, bool ok)
     if (ok) {
         kd_metric_clear(metrics->m[M_WORKLOAD_DESIRED]);
         kd_metric_clear(metrics->m[M_WORKLOAD_AGE]);
-        memo_invalidate(metrics);
     }
 }

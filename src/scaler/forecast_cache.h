@@ -92,14 +92,13 @@ enum kd_cache_evict_reason {
 };
 
 /*
- * Room kept with each workload's entry for an observer's own handles (metrics resolve their
- * per-workload series once instead of per answer). Zeroed when the entry is made and gone
- * with it; the observer owns the meaning of `tag` and must re-check it before trusting
- * `slot` (the entry does not know when what the slots point at goes away).
+ * Room kept with each workload's entry for an observer's own hints (metrics find their
+ * per-workload series again without a hash lookup). Zeroed when the entry is made and gone
+ * with it; 12 bytes, since there is one per cached workload. A hint may be stale whenever the
+ * observer's own state changed: it must be checked before use (kd_metric_series_hinted).
  */
 struct kd_observer_memo {
-    uint64_t tag;
-    void *slot[3];
+    uint32_t slot[3];
 };
 
 /* Optional hooks for metrics; called on the loop, must not call back into the cache. */

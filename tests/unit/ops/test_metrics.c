@@ -251,6 +251,53 @@ static void test_bounded_series_and_remove(void **state)
     kd_metrics_destroy(m);
 }
 
+/* A hint finds its series again while the series holds the same values, and only then. */
+static void test_series_hints(void **state)
+{
+    (void)state;
+    struct kd_metrics *m;
+    struct kd_metric *w;
+    struct kd_series *a, *b;
+
+    assert_int_equal(kd_metrics_create(&m), 0);
+    assert_int_equal(kd_metrics_add(m,
+                                    &(struct kd_metric_desc){
+                                        .name = "w",
+                                        .help = "W",
+                                        .type = KD_METRIC_GAUGE,
+                                        .labels = {"workload", "mode"},
+                                        .max_series = 4,
+                                    },
+                                    &w),
+                     0);
+    assert_int_equal(kd_metric_series(w, (const char *[]){"web", "active"}, &a), 0);
+    uint32_t hint = kd_series_hint(a);
+    assert_int_not_equal(hint, 0);
+    assert_ptr_equal(kd_metric_series_hinted(w, hint, (const char *[]){"web", "active"}), a);
+    /* other values, a prefix, a longer value, a split in another place: not this series */
+    assert_null(kd_metric_series_hinted(w, hint, (const char *[]){"web", "shadow"}));
+    assert_null(kd_metric_series_hinted(w, hint, (const char *[]){"we", "active"}));
+    assert_null(kd_metric_series_hinted(w, hint, (const char *[]){"web", "activ"}));
+    assert_null(kd_metric_series_hinted(w, hint, (const char *[]){"web", "actives"}));
+    assert_null(kd_metric_series_hinted(w, hint,
+                                        (const char *[]){"web\x1f"
+                                                         "active",
+                                                         ""}));
+    assert_null(kd_metric_series_hinted(w, hint, (const char *[]){"web", NULL}));
+    /* out of range, or no hint */
+    assert_null(kd_metric_series_hinted(w, 0, (const char *[]){"web", "active"}));
+    assert_null(kd_metric_series_hinted(w, 5, (const char *[]){"web", "active"}));
+    assert_null(kd_metric_series_hinted(w, UINT32_MAX, (const char *[]){"web", "active"}));
+    /* removed, then its slot taken by other values: the old hint names nothing of web's */
+    kd_metric_remove(w, (const char *[]){"web", "active"});
+    assert_null(kd_metric_series_hinted(w, hint, (const char *[]){"web", "active"}));
+    assert_int_equal(kd_metric_series(w, (const char *[]){"api", "active"}, &b), 0);
+    assert_int_equal(kd_series_hint(b), hint);
+    assert_null(kd_metric_series_hinted(w, hint, (const char *[]){"web", "active"}));
+    assert_ptr_equal(kd_metric_series_hinted(w, hint, (const char *[]){"api", "active"}), b);
+    kd_metrics_destroy(m);
+}
+
 static void test_bad_descriptions(void **state)
 {
     (void)state;
@@ -315,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_histogram_default_buckets),
         cmocka_unit_test(test_unlabelled_histogram_from_start),
         cmocka_unit_test(test_bounded_series_and_remove),
+        cmocka_unit_test(test_series_hints),
         cmocka_unit_test(test_bad_descriptions),
         cmocka_unit_test(test_format_value_like_go),
     };

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops/scaler_metrics: the per-workload gauges an answer sets, through the workload's memo of
- * series handles. A memo keeps working across answers, and a memo filled before its series
- * were cleared (a reload) or removed (an eviction) is never trusted: the freed series slot
- * may belong to another workload by then.
+ * series hints. A memo keeps working across answers, and a hint taken before its series were
+ * cleared (a reload) or removed (an eviction) is never trusted: the freed series slot may
+ * belong to another workload by then.
  */
 #include <math.h>
 #include <setjmp.h>
@@ -80,7 +80,7 @@ static void test_memo_is_used_and_kept(void **state)
     struct kd_observer_memo memo = {0};
 
     answer(fx, "a", KD_MODE_ACTIVE, 3, 10, &memo);
-    assert_non_null(memo.slot[0]);
+    assert_int_not_equal(memo.slot[0], 0);
     struct kd_observer_memo filled = memo;
     answer(fx, "a", KD_MODE_ACTIVE, 4, 11, &memo);
     assert_memory_equal(&memo, &filled, sizeof(memo));
