@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* One connection (see grpc_conn.h): bytes in and out of the bufferevent, nghttp2 callbacks
+/* One connection (see grpc_conn.h): bytes in and out (the socket itself when plaintext, the
+ * bufferevent for what it would block on and for TLS), nghttp2 callbacks
  * handed on to the calls, and the close. Skeleton: nghttp2's examples/libevent-server.c. */
 #include "grpc/grpc_conn.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -23,8 +25,11 @@
 #define OUTPUT_RESERVE 4096
 /* Input is handed to nghttp2 in slices, so a pause takes effect within one slice. */
 #define INPUT_SLICE 8192
-/* libevent stops reading from the socket while this much input waits to be processed. */
+/* Reading from the socket stops while this much input waits to be processed. */
 #define INPUT_HIGH (32 * 1024)
+/* At most one read of this much per readiness (libevent's own cap): with the input drained, the
+ * space reserved is one chain that fits the pool's 8 KiB class, so a read allocates nothing. */
+#define INPUT_READ 4096
 /* Per-stream receive window: a 4 MiB request needs a few WINDOW_UPDATEs, not one per 64 KiB. */
 #define STREAM_WINDOW_SIZE (1 << 20)
 #define CONNECTION_WINDOW_SIZE (16 << 20)
@@ -227,6 +232,22 @@ static int conn_send(struct kd_grpc_conn *conn)
     return 0;
 }
 
+/* Read while under INPUT_HIGH, as the bufferevent's read watermark did: the event is taken off
+ * only at the mark (an epoll_ctl each way), not per read. */
+static void input_watch(struct kd_grpc_conn *conn)
+{
+    if (conn->fd < 0)
+        return;
+    bool want = evbuffer_get_length(bufferevent_get_input(conn->bev)) < INPUT_HIGH;
+    if (want == conn->is_reading)
+        return;
+    conn->is_reading = want;
+    if (want)
+        event_add(&conn->read_ev, NULL);
+    else
+        event_del(&conn->read_ev);
+}
+
 /* A peer error ends this connection only: flush what nghttp2 queued (often a GOAWAY), close. */
 static void conn_fail(struct kd_grpc_conn *conn, int rv)
 {
@@ -237,6 +258,7 @@ static void conn_fail(struct kd_grpc_conn *conn, int rv)
     /* A peer that never reads must not pin the connection: give the flush a bound. */
     struct timeval tv = {CLOSE_FLUSH_TIMEOUT_S, 0};
     bufferevent_set_timeouts(conn->bev, NULL, &tv);
+    input_watch(conn); /* the input was dropped: read on, up to the EOF */
     conn_send(conn);
 }
 
@@ -260,6 +282,7 @@ static int process_input(struct kd_grpc_conn *conn)
     while (evbuffer_get_length(input) > 0) {
         if (conn->is_send_blocked) {
             conn->is_read_paused = true;
+            input_watch(conn);
             return 0;
         }
         struct evbuffer_iovec v;
@@ -280,20 +303,27 @@ static int process_input(struct kd_grpc_conn *conn)
         arm_deadlines(conn);
     }
     conn->is_read_paused = false;
+    input_watch(conn);
+    return 0;
+}
+
+/* New input: processed, or dropped while closing. Returns -1 when the connection was freed. */
+static int take_input(struct kd_grpc_conn *conn)
+{
+    if (conn->is_closing) {
+        struct evbuffer *input = bufferevent_get_input(conn->bev);
+        evbuffer_drain(input, evbuffer_get_length(input));
+        return 0;
+    }
+    if (!conn->is_read_paused)
+        return process_input(conn);
     return 0;
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
 {
-    struct kd_grpc_conn *conn = arg;
-
-    if (conn->is_closing) {
-        struct evbuffer *input = bufferevent_get_input(bev);
-        evbuffer_drain(input, evbuffer_get_length(input));
-        return;
-    }
-    if (!conn->is_read_paused)
-        process_input(conn);
+    (void)bev;
+    take_input(arg);
 }
 
 /* Flush, then take up the input held back if the output drained. Reading never stops for the
@@ -332,6 +362,53 @@ static void on_send_ready(evutil_socket_t fd, short events, void *arg)
     (void)fd;
     (void)events;
     resume(arg);
+}
+
+/* One readv into the input, at most up to INPUT_HIGH. EOF and errors other than a retry end
+ * the connection as the bufferevent reports them (on_event). Returns -1 when it was freed. */
+static int input_read(struct kd_grpc_conn *conn)
+{
+    struct evbuffer *input = bufferevent_get_input(conn->bev);
+    size_t len = evbuffer_get_length(input);
+    if (len >= INPUT_HIGH)
+        return 0;
+    size_t want = INPUT_HIGH - len < INPUT_READ ? INPUT_HIGH - len : INPUT_READ;
+    struct evbuffer_iovec v[2];
+    int n = evbuffer_reserve_space(input, (ev_ssize_t)want, v, 2);
+    ssize_t got = -1;
+    if (n > 0) {
+        struct iovec iov[2];
+        for (int i = 0; i < n; i++)
+            iov[i] = (struct iovec){.iov_base = v[i].iov_base, .iov_len = v[i].iov_len};
+        got = readv(conn->fd, iov, n);
+    }
+    if (got > 0) {
+        size_t rest = (size_t)got;
+        int used = 0;
+        while (rest > 0) {
+            if (v[used].iov_len > rest)
+                v[used].iov_len = rest;
+            rest -= v[used++].iov_len;
+        }
+        evbuffer_commit_space(input, v, used);
+        return 0;
+    }
+    if (got < 0 && n > 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return 0;
+    on_event(conn->bev, BEV_EVENT_READING | (got == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), conn);
+    return -1;
+}
+
+/* A plaintext connection reads its socket itself: libevent's evbuffer_read asks FIONREAD (one
+ * ioctl) before every read. */
+static void on_readable(evutil_socket_t fd, short events, void *arg)
+{
+    struct kd_grpc_conn *conn = arg;
+    (void)fd;
+    (void)events;
+    if (input_read(conn) < 0 || take_input(conn) < 0)
+        return;
+    input_watch(conn);
 }
 
 /* ---- nghttp2 callbacks --------------------------------------------------------------------- */
@@ -495,6 +572,8 @@ void kd_grpc_conn_free(struct kd_grpc_conn *conn)
     nghttp2_session_del(conn->session);
     conn->session = NULL;
     event_del(&conn->send_ev);
+    if (conn->fd >= 0)
+        event_del(&conn->read_ev);
     evtimer_del(&conn->timer_ev);
     evtimer_del(&conn->write_ev);
     conn->last_call = NULL;
@@ -555,8 +634,20 @@ int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev, 
     if (start_session(conn) != 0)
         goto fail_session;
     bufferevent_setcb(bev, on_read, on_write, on_event, conn);
-    bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    if (conn->fd >= 0) {
+        /* The bufferevent writes what the socket did not take; the reads are ours, into its
+         * input, whose end it keeps frozen outside its own reads (which never run here). */
+        evbuffer_unfreeze(bufferevent_get_input(bev), 0);
+        event_assign(&conn->read_ev, server->base, conn->fd, EV_READ | EV_PERSIST, on_readable,
+                     conn);
+        if (event_add(&conn->read_ev, NULL) != 0)
+            goto fail_session;
+        conn->is_reading = true;
+        bufferevent_enable(bev, EV_WRITE);
+    } else {
+        bufferevent_setwatermark(bev, EV_READ, 0, INPUT_HIGH);
+        bufferevent_enable(bev, EV_READ | EV_WRITE);
+    }
     kd_list_push_front(&server->conns, &conn->link);
     server->n_conns++;
     struct timeval tv = ms_tv(server->cfg.handshake_timeout_ms);

@@ -31,7 +31,8 @@ struct kd_grpc_conn {
     struct kd_grpc_call *last_call; /* the call of the last stream looked up (stream_call) */
     struct event send_ev;           /* deferred nghttp2_session_send, so handlers never re-enter */
     struct evbuffer *staged;        /* a flush's frames; empty between flushes (output_flush) */
-    evutil_socket_t fd;             /* written directly when plaintext; -1: TLS, the bev writes */
+    evutil_socket_t fd;             /* read and written directly when plaintext; -1: TLS, the bev */
+    struct event read_ev;           /* fd readable (plaintext), while is_reading */
     struct evbuffer_iovec reserve;  /* staged space frames are copied into during a flush */
     size_t reserve_used;
     bool has_reserve;
@@ -45,6 +46,7 @@ struct kd_grpc_conn {
     bool is_write_timer_armed;
     bool is_send_blocked; /* output over its mark: nghttp2 holds the rest */
     bool is_read_paused;  /* input left unprocessed until the output drains */
+    bool is_reading;      /* read_ev added: the input is under its mark (input_watch) */
     bool is_closing;      /* flush what is buffered, then free */
 };
 
@@ -63,8 +65,9 @@ int kd_grpc_conn_callbacks_new(nghttp2_session_callbacks **ret_callbacks);
 
 /*
  * Start serving HTTP/2 on `bev` (which the connection owns from now on, also on failure: it
- * is freed then). `is_socket`: bev is a plain socket bufferevent, whose fd the connection may
- * write to directly while bev's output is empty (not a TLS one). Sends our SETTINGS, links the
+ * is freed then). `is_socket`: bev is a plain socket bufferevent (not a TLS one), whose fd the
+ * connection reads itself (bev's EV_READ stays off) and writes to directly while bev's output
+ * is empty. Sends our SETTINGS, links the
  * connection into the server. -ENOMEM.
  */
 int kd_grpc_conn_create(struct kd_grpc_server *server, struct bufferevent *bev, bool is_socket);

@@ -2,19 +2,22 @@
 /*
  * LD_PRELOAD shim for test_alloc_count.py: counts every malloc, calloc, realloc and aligned
  * allocation of the process (ours, nghttp2's, libevent's, libc's own: glibc routes its
- * internal calls through the interposed symbols), and the epoll_ctl and writev calls (libevent
- * arming and disarming EV_WRITE, and the writes), and on SIGUSR2 writes
- * "<seq> <allocations> <epoll_ctl> <writev>\n" to $KD_ALLOC_COUNT_FILE, so a test can diff the
- * counts around a batch of calls. glibc's __libc_* entry points and syscall(2) do the work, so
- * nothing here allocates or recurses.
+ * internal calls through the interposed symbols), the epoll_ctl and writev calls (libevent
+ * arming and disarming EV_WRITE, and the writes), the readv calls and the ioctl(FIONREAD) ones
+ * (libevent's evbuffer_read asks before each read), and on SIGUSR2 writes
+ * "<seq> <allocations> <epoll_ctl> <writev> <readv> <fionread>\n" to $KD_ALLOC_COUNT_FILE, so a
+ * test can diff the counts around a batch of calls. glibc's __libc_* entry points and syscall(2) do
+ * the work, so nothing here allocates or recurses.
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -33,8 +36,9 @@ void *aligned_alloc(size_t align, size_t size);
 int posix_memalign(void **ret, size_t align, size_t size);
 int epoll_ctl(int epfd, int op, int fd, struct epoll_event *event);
 ssize_t writev(int fd, const struct iovec *iov, int iovcnt);
+ssize_t readv(int fd, const struct iovec *iov, int iovcnt);
 
-static atomic_ulong count, n_epoll_ctl, n_writev, seq;
+static atomic_ulong count, n_epoll_ctl, n_writev, n_readv, n_fionread, seq;
 static int out_fd = -1;
 
 void *malloc(size_t size)
@@ -88,6 +92,25 @@ ssize_t writev(int fd, const struct iovec *iov, int iovcnt)
     return syscall(SYS_writev, fd, iov, iovcnt);
 }
 
+ssize_t readv(int fd, const struct iovec *iov, int iovcnt)
+{
+    atomic_fetch_add_explicit(&n_readv, 1, memory_order_relaxed);
+    return syscall(SYS_readv, fd, iov, iovcnt);
+}
+
+/* Every ioctl request passes; only FIONREAD is counted. Its one argument is a pointer. */
+int ioctl(int fd, unsigned long request, ...)
+{
+    va_list ap;
+
+    va_start(ap, request);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (request == FIONREAD)
+        atomic_fetch_add_explicit(&n_fionread, 1, memory_order_relaxed);
+    return (int)syscall(SYS_ioctl, fd, request, arg);
+}
+
 /* Writes v's decimal digits to end back to front; returns where they start. */
 static char *digits(unsigned long v, char *end)
 {
@@ -97,14 +120,18 @@ static char *digits(unsigned long v, char *end)
     return end;
 }
 
-/* Async-signal-safe: four integers formatted by hand, one pwrite at offset 0. */
+/* Async-signal-safe: six integers formatted by hand, one pwrite at offset 0. */
 static void on_usr2(int sig)
 {
     char buf[128], *end = buf + sizeof(buf), *p;
 
     (void)sig;
     *--end = '\n';
-    p = digits(atomic_load(&n_writev), end);
+    p = digits(atomic_load(&n_fionread), end);
+    *--p = ' ';
+    p = digits(atomic_load(&n_readv), p);
+    *--p = ' ';
+    p = digits(atomic_load(&n_writev), p);
     *--p = ' ';
     p = digits(atomic_load(&n_epoll_ctl), p);
     *--p = ' ';

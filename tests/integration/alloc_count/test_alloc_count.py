@@ -7,9 +7,11 @@ independent HTTP/2 client) sends batches of calls on one connection each; two ba
 differ only in their number of calls (1,000 and 11,000) must cost the same number of
 allocations: what one connection costs, and nothing per call. Counts, never timings.
 
-The shim counts epoll_ctl and writev too: a plaintext answer is written to the socket directly,
-so one call at a time (h2load -m 1, KEDA's shape) costs no epoll_ctl, where handing it to the
-bufferevent cost two (EV_WRITE armed, then disarmed once written)."""
+The shim counts epoll_ctl, writev, readv and ioctl(FIONREAD) too: a plaintext connection writes
+its answers to the socket directly and reads its requests itself, so one call at a time
+(h2load -m 1, KEDA's shape) costs no epoll_ctl, where handing the answer to the bufferevent cost
+two (EV_WRITE armed, then disarmed once written), and no ioctl, where libevent's evbuffer_read
+asked FIONREAD before every read."""
 import os
 import signal
 import struct
@@ -52,15 +54,15 @@ class AllocCountTest(unittest.TestCase):
         self.d.stop()
 
     def counts(self):
-        """The daemon's allocation, epoll_ctl and writev counts now (SIGUSR2, then the shim's
-        next line)."""
+        """The daemon's allocation, epoll_ctl, writev, readv and FIONREAD counts now (SIGUSR2,
+        then the shim's next line)."""
         self.d.proc.send_signal(signal.SIGUSR2)
         self.seq += 1
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with open(self.count_file) as f:
                 fields = f.read().split()
-            if len(fields) == 4 and int(fields[0]) == self.seq:
+            if len(fields) == 6 and int(fields[0]) == self.seq:
                 return tuple(int(x) for x in fields[1:])
             time.sleep(0.01)
         self.fail("the shim did not report")
@@ -119,7 +121,7 @@ class AllocCountTest(unittest.TestCase):
         small, big = self.per_batch("IsActive", frame(ref))
         self.assertGreaterEqual(big - small, BIG - SMALL)
 
-    def test_one_call_at_a_time_arms_no_write_event(self):
+    def test_one_call_at_a_time_arms_no_write_event_and_asks_no_fionread(self):
         ref = self.d.ref("checkout")
         req = es.GetMetricsRequest(scaledObjectRef=ref,
                                    metricName="kedastral-checkout-desired-replicas")
@@ -130,10 +132,17 @@ class AllocCountTest(unittest.TestCase):
             before = self.counts()
             self.h2load("GetMetrics", body, n, m=1)
             diffs.append([after - b for after, b in zip(self.counts(), before)])
-        (_, epoll_small, writev_small), (_, epoll_big, writev_big) = diffs
-        # The shim sees the writes (at least one per answer: h2load waits for each), so the
-        # bound below is not met by counting nothing.
+        small, big = diffs
+        epoll_small, writev_small, readv_small, fionread_small = small[1:]
+        epoll_big, writev_big, readv_big, fionread_big = big[1:]
+        # The shim sees the writes and the reads (at least one of each per call: h2load waits
+        # for each answer), so the bounds below are not met by counting nothing.
         self.assertGreaterEqual(writev_big - writev_small, BIG - SMALL)
+        self.assertGreaterEqual(readv_big - readv_small, BIG - SMALL)
+        # 10,000 (one before each read) through the bufferevent.
+        self.assertLessEqual(fionread_big - fionread_small, SLACK,
+                             f"{SMALL} calls cost {fionread_small} ioctl(FIONREAD), {BIG} calls "
+                             f"{fionread_big}")
         # 20,000 (two per call) through the bufferevent.
         self.assertLessEqual(epoll_big - epoll_small, SLACK,
                              f"{SMALL} calls cost {epoll_small} epoll_ctl, {BIG} calls "
