@@ -341,12 +341,18 @@ static int64_t round_half_away(double value)
 static void pack_value(const struct kd_scaler_request *request, double value,
                        struct kd_scaler_reply *ret_reply)
 {
+    const char *name = request->metric_name;
     int64_t whole = round_half_away(value);
-    size_t len = kd_reply_wire_metrics_size(request->metric_name, whole, value);
-    uint8_t *body = reply_body(ret_reply, len);
+    uint8_t *body = reply_body(ret_reply, sizeof(ret_reply->inline_body));
 
-    if (body)
-        kd_reply_wire_metrics(request->metric_name, whole, value, body, len, &ret_reply->len);
+    /* One pass into the inline body; only a name too long for it is sized first. */
+    if (body && kd_reply_wire_metrics(name, whole, value, body, sizeof(ret_reply->inline_body),
+                                      &ret_reply->len) == -ENOSPC) {
+        size_t len = kd_reply_wire_metrics_size(name, whole, value);
+        body = reply_body(ret_reply, len);
+        if (body)
+            kd_reply_wire_metrics(name, whole, value, body, len, &ret_reply->len);
+    }
     ret_reply->value = value;
 }
 
